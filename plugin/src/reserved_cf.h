@@ -1,0 +1,29 @@
+// rocksdr's reserved column families inside the protected DB, and the keys it keeps there.
+// The application never sees or writes them (the DB wrapper hides and fences them).
+//
+//  kReplicatedCf  shipped to secondaries like any application CF: the sidecar's keyring, token
+//                 store and secondary registry (so a DR secondary holds an exact replica).
+//  kLocalCf       node-local, NEVER shipped (the tailer drops its records): the applied cursor,
+//                 role, epoch, cluster id, activation credentials.
+//
+// Who may include: plugin/src only.
+#pragma once
+
+#include <string_view>
+
+namespace rocksdr::plugin {
+
+inline constexpr std::string_view kReplicatedCf = "__rocksdr_replicated";
+inline constexpr std::string_view kLocalCf = "__rocksdr_local";
+
+// Keys of kLocalCf. Values are documented next to their writers.
+inline constexpr std::string_view kLocalKeyCursor = "cursor";        // fixed64 LE: last primary seq applied
+inline constexpr std::string_view kLocalKeyRole = "role";            // "disabled" | "primary" | "secondary"
+inline constexpr std::string_view kLocalKeyEpoch = "epoch";          // fixed64 LE
+inline constexpr std::string_view kLocalKeyClusterId = "cluster_id"; // text (UUID)
+
+// Prefix of rocksdr's in-band PutLogData markers in the WAL (column-family create/drop, epoch,
+// ingestion). See replication/PROTOCOL.md.
+inline constexpr std::string_view kMarkerPrefix = "rocksdr:";
+
+}  // namespace rocksdr::plugin
