@@ -1,0 +1,126 @@
+// rocksdr::PluginOptions — how the plugin replicates one RocksDB database, and its YAML form.
+//
+// Every field says its default. Options are validated as a whole by ValidatePluginOptions (Open
+// and Attach call it); LoadPluginOptionsFromYaml parses and validates a file and reports the
+// first problem as "<file>:<line>:<column>: <reason>".
+//
+// YAML layout (every key optional; unknown keys, duplicate keys, wrong types and out-of-range
+// values are refused):
+//
+//   role: primary                 # disabled | primary | secondary
+//   state_dir: /var/lib/app/rocksdr
+//   control_socket: /run/app/rocksdr.sock
+//   auto_rebootstrap: true
+//   replication:
+//     listen_address: "0.0.0.0:8201"     # host:port, port 0 = any free port; IPv6 as [::1]:8201
+//     tls: { cert_file: a.pem, key_file: a.key, ca_file: ca.pem }
+//   wal_retention: { ttl_seconds: 86400, size_mb: 10240 }
+//   limits:
+//     max_frame_bytes: 4194304
+//     max_batch_bytes: 262144
+//     max_batch_delay_us: 1000
+//     max_unacked_bytes: 67108864
+//     heartbeat_interval_ms: 1000
+//     peer_timeout_ms: 10000
+//
+// Who may call: anyone, any thread (value type and pure functions; the loader reads one file).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "rocksdr/role.h"
+#include "rocksdr/status.h"
+
+namespace rocksdr {
+
+struct PluginOptions {
+  // Role taken at open when this node has no role persisted yet. Once a role is persisted (by
+  // enabling, promotion, demotion) the persisted role wins: the control plane, not the config
+  // file, moves a node between roles.
+  // Default: Role::kDisabled
+  Role role = Role::kDisabled;
+
+  // Directory for node-local files that are not in the DB: bootstrap staging, the default
+  // control socket. Must be on the same filesystem as the DB (bootstrap installs by rename).
+  // Default: "" (= "<db path>.rocksdr", see ResolveStateDir)
+  std::string state_dir;
+
+  // Unix socket on which the plugin serves its local control API to the sidecar.
+  // At most 107 bytes (sockaddr_un).
+  // Default: "" (= "<state dir>/control.sock")
+  std::string control_socket_path;
+
+  // Address the primary listens on for secondaries: "host:port" or "[v6-address]:port".
+  // Port 0 asks the OS for a free port (tests). Empty: no listener (a secondary, or a primary
+  // whose transport is configured elsewhere).
+  // Default: ""
+  std::string replication_listen_address;
+
+  // PEM files of this node's replication TLS identity and of the CA that signs its peers.
+  // Empty: use the credentials received at activation (kept in the node-local column family).
+  // Default: "" (each)
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;
+
+  // WAL retention: the window within which a lagging or reconnecting secondary can resume
+  // without a full re-bootstrap. Applied as DBOptions::WAL_ttl_seconds / WAL_size_limit_MB by
+  // Open; Attach requires the opened DB to retain at least this much. A WAL file is removed
+  // when it is older than the TTL or when the archive exceeds the size limit; 0 turns that
+  // bound off, and at least one of the two must be non-zero.
+  // Default: 86400 seconds (1 day) and 10240 MB
+  uint64_t wal_ttl_seconds = 86400;
+  uint64_t wal_size_limit_mb = 10240;
+
+  // Largest frame the transport sends or accepts (4 KiB .. 64 MiB). A single WAL batch larger
+  // than this cannot be shipped: the secondary then needs a bootstrap.
+  // Default: 4 MiB
+  uint64_t max_frame_bytes = 4 << 20;
+
+  // Coalescing: consecutive WAL batches are sent together until this many bytes
+  // (<= max_frame_bytes) ...
+  // Default: 256 KiB
+  uint64_t max_batch_bytes = 256 << 10;
+
+  // ... or until the first batch has waited this long (0 .. 1 s; 0 = send at once).
+  // Default: 1000 microseconds
+  uint64_t max_batch_delay_us = 1000;
+
+  // Flow control: the primary stops sending to a secondary once this many bytes are sent but
+  // not acknowledged (>= max_frame_bytes, <= 4 GiB).
+  // Default: 64 MiB
+  uint64_t max_unacked_bytes = 64 << 20;
+
+  // Heartbeats on an idle connection (10 ms .. 60 s), and the silence after which a peer is
+  // considered dead (> 2 heartbeat intervals, <= 10 min).
+  // Default: 1000 ms and 10000 ms
+  uint64_t heartbeat_interval_ms = 1000;
+  uint64_t peer_timeout_ms = 10000;
+
+  // When a secondary falls out of the WAL window (or after an external file ingestion), the
+  // primary re-bootstraps it from a checkpoint without operator action.
+  // Default: true
+  bool auto_rebootstrap = true;
+};
+
+// Checks ranges and cross-field rules. kInvalidArgument whose message starts with the YAML
+// name of the offending field (e.g. "limits.max_batch_bytes ...").
+Status ValidatePluginOptions(const PluginOptions& options);
+
+// state_dir, or "<db_path>.rocksdr" when it is empty.
+std::string ResolveStateDir(const PluginOptions& options, const std::string& db_path);
+// control_socket_path, or "<ResolveStateDir>/control.sock" when it is empty.
+std::string ResolveControlSocketPath(const PluginOptions& options, const std::string& db_path);
+
+// Files larger than this are refused before parsing.
+inline constexpr size_t kMaxPluginOptionsFileBytes = 1 << 20;
+
+// Reads, parses and validates a YAML file (layout above). Errors: kNotFound / kIOError when
+// the file cannot be read, kInvalidArgument "<path>:<line>:<column>: <reason>" otherwise.
+Result<PluginOptions> LoadPluginOptionsFromYaml(const std::string& path);
+
+// The same from text; `source_name` replaces the path in messages.
+Result<PluginOptions> ParsePluginOptionsYaml(const std::string& text, const std::string& source_name);
+
+}  // namespace rocksdr
