@@ -1,0 +1,79 @@
+// rocksdr::ReplicationStatus — a snapshot of one replicated DB's replication state, for the
+// sidecar's status API, the CLI and the UI.
+//
+// The plugin fills what it knows locally (role, epoch, cluster id, sequences, WAL window,
+// background errors); the transport fills the per-secondary and bootstrap parts. Fields a
+// node cannot know are left at their zero value and documented as such.
+//
+// Who may use: anyone; plain value type (copy it across threads).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rocksdr/role.h"
+
+namespace rocksdr {
+
+// The WAL the primary still holds: secondaries positioned inside it can resume; older
+// positions need a bootstrap.
+struct WalWindow {
+  uint64_t oldest_sequence = 0;   // first sequence still in the WAL (live + archived files)
+  uint64_t latest_sequence = 0;   // DB::GetLatestSequenceNumber()
+  uint64_t file_count = 0;        // live + archived WAL files
+  uint64_t total_bytes = 0;       // their total size
+  uint64_t oldest_file_age_seconds = 0;  // age of the oldest archived file; 0 if none or unknown
+  uint64_t ttl_seconds = 0;       // the DB's WAL_ttl_seconds (0 = no time bound)
+  uint64_t size_limit_mb = 0;     // the DB's WAL_size_limit_MB (0 = no size bound)
+};
+
+enum class ConnectionState : uint8_t {
+  kDisconnected,   // no session (never connected, or dropped and waiting to retry)
+  kConnecting,     // TCP/TLS handshake in progress
+  kBootstrapping,  // receiving / sending a checkpoint
+  kStreaming,      // shipping WAL batches
+  kNeedsBootstrap, // fell out of the WAL window (or ingestion); waiting for a bootstrap
+  kRevoked,        // the primary revoked this secondary
+};
+
+struct SecondaryStatus {
+  std::string id;
+  ConnectionState state = ConnectionState::kDisconnected;
+  uint64_t acked_sequence = 0;      // last sequence the secondary applied
+  uint64_t durable_sequence = 0;    // last sequence the secondary has synced
+  uint64_t lag_sequences = 0;       // primary latest - acked
+  uint64_t lag_bytes = 0;           // WAL bytes shipped but not acknowledged + not yet shipped
+  uint64_t lag_ms = 0;              // age of the oldest unacknowledged batch
+  int64_t last_heartbeat_unix_ms = 0;  // 0 = never
+  std::string needs_bootstrap_reason;  // set when state == kNeedsBootstrap
+};
+
+struct BootstrapProgress {
+  bool active = false;
+  uint64_t checkpoint_sequence = 0;
+  uint64_t files_done = 0;
+  uint64_t files_total = 0;
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+};
+
+struct ReplicationStatus {
+  Role role = Role::kDisabled;
+  uint64_t epoch = 0;
+  std::string cluster_id;
+
+  uint64_t last_sequence_written = 0;               // this DB's latest sequence
+  std::optional<uint64_t> last_sequence_applied;    // secondary: the applied cursor, if any
+
+  WalWindow wal;                                    // meaningful on a primary
+  std::vector<SecondaryStatus> secondaries;         // primary: filled by the transport
+  BootstrapProgress bootstrap;                      // secondary: filled by the transport
+
+  uint64_t external_ingestions = 0;   // IngestExternalFile calls seen (each forces re-bootstraps)
+  bool listener_attached = false;     // the `rocksdr` EventListener is registered on this DB
+  std::string background_error;       // last RocksDB background error, empty if none
+};
+
+}  // namespace rocksdr

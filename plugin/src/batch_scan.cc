@@ -1,0 +1,172 @@
+// ScanBatch / StripLocalRecords; see batch_scan.h.
+//
+// The rebuilt batch names column families by numeric id through IdOnlyHandle (a handle that
+// knows only its id and has no timestamp), so records are copied byte for byte — keys that
+// carry user-defined timestamps included — and column families dropped since the batch was
+// written need no live handle. The header layout used to set the sequence is RocksDB's
+// documented WriteBatch rep: fixed64 sequence, fixed32 count, records (db/write_batch.cc).
+#include "batch_scan.h"
+
+#include <rocksdb/comparator.h>
+#include <rocksdb/db.h>
+
+#include "coding.h"
+#include "reserved_cf.h"
+
+namespace rocksdr::plugin {
+
+namespace {
+
+class ScanHandler : public rocksdb::WriteBatch::Handler {
+ public:
+  ScanHandler(uint32_t local_id, uint32_t replicated_id, BatchScan* out)
+      : local_id_(local_id), replicated_id_(replicated_id), out_(out) {}
+
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice&, const rocksdb::Slice&) override { return Record(cf); }
+  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice&) override { return Record(cf); }
+  rocksdb::Status SingleDeleteCF(uint32_t cf, const rocksdb::Slice&) override { return Record(cf); }
+  rocksdb::Status DeleteRangeCF(uint32_t cf, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return Record(cf);
+  }
+  rocksdb::Status MergeCF(uint32_t cf, const rocksdb::Slice&, const rocksdb::Slice&) override { return Record(cf); }
+  rocksdb::Status PutEntityCF(uint32_t cf, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    out_->has_entity = true;
+    return Record(cf);
+  }
+  rocksdb::Status PutBlobIndexCF(uint32_t cf, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    out_->has_blob_index = true;
+    return Record(cf);
+  }
+  void LogData(const rocksdb::Slice& blob) override {
+    if (blob.starts_with(rocksdb::Slice(kMarkerPrefix.data(), kMarkerPrefix.size()))) {
+      out_->marker_blobs.push_back(blob.ToString());
+    }
+  }
+  rocksdb::Status MarkBeginPrepare(bool) override { return TwoPc(); }
+  rocksdb::Status MarkEndPrepare(const rocksdb::Slice&) override { return TwoPc(); }
+  rocksdb::Status MarkRollback(const rocksdb::Slice&) override { return TwoPc(); }
+  rocksdb::Status MarkCommit(const rocksdb::Slice&) override { return TwoPc(); }
+  rocksdb::Status MarkCommitWithTimestamp(const rocksdb::Slice&, const rocksdb::Slice&) override { return TwoPc(); }
+  rocksdb::Status MarkNoop(bool) override { return rocksdb::Status::OK(); }
+
+ private:
+  rocksdb::Status Record(uint32_t cf) {
+    ++out_->records;
+    if (cf == local_id_) out_->has_local_cf = true;
+    if (cf == replicated_id_) out_->has_replicated_cf = true;
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status TwoPc() {
+    out_->has_2pc = true;
+    return rocksdb::Status::OK();
+  }
+
+  uint32_t local_id_;
+  uint32_t replicated_id_;
+  BatchScan* out_;
+};
+
+class IdOnlyHandle : public rocksdb::ColumnFamilyHandle {
+ public:
+  explicit IdOnlyHandle(uint32_t id) : id_(id) {}
+  const std::string& GetName() const override { return name_; }
+  uint32_t GetID() const override { return id_; }
+  rocksdb::Status GetDescriptor(rocksdb::ColumnFamilyDescriptor*) override {
+    return rocksdb::Status::NotSupported("IdOnlyHandle has no descriptor");
+  }
+  const rocksdb::Comparator* GetComparator() const override { return rocksdb::BytewiseComparator(); }
+
+ private:
+  uint32_t id_;
+  std::string name_;
+};
+
+class StripHandler : public rocksdb::WriteBatch::Handler {
+ public:
+  StripHandler(uint32_t local_id, rocksdb::WriteBatch* out) : local_id_(local_id), out_(out) {}
+
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+    if (cf == local_id_) return rocksdb::Status::OK();
+    IdOnlyHandle h(cf);
+    return out_->Put(&h, k, v);
+  }
+  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& k) override {
+    if (cf == local_id_) return rocksdb::Status::OK();
+    IdOnlyHandle h(cf);
+    return out_->Delete(&h, k);
+  }
+  rocksdb::Status SingleDeleteCF(uint32_t cf, const rocksdb::Slice& k) override {
+    if (cf == local_id_) return rocksdb::Status::OK();
+    IdOnlyHandle h(cf);
+    return out_->SingleDelete(&h, k);
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t cf, const rocksdb::Slice& b, const rocksdb::Slice& e) override {
+    if (cf == local_id_) return rocksdb::Status::OK();
+    IdOnlyHandle h(cf);
+    return out_->DeleteRange(&h, b, e);
+  }
+  rocksdb::Status MergeCF(uint32_t cf, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+    if (cf == local_id_) return rocksdb::Status::OK();
+    IdOnlyHandle h(cf);
+    return out_->Merge(&h, k, v);
+  }
+  rocksdb::Status PutEntityCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return Unsupported("a wide-column entity");
+  }
+  rocksdb::Status PutBlobIndexCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return Unsupported("a blob index");
+  }
+  void LogData(const rocksdb::Slice& blob) override {
+    if (status_.ok()) status_ = out_->PutLogData(blob);
+  }
+  rocksdb::Status MarkBeginPrepare(bool) override { return Unsupported("a 2PC marker"); }
+  rocksdb::Status MarkEndPrepare(const rocksdb::Slice&) override { return Unsupported("a 2PC marker"); }
+  rocksdb::Status MarkRollback(const rocksdb::Slice&) override { return Unsupported("a 2PC marker"); }
+  rocksdb::Status MarkCommit(const rocksdb::Slice&) override { return Unsupported("a 2PC marker"); }
+  rocksdb::Status MarkCommitWithTimestamp(const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return Unsupported("a 2PC marker");
+  }
+  rocksdb::Status MarkNoop(bool) override { return rocksdb::Status::OK(); }
+
+  const rocksdb::Status& status() const { return status_; }
+  bool unsupported() const { return unsupported_; }
+
+ private:
+  rocksdb::Status Unsupported(const char* what) {
+    unsupported_ = true;
+    return rocksdb::Status::NotSupported(std::string("cannot rebuild a batch holding ") + what +
+                                         " next to rocksdr node-local records");
+  }
+
+  uint32_t local_id_;
+  rocksdb::WriteBatch* out_;
+  rocksdb::Status status_;
+  bool unsupported_ = false;
+};
+
+}  // namespace
+
+Result<BatchScan> ScanBatch(const rocksdb::WriteBatch& batch, uint32_t local_cf_id, uint32_t replicated_cf_id) {
+  BatchScan scan;
+  ScanHandler handler(local_cf_id, replicated_cf_id, &scan);
+  rocksdb::Status s = batch.Iterate(&handler);
+  if (!s.ok()) return Status::Corruption("cannot parse write batch: " + s.ToString());
+  return scan;
+}
+
+Result<std::string> StripLocalRecords(const rocksdb::WriteBatch& batch, uint32_t local_cf_id, uint64_t sequence) {
+  rocksdb::WriteBatch out;
+  StripHandler handler(local_cf_id, &out);
+  rocksdb::Status s = batch.Iterate(&handler);
+  if (s.ok()) s = handler.status();
+  if (!s.ok()) {
+    if (handler.unsupported()) return Status::FailedPrecondition(s.ToString());
+    return Status::Corruption("cannot rebuild write batch: " + s.ToString());
+  }
+  std::string rep = out.Data();
+  const std::string seq = EncodeFixed64(sequence);
+  rep.replace(0, seq.size(), seq);
+  return rep;
+}
+
+}  // namespace rocksdr::plugin

@@ -1,0 +1,43 @@
+// DbEvents: what RocksDB told rocksdr about one DB through the `rocksdr` EventListener and what
+// the DB wrapper saw itself — external file ingestions (with the sequence they took), flushes,
+// the last background error. The WAL tailer reads it to explain a gap ("external file
+// ingestion"); the status report reads it too.
+//
+// Thread safety: every method may be called from any thread (RocksDB calls the listener from
+// its background threads).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace rocksdr::plugin {
+
+class DbEvents {
+ public:
+  // An ingestion that took global sequence number `global_seqno` (0 if it took none).
+  void RecordIngestion(uint64_t global_seqno);
+  uint64_t ingestions() const { return ingestions_.load(); }
+  // True if a recorded ingestion took a sequence number in [from, to] (inclusive).
+  bool IngestionBetween(uint64_t from, uint64_t to) const;
+
+  void RecordFlush() { flushes_.fetch_add(1); }
+  uint64_t flushes() const { return flushes_.load(); }
+
+  void RecordBackgroundError(std::string text);
+  std::string background_error() const;
+
+ private:
+  static constexpr size_t kMaxRememberedIngestions = 64;
+
+  std::atomic<uint64_t> ingestions_{0};
+  std::atomic<uint64_t> flushes_{0};
+  mutable std::mutex mu_;
+  std::deque<uint64_t> ingestion_seqnos_;  // most recent last; bounded
+  std::string background_error_;
+};
+
+}  // namespace rocksdr::plugin

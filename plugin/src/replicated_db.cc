@@ -1,0 +1,516 @@
+// ReplicatedDBImpl; see replicated_db.h and rocksdr/rocksdr.h.
+#include "replicated_db.h"
+
+#include <rocksdb/iterator.h>
+
+#include <utility>
+
+#include "batch_scan.h"
+#include "coding.h"
+#include "reserved_cf.h"
+#include "wal_window.h"
+
+namespace rocksdr::plugin {
+
+namespace {
+constexpr std::string_view kLocalKeyMarker = "marker";  // see marker.h: marker batch layout
+}
+
+ReplicatedDBImpl::ReplicatedDBImpl(Parts p)
+    : ReplicatedDB(p.base),
+      options_(std::move(p.options)),
+      replicated_cf_(p.replicated_cf),
+      local_cf_(p.local_cf),
+      replicated_cf_id_(p.replicated_cf->GetID()),
+      local_cf_id_(p.local_cf->GetID()),
+      events_(p.events ? std::move(p.events) : std::make_shared<DbEvents>()),
+      listener_attached_(p.listener_attached),
+      state_store_(p.base, p.local_cf),
+      notifier_(p.base->GetLatestSequenceNumber()),
+      role_(p.state.role.value_or(options_.role)),
+      epoch_(p.state.epoch),
+      cluster_id_(std::move(p.state.cluster_id)) {
+  Register(db_->DefaultColumnFamily(), false);
+  Register(replicated_cf_, true);
+  Register(local_cf_, true);
+  for (auto* h : p.app_handles) Register(h, false);
+}
+
+ReplicatedDBImpl::~ReplicatedDBImpl() {
+  notifier_.Shutdown();
+  std::lock_guard<std::mutex> lock(cf_mu_);
+  for (auto* h : owned_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  owned_.clear();
+  cf_by_id_.clear();
+}
+
+std::string ReplicatedDBImpl::cluster_id() const {
+  std::lock_guard<std::mutex> lock(identity_mu_);
+  return cluster_id_;
+}
+
+// ---------------------------------------------------------------- handle registry
+
+void ReplicatedDBImpl::Register(rocksdb::ColumnFamilyHandle* handle, bool owned) {
+  if (handle == nullptr) return;
+  std::lock_guard<std::mutex> lock(cf_mu_);
+  cf_by_id_[handle->GetID()] = handle;
+  if (owned) owned_.insert(handle);
+}
+
+rocksdb::ColumnFamilyHandle* ReplicatedDBImpl::CfHandleById(uint32_t id) {
+  std::lock_guard<std::mutex> lock(cf_mu_);
+  auto it = cf_by_id_.find(id);
+  return it == cf_by_id_.end() ? nullptr : it->second;
+}
+
+void ReplicatedDBImpl::AdoptCfHandle(rocksdb::ColumnFamilyHandle* handle) { Register(handle, true); }
+
+Status ReplicatedDBImpl::ReleaseCfHandle(rocksdb::ColumnFamilyHandle* handle) {
+  if (handle == replicated_cf_ || handle == local_cf_) {
+    return Status::InvalidArgument("rocksdr's reserved column family handles cannot be released");
+  }
+  bool owned = false;
+  {
+    std::lock_guard<std::mutex> lock(cf_mu_);
+    auto it = cf_by_id_.find(handle->GetID());
+    if (it != cf_by_id_.end() && it->second == handle) cf_by_id_.erase(it);
+    owned = owned_.erase(handle) > 0;
+  }
+  if (!owned) return Status::OK();
+  rocksdb::Status s = db_->DestroyColumnFamilyHandle(handle);
+  return s.ok() ? Status::OK() : Status::Internal("destroying a column family handle: " + s.ToString());
+}
+
+rocksdb::Status ReplicatedDBImpl::DestroyColumnFamilyHandle(rocksdb::ColumnFamilyHandle* cf) {
+  if (IsReserved(cf)) return ReservedRefusal();
+  {
+    std::lock_guard<std::mutex> lock(cf_mu_);
+    if (owned_.count(cf) > 0) {
+      return rocksdb::Status::InvalidArgument("this column family handle belongs to rocksdr");
+    }
+    auto it = cf != nullptr ? cf_by_id_.find(cf->GetID()) : cf_by_id_.end();
+    if (it != cf_by_id_.end() && it->second == cf) cf_by_id_.erase(it);
+  }
+  return db_->DestroyColumnFamilyHandle(cf);
+}
+
+// ---------------------------------------------------------------- fencing
+
+bool ReplicatedDBImpl::IsReserved(rocksdb::ColumnFamilyHandle* cf) const {
+  if (cf == nullptr) return false;
+  const uint32_t id = cf->GetID();
+  return id == replicated_cf_id_ || id == local_cf_id_;
+}
+
+rocksdb::Status ReplicatedDBImpl::SecondaryRefusal() const {
+  return rocksdb::Status::NotSupported("DR secondary: not serving requests until promoted (role=secondary, epoch=" +
+                                       std::to_string(epoch_.load()) + ")");
+}
+
+rocksdb::Status ReplicatedDBImpl::ReservedRefusal() const {
+  return rocksdb::Status::InvalidArgument("column families " + std::string(kReplicatedCf) + " and " +
+                                          std::string(kLocalCf) + " are reserved for rocksdr");
+}
+
+rocksdb::Status ReplicatedDBImpl::CheckRead(rocksdb::ColumnFamilyHandle* cf) const {
+  if (role_.load() == Role::kSecondary) return SecondaryRefusal();
+  if (IsReserved(cf)) return ReservedRefusal();
+  return rocksdb::Status::OK();
+}
+
+rocksdb::Status ReplicatedDBImpl::CheckWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf) const {
+  const Role role = role_.load();
+  if (role == Role::kSecondary) return SecondaryRefusal();
+  if (IsReserved(cf)) return ReservedRefusal();
+  if (role == Role::kPrimary && o.disableWAL) {
+    return rocksdb::Status::InvalidArgument(
+        "WriteOptions::disableWAL is refused on a DR primary: a write without a WAL record cannot be "
+        "replicated and would leave every secondary with a gap; write with the WAL enabled");
+  }
+  return rocksdb::Status::OK();
+}
+
+template <typename F>
+rocksdb::Status ReplicatedDBImpl::FencedWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                              F&& write) {
+  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  rocksdb::Status s = CheckWrite(o, cf);
+  if (!s.ok()) return s;
+  s = write();
+  if (s.ok()) NotifyWritten();
+  return s;
+}
+
+// ---------------------------------------------------------------- writes
+
+rocksdb::Status ReplicatedDBImpl::Put(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                      const rocksdb::Slice& k, const rocksdb::Slice& v) {
+  return FencedWrite(o, cf, [&] { return db_->Put(o, cf, k, v); });
+}
+rocksdb::Status ReplicatedDBImpl::Put(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                      const rocksdb::Slice& k, const rocksdb::Slice& ts, const rocksdb::Slice& v) {
+  return FencedWrite(o, cf, [&] { return db_->Put(o, cf, k, ts, v); });
+}
+rocksdb::Status ReplicatedDBImpl::PutEntity(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                            const rocksdb::Slice& k, const rocksdb::WideColumns& columns) {
+  return FencedWrite(o, cf, [&] { return db_->PutEntity(o, cf, k, columns); });
+}
+rocksdb::Status ReplicatedDBImpl::Delete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                         const rocksdb::Slice& k) {
+  return FencedWrite(o, cf, [&] { return db_->Delete(o, cf, k); });
+}
+rocksdb::Status ReplicatedDBImpl::Delete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                         const rocksdb::Slice& k, const rocksdb::Slice& ts) {
+  return FencedWrite(o, cf, [&] { return db_->Delete(o, cf, k, ts); });
+}
+rocksdb::Status ReplicatedDBImpl::SingleDelete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                               const rocksdb::Slice& k) {
+  return FencedWrite(o, cf, [&] { return db_->SingleDelete(o, cf, k); });
+}
+rocksdb::Status ReplicatedDBImpl::SingleDelete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                               const rocksdb::Slice& k, const rocksdb::Slice& ts) {
+  return FencedWrite(o, cf, [&] { return db_->SingleDelete(o, cf, k, ts); });
+}
+rocksdb::Status ReplicatedDBImpl::DeleteRange(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                              const rocksdb::Slice& b, const rocksdb::Slice& e) {
+  return FencedWrite(o, cf, [&] { return db_->DeleteRange(o, cf, b, e); });
+}
+rocksdb::Status ReplicatedDBImpl::DeleteRange(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                              const rocksdb::Slice& b, const rocksdb::Slice& e,
+                                              const rocksdb::Slice& ts) {
+  return FencedWrite(o, cf, [&] { return db_->DeleteRange(o, cf, b, e, ts); });
+}
+rocksdb::Status ReplicatedDBImpl::Merge(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                        const rocksdb::Slice& k, const rocksdb::Slice& v) {
+  return FencedWrite(o, cf, [&] { return db_->Merge(o, cf, k, v); });
+}
+
+rocksdb::Status ReplicatedDBImpl::Write(const rocksdb::WriteOptions& o, rocksdb::WriteBatch* updates) {
+  return FencedWrite(o, nullptr, [&] {
+    if (updates != nullptr) {
+      Result<BatchScan> scan = ScanBatch(*updates, local_cf_id_, replicated_cf_id_);
+      if (!scan.ok()) return rocksdb::Status::InvalidArgument(scan.status().message());
+      if (scan->has_local_cf || scan->has_replicated_cf) return ReservedRefusal();
+      if (!scan->marker_blobs.empty()) {
+        return rocksdb::Status::InvalidArgument("LogData blobs starting with '" + std::string(kMarkerPrefix) +
+                                                "' are reserved for rocksdr's replication markers");
+      }
+    }
+    return db_->Write(o, updates);
+  });
+}
+
+rocksdb::Status ReplicatedDBImpl::InternalWrite(const rocksdb::WriteOptions& o, rocksdb::WriteBatch* batch) {
+  if (o.disableWAL && role_.load() == Role::kPrimary) {
+    return rocksdb::Status::InvalidArgument("WriteOptions::disableWAL is refused on a DR primary");
+  }
+  rocksdb::Status s = db_->Write(o, batch);
+  if (s.ok()) NotifyWritten();
+  return s;
+}
+
+// ---------------------------------------------------------------- reads
+
+rocksdb::Status ReplicatedDBImpl::Get(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                      const rocksdb::Slice& k, rocksdb::PinnableSlice* v) {
+  rocksdb::Status s = CheckRead(cf);
+  return s.ok() ? db_->Get(o, cf, k, v) : s;
+}
+rocksdb::Status ReplicatedDBImpl::GetEntity(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                            const rocksdb::Slice& k, rocksdb::PinnableWideColumns* columns) {
+  rocksdb::Status s = CheckRead(cf);
+  return s.ok() ? db_->GetEntity(o, cf, k, columns) : s;
+}
+rocksdb::Status ReplicatedDBImpl::GetMergeOperands(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                                   const rocksdb::Slice& k, rocksdb::PinnableSlice* operands,
+                                                   rocksdb::GetMergeOperandsOptions* gmo, int* n) {
+  rocksdb::Status s = CheckRead(cf);
+  return s.ok() ? db_->GetMergeOperands(o, cf, k, operands, gmo, n) : s;
+}
+std::vector<rocksdb::Status> ReplicatedDBImpl::MultiGet(const rocksdb::ReadOptions& o,
+                                                        const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+                                                        const std::vector<rocksdb::Slice>& keys,
+                                                        std::vector<std::string>* values) {
+  for (auto* cf : cfs) {
+    rocksdb::Status s = CheckRead(cf);
+    if (!s.ok()) {
+      if (values != nullptr) values->assign(keys.size(), std::string());
+      return std::vector<rocksdb::Status>(keys.size(), s);
+    }
+  }
+  return db_->MultiGet(o, cfs, keys, values);
+}
+void ReplicatedDBImpl::MultiGet(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf, const size_t n,
+                                const rocksdb::Slice* keys, rocksdb::PinnableSlice* values,
+                                rocksdb::Status* statuses, const bool sorted_input) {
+  rocksdb::Status s = CheckRead(cf);
+  if (!s.ok()) {
+    for (size_t i = 0; i < n; ++i) statuses[i] = s;
+    return;
+  }
+  db_->MultiGet(o, cf, n, keys, values, statuses, sorted_input);
+}
+bool ReplicatedDBImpl::KeyMayExist(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                   const rocksdb::Slice& k, std::string* value, bool* value_found) {
+  if (!CheckRead(cf).ok()) {
+    if (value_found != nullptr) *value_found = false;
+    return true;  // "may exist" reveals nothing; the Get that follows is refused
+  }
+  return db_->KeyMayExist(o, cf, k, value, value_found);
+}
+rocksdb::Iterator* ReplicatedDBImpl::NewIterator(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf) {
+  rocksdb::Status s = CheckRead(cf);
+  return s.ok() ? db_->NewIterator(o, cf) : rocksdb::NewErrorIterator(s);
+}
+rocksdb::Status ReplicatedDBImpl::NewIterators(const rocksdb::ReadOptions& o,
+                                               const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+                                               std::vector<rocksdb::Iterator*>* iterators) {
+  for (auto* cf : cfs) {
+    rocksdb::Status s = CheckRead(cf);
+    if (!s.ok()) return s;
+  }
+  return db_->NewIterators(o, cfs, iterators);
+}
+const rocksdb::Snapshot* ReplicatedDBImpl::GetSnapshot() {
+  if (role_.load() == Role::kSecondary) return nullptr;
+  return db_->GetSnapshot();
+}
+
+// ---------------------------------------------------------------- column families, ingestion
+
+rocksdb::Status ReplicatedDBImpl::WriteMarker(const Marker& marker) {
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s = batch.PutLogData(EncodeMarker(marker));
+  if (s.ok()) {
+    s = batch.Put(local_cf_, rocksdb::Slice(kLocalKeyMarker.data(), kLocalKeyMarker.size()),
+                  EncodeFixed64(db_->GetLatestSequenceNumber() + 1));
+  }
+  if (s.ok()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db_->Write(wo, &batch);
+  }
+  if (s.ok()) NotifyWritten();
+  return s;
+}
+
+rocksdb::Status ReplicatedDBImpl::CreateOne(const rocksdb::ColumnFamilyOptions& o, const std::string& name,
+                                            rocksdb::ColumnFamilyHandle** handle) {
+  if (name == kReplicatedCf || name == kLocalCf) return ReservedRefusal();
+  std::lock_guard<std::mutex> ddl(ddl_mu_);
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(o, name, &h);
+  if (!s.ok()) return s;
+  if (role_.load() == Role::kPrimary) {
+    s = WriteMarker(Marker{MarkerKind::kCfCreate, h->GetID(), name, 0});
+    if (!s.ok()) {
+      // Without its marker secondaries could not follow: undo the creation.
+      rocksdb::Status undo = db_->DropColumnFamily(h);
+      db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      return rocksdb::Status::IOError("column family '" + name +
+                                      "' could not be recorded for replication (" + s.ToString() + ")" +
+                                      (undo.ok() ? "; it was dropped again" : "; dropping it again failed: " + undo.ToString()));
+    }
+  }
+  Register(h, false);
+  *handle = h;
+  return s;
+}
+
+rocksdb::Status ReplicatedDBImpl::CreateColumnFamily(const rocksdb::ColumnFamilyOptions& o, const std::string& name,
+                                                     rocksdb::ColumnFamilyHandle** handle) {
+  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  if (role_.load() == Role::kSecondary) return SecondaryRefusal();
+  return CreateOne(o, name, handle);
+}
+
+rocksdb::Status ReplicatedDBImpl::CreateColumnFamilies(const rocksdb::ColumnFamilyOptions& o,
+                                                       const std::vector<std::string>& names,
+                                                       std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const auto& n : names) descs.emplace_back(n, o);
+  return CreateColumnFamilies(descs, handles);
+}
+
+rocksdb::Status ReplicatedDBImpl::CreateColumnFamilies(const std::vector<rocksdb::ColumnFamilyDescriptor>& descs,
+                                                       std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
+  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  if (role_.load() == Role::kSecondary) return SecondaryRefusal();
+  for (const auto& d : descs) {
+    if (d.name == kReplicatedCf || d.name == kLocalCf) return ReservedRefusal();
+  }
+  // One at a time, each followed by its marker (RocksDB's batch creation is not atomic either:
+  // on failure the ones created so far are returned, as DB::CreateColumnFamilies does).
+  handles->clear();
+  for (const auto& d : descs) {
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    rocksdb::Status s = CreateOne(d.options, d.name, &h);
+    if (!s.ok()) return s;
+    handles->push_back(h);
+  }
+  return rocksdb::Status::OK();
+}
+
+rocksdb::Status ReplicatedDBImpl::DropOne(rocksdb::ColumnFamilyHandle* cf) {
+  if (IsReserved(cf)) return ReservedRefusal();
+  std::lock_guard<std::mutex> ddl(ddl_mu_);
+  const uint32_t id = cf->GetID();
+  const std::string name = cf->GetName();
+  rocksdb::Status s = db_->DropColumnFamily(cf);
+  if (!s.ok()) return s;
+  if (role_.load() == Role::kPrimary) {
+    s = WriteMarker(Marker{MarkerKind::kCfDrop, id, name, 0});
+    if (!s.ok()) {
+      return rocksdb::Status::IOError("column family '" + name +
+                                      "' was dropped but the drop could not be recorded for replication (" +
+                                      s.ToString() + "); secondaries need a re-bootstrap");
+    }
+  }
+  return s;
+}
+
+rocksdb::Status ReplicatedDBImpl::DropColumnFamily(rocksdb::ColumnFamilyHandle* cf) {
+  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  if (role_.load() == Role::kSecondary) return SecondaryRefusal();
+  return DropOne(cf);
+}
+
+rocksdb::Status ReplicatedDBImpl::DropColumnFamilies(const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  if (role_.load() == Role::kSecondary) return SecondaryRefusal();
+  for (auto* cf : cfs) {
+    if (IsReserved(cf)) return ReservedRefusal();
+  }
+  for (auto* cf : cfs) {
+    rocksdb::Status s = DropOne(cf);
+    if (!s.ok()) return s;
+  }
+  return rocksdb::Status::OK();
+}
+
+rocksdb::Status ReplicatedDBImpl::CreateColumnFamilyWithImport(const rocksdb::ColumnFamilyOptions& o,
+                                                               const std::string& name,
+                                                               const rocksdb::ImportColumnFamilyOptions& io,
+                                                               const rocksdb::ExportImportFilesMetaData& md,
+                                                               rocksdb::ColumnFamilyHandle** handle) {
+  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  const Role role = role_.load();
+  if (role == Role::kSecondary) return SecondaryRefusal();
+  if (name == kReplicatedCf || name == kLocalCf) return ReservedRefusal();
+  if (role == Role::kPrimary) {
+    return rocksdb::Status::NotSupported(
+        "CreateColumnFamilyWithImport is refused on a DR primary: imported files are not in the WAL and "
+        "cannot be replicated; create the column family and write or ingest its data");
+  }
+  rocksdb::Status s = db_->CreateColumnFamilyWithImport(o, name, io, md, handle);
+  if (s.ok()) Register(*handle, false);
+  return s;
+}
+
+rocksdb::Status ReplicatedDBImpl::IngestExternalFile(rocksdb::ColumnFamilyHandle* cf,
+                                                     const std::vector<std::string>& files,
+                                                     const rocksdb::IngestExternalFileOptions& o) {
+  rocksdb::IngestExternalFileArg arg;
+  arg.column_family = cf;
+  arg.external_files = files;
+  arg.options = o;
+  return IngestExternalFiles({arg});
+}
+
+rocksdb::Status ReplicatedDBImpl::IngestExternalFiles(const std::vector<rocksdb::IngestExternalFileArg>& args) {
+  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  const Role role = role_.load();
+  if (role == Role::kSecondary) return SecondaryRefusal();
+  for (const auto& a : args) {
+    if (IsReserved(a.column_family)) return ReservedRefusal();
+  }
+  if (role == Role::kPrimary) {
+    // Before ingesting: the marker tells tailers why the stream must stop here (see rocksdr.h).
+    std::lock_guard<std::mutex> ddl(ddl_mu_);
+    for (const auto& a : args) {
+      auto* cf = a.column_family != nullptr ? a.column_family : db_->DefaultColumnFamily();
+      rocksdb::Status s = WriteMarker(Marker{MarkerKind::kIngest, cf->GetID(), "", a.external_files.size()});
+      if (!s.ok()) return s;
+    }
+  }
+  rocksdb::Status s = db_->IngestExternalFiles(args);
+  if (s.ok()) {
+    if (!listener_attached_) events_->RecordIngestion(0);
+    NotifyWritten();
+  }
+  return s;
+}
+
+rocksdb::Status ReplicatedDBImpl::DeleteFile(std::string name) {
+  const Role role = role_.load();
+  if (role == Role::kSecondary) return SecondaryRefusal();
+  if (role == Role::kPrimary) {
+    return rocksdb::Status::NotSupported(
+        "DeleteFile is refused on a DR primary: it removes data without a WAL record, so secondaries "
+        "would keep it");
+  }
+  return db_->DeleteFile(std::move(name));
+}
+
+// ---------------------------------------------------------------- role, status, tailers
+
+Status ReplicatedDBImpl::SetRole(Role role, uint64_t epoch, const std::string& cluster_id) {
+  ROCKSDR_RETURN_IF_ERROR(StateStore::ValidateClusterId(cluster_id));
+  std::unique_lock<std::shared_mutex> fence(fence_mu_);
+  std::lock_guard<std::mutex> ddl(ddl_mu_);
+  const std::string old_cluster = this->cluster_id();
+  const uint64_t old_epoch = epoch_.load();
+  if (cluster_id == old_cluster && epoch < old_epoch) {
+    return Status::FailedPrecondition("epoch " + std::to_string(epoch) + " is older than this node's epoch " +
+                                      std::to_string(old_epoch) + " in the same cluster");
+  }
+  rocksdb::WriteBatch batch;
+  const bool new_history = role == Role::kPrimary &&
+                           (role_.load() != Role::kPrimary || epoch != old_epoch || cluster_id != old_cluster);
+  if (new_history) {
+    rocksdb::Status s = batch.PutLogData(EncodeMarker(Marker{MarkerKind::kEpoch, epoch, cluster_id, 0}));
+    if (!s.ok()) return Status::Internal("building the epoch marker: " + s.ToString());
+  }
+  ROCKSDR_RETURN_IF_ERROR(state_store_.Save(role, epoch, cluster_id, &batch));
+  {
+    std::lock_guard<std::mutex> lock(identity_mu_);
+    cluster_id_ = cluster_id;
+  }
+  epoch_.store(epoch);
+  role_.store(role);
+  NotifyWritten();
+  return Status::OK();
+}
+
+WalTailerContext ReplicatedDBImpl::TailerContext() {
+  WalTailerContext ctx;
+  ctx.base = db_;
+  ctx.local_cf_id = local_cf_id_;
+  ctx.replicated_cf_id = replicated_cf_id_;
+  ctx.notifier = &notifier_;
+  ctx.events = events_;
+  return ctx;
+}
+
+Result<std::unique_ptr<WalTailer>> ReplicatedDBImpl::NewTailer(uint64_t next_sequence) {
+  return WalTailer::Open(TailerContext(), next_sequence);
+}
+
+ReplicationStatus ReplicatedDBImpl::GetReplicationStatus() {
+  ReplicationStatus st;
+  st.role = role_.load();
+  st.epoch = epoch_.load();
+  st.cluster_id = cluster_id();
+  st.last_sequence_written = db_->GetLatestSequenceNumber();
+  Result<std::optional<uint64_t>> cursor = state_store_.ReadCursor();
+  if (cursor.ok()) st.last_sequence_applied = *cursor;
+  Result<WalWindow> window = ReadWalWindow(db_);
+  if (window.ok()) st.wal = *window;
+  st.external_ingestions = events_->ingestions();
+  st.listener_attached = listener_attached_;
+  st.background_error = events_->background_error();
+  return st;
+}
+
+}  // namespace rocksdr::plugin

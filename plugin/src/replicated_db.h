@@ -1,0 +1,205 @@
+// ReplicatedDBImpl: the DB wrapper behind rocksdr::ReplicatedDB (see rocksdr/rocksdr.h for the
+// behaviour the application sees) and the internal API the rest of the plugin uses:
+// the applier (base DB, local CF, handles by id, adopting handles it creates), the transport
+// (tailers, status), and the control plane (SetRole, InternalWrite).
+//
+// Locking: fence_mu_ is held shared by every application write (check + write + notify) and
+// exclusively by SetRole, so no application write straddles a role change. ddl_mu_ serializes
+// column-family create/drop with their markers, so markers are in the WAL in the order of the
+// operations. cf_mu_ guards the handle registry. Reads take no lock (role_ is atomic).
+//
+// Who may include: plugin/src only. Threading: every method may be called from any thread.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "db_events.h"
+#include "marker.h"
+#include "rocksdr/rocksdr.h"
+#include "state_store.h"
+#include "wal_tailer.h"
+#include "write_notifier.h"
+
+namespace rocksdr::plugin {
+
+class ReplicatedDBImpl : public ReplicatedDB {
+ public:
+  struct Parts {
+    rocksdb::DB* base = nullptr;                          // owned by the wrapper from construction
+    PluginOptions options;
+    rocksdb::ColumnFamilyHandle* replicated_cf = nullptr;  // owned
+    rocksdb::ColumnFamilyHandle* local_cf = nullptr;       // owned
+    std::vector<rocksdb::ColumnFamilyHandle*> app_handles; // not owned (the application's)
+    std::shared_ptr<DbEvents> events;
+    bool listener_attached = false;
+    NodeState state;                                       // as loaded from kLocalCf
+  };
+  explicit ReplicatedDBImpl(Parts parts);
+  ~ReplicatedDBImpl() override;
+
+  static ReplicatedDBImpl* From(ReplicatedDB* db) { return static_cast<ReplicatedDBImpl*>(db); }
+
+  // --- rocksdr::ReplicatedDB
+  Role role() const override { return role_.load(); }
+  uint64_t epoch() const override { return epoch_.load(); }
+  std::string cluster_id() const override;
+  const PluginOptions& plugin_options() const override { return options_; }
+  ReplicationStatus GetReplicationStatus() override;
+
+  // --- internal API
+  rocksdb::DB* base() const { return db_; }
+  rocksdb::ColumnFamilyHandle* local_cf() const { return local_cf_; }
+  rocksdb::ColumnFamilyHandle* replicated_cf() const { return replicated_cf_; }
+  WriteNotifier* notifier() { return &notifier_; }
+  const std::shared_ptr<DbEvents>& events() const { return events_; }
+  StateStore* state_store() { return &state_store_; }
+
+  // A live handle for column family `id` (application's, reserved, created through the wrapper
+  // or adopted), or nullptr. The handle stays valid until dropped+destroyed by its owner.
+  rocksdb::ColumnFamilyHandle* CfHandleById(uint32_t id);
+  // Takes ownership of a handle the plugin created on the base DB (the applier's cf-create).
+  void AdoptCfHandle(rocksdb::ColumnFamilyHandle* handle);
+  // Forgets `handle` and destroys it if the wrapper owns it (after the applier's cf-drop).
+  Status ReleaseCfHandle(rocksdb::ColumnFamilyHandle* handle);
+
+  // Changes and persists this node's role, epoch and cluster id (one synced batch). Becoming
+  // primary, or changing epoch/cluster id as primary, writes an epoch marker in that batch:
+  // the first record of the new history. Errors: kFailedPrecondition when the epoch would go
+  // down within the same cluster; kInvalidArgument for a malformed cluster id; write errors.
+  Status SetRole(Role role, uint64_t epoch, const std::string& cluster_id);
+
+  // Writes a batch on behalf of rocksdr itself (e.g. control state in kReplicatedCf): not
+  // fenced by role and allowed to name reserved column families; disableWAL still refused.
+  // Wakes tailers.
+  rocksdb::Status InternalWrite(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch);
+
+  // A tailer positioned at next_sequence (see WalTailer::Open).
+  Result<std::unique_ptr<WalTailer>> NewTailer(uint64_t next_sequence);
+  WalTailerContext TailerContext();
+
+  // --- rocksdb::DB (fenced / marked overrides)
+  using rocksdb::StackableDB::Put;
+  rocksdb::Status Put(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Slice& k,
+                      const rocksdb::Slice& v) override;
+  rocksdb::Status Put(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Slice& k,
+                      const rocksdb::Slice& ts, const rocksdb::Slice& v) override;
+  using rocksdb::StackableDB::PutEntity;
+  rocksdb::Status PutEntity(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Slice& k,
+                            const rocksdb::WideColumns& columns) override;
+  using rocksdb::StackableDB::Delete;
+  rocksdb::Status Delete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                         const rocksdb::Slice& k) override;
+  rocksdb::Status Delete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Slice& k,
+                         const rocksdb::Slice& ts) override;
+  using rocksdb::StackableDB::SingleDelete;
+  rocksdb::Status SingleDelete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                               const rocksdb::Slice& k) override;
+  rocksdb::Status SingleDelete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                               const rocksdb::Slice& k, const rocksdb::Slice& ts) override;
+  using rocksdb::StackableDB::DeleteRange;
+  rocksdb::Status DeleteRange(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                              const rocksdb::Slice& b, const rocksdb::Slice& e) override;
+  rocksdb::Status DeleteRange(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                              const rocksdb::Slice& b, const rocksdb::Slice& e, const rocksdb::Slice& ts) override;
+  using rocksdb::StackableDB::Merge;
+  rocksdb::Status Merge(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Slice& k,
+                        const rocksdb::Slice& v) override;
+  rocksdb::Status Write(const rocksdb::WriteOptions& o, rocksdb::WriteBatch* updates) override;
+
+  using rocksdb::StackableDB::Get;
+  rocksdb::Status Get(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Slice& k,
+                      rocksdb::PinnableSlice* v) override;
+  using rocksdb::StackableDB::GetEntity;
+  rocksdb::Status GetEntity(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Slice& k,
+                            rocksdb::PinnableWideColumns* columns) override;
+  using rocksdb::StackableDB::GetMergeOperands;
+  rocksdb::Status GetMergeOperands(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                   const rocksdb::Slice& k, rocksdb::PinnableSlice* operands,
+                                   rocksdb::GetMergeOperandsOptions* gmo, int* n) override;
+  using rocksdb::StackableDB::MultiGet;
+  std::vector<rocksdb::Status> MultiGet(const rocksdb::ReadOptions& o,
+                                        const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+                                        const std::vector<rocksdb::Slice>& keys,
+                                        std::vector<std::string>* values) override;
+  void MultiGet(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf, const size_t n,
+                const rocksdb::Slice* keys, rocksdb::PinnableSlice* values, rocksdb::Status* statuses,
+                const bool sorted_input = false) override;
+  using rocksdb::StackableDB::KeyMayExist;
+  bool KeyMayExist(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Slice& k,
+                   std::string* value, bool* value_found = nullptr) override;
+  using rocksdb::StackableDB::NewIterator;
+  rocksdb::Iterator* NewIterator(const rocksdb::ReadOptions& o, rocksdb::ColumnFamilyHandle* cf) override;
+  rocksdb::Status NewIterators(const rocksdb::ReadOptions& o, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+                               std::vector<rocksdb::Iterator*>* iterators) override;
+  const rocksdb::Snapshot* GetSnapshot() override;
+
+  rocksdb::Status CreateColumnFamily(const rocksdb::ColumnFamilyOptions& o, const std::string& name,
+                                     rocksdb::ColumnFamilyHandle** handle) override;
+  rocksdb::Status CreateColumnFamilies(const rocksdb::ColumnFamilyOptions& o, const std::vector<std::string>& names,
+                                       std::vector<rocksdb::ColumnFamilyHandle*>* handles) override;
+  rocksdb::Status CreateColumnFamilies(const std::vector<rocksdb::ColumnFamilyDescriptor>& descs,
+                                       std::vector<rocksdb::ColumnFamilyHandle*>* handles) override;
+  rocksdb::Status DropColumnFamily(rocksdb::ColumnFamilyHandle* cf) override;
+  rocksdb::Status DropColumnFamilies(const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) override;
+  rocksdb::Status DestroyColumnFamilyHandle(rocksdb::ColumnFamilyHandle* cf) override;
+  using rocksdb::StackableDB::CreateColumnFamilyWithImport;
+  rocksdb::Status CreateColumnFamilyWithImport(const rocksdb::ColumnFamilyOptions& o, const std::string& name,
+                                               const rocksdb::ImportColumnFamilyOptions& io,
+                                               const rocksdb::ExportImportFilesMetaData& md,
+                                               rocksdb::ColumnFamilyHandle** handle) override;
+  using rocksdb::StackableDB::IngestExternalFile;
+  rocksdb::Status IngestExternalFile(rocksdb::ColumnFamilyHandle* cf, const std::vector<std::string>& files,
+                                     const rocksdb::IngestExternalFileOptions& o) override;
+  using rocksdb::StackableDB::IngestExternalFiles;
+  rocksdb::Status IngestExternalFiles(const std::vector<rocksdb::IngestExternalFileArg>& args) override;
+  rocksdb::Status DeleteFile(std::string name) override;
+
+ private:
+  bool IsReserved(rocksdb::ColumnFamilyHandle* cf) const;
+  rocksdb::Status SecondaryRefusal() const;
+  rocksdb::Status ReservedRefusal() const;
+  rocksdb::Status CheckRead(rocksdb::ColumnFamilyHandle* cf) const;
+  // REQUIRES: fence_mu_ held (shared or exclusive).
+  rocksdb::Status CheckWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf) const;
+  template <typename F>
+  rocksdb::Status FencedWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, F&& write);
+  // Writes a marker batch (PutLogData + a kLocalCf Put, synced). REQUIRES: ddl_mu_ held.
+  rocksdb::Status WriteMarker(const Marker& marker);
+  rocksdb::Status CreateOne(const rocksdb::ColumnFamilyOptions& o, const std::string& name,
+                            rocksdb::ColumnFamilyHandle** handle);
+  rocksdb::Status DropOne(rocksdb::ColumnFamilyHandle* cf);
+  void Register(rocksdb::ColumnFamilyHandle* handle, bool owned);
+  void NotifyWritten() { notifier_.Notify(db_->GetLatestSequenceNumber()); }
+
+  const PluginOptions options_;
+  rocksdb::ColumnFamilyHandle* const replicated_cf_;
+  rocksdb::ColumnFamilyHandle* const local_cf_;
+  const uint32_t replicated_cf_id_;
+  const uint32_t local_cf_id_;
+  const std::shared_ptr<DbEvents> events_;
+  const bool listener_attached_;
+  StateStore state_store_;
+  WriteNotifier notifier_;
+
+  std::atomic<Role> role_;
+  std::atomic<uint64_t> epoch_;
+  mutable std::mutex identity_mu_;
+  std::string cluster_id_;  // GUARDED_BY(identity_mu_)
+
+  std::shared_mutex fence_mu_;
+  std::mutex ddl_mu_;
+  std::mutex cf_mu_;
+  std::unordered_map<uint32_t, rocksdb::ColumnFamilyHandle*> cf_by_id_;  // GUARDED_BY(cf_mu_)
+  std::unordered_set<rocksdb::ColumnFamilyHandle*> owned_;              // GUARDED_BY(cf_mu_)
+};
+
+}  // namespace rocksdr::plugin
