@@ -1,0 +1,70 @@
+// The secondary side of the data path, as the replication transport sees it: where received
+// batches and bootstrap checkpoints go. The plugin implements it over RocksDB (Applier: one
+// WriteBatch = shipped records + new cursor; checkpoint installer: staging directory -> rename
+// -> fsync); tests implement it in memory (tests/support/fake_source_sink.h).
+//
+// Threading: SecondaryClient calls one BatchSink from ONE thread at a time (its I/O thread),
+// never concurrently; Cursor() and DurableSequence() may also be called from the thread that
+// calls SecondaryClient::GetStatus(), so they must be thread-safe.
+// [Blocking] Calls may block on disk; a slow Apply is the secondary's back-pressure (the client
+// stops reading, the primary stops sending once max_unacked_bytes are outstanding). An Apply
+// slower than the primary's dead timeout gets the connection dropped and re-established.
+// [Exceptions] None may throw.
+//
+// Contracts (invariant 1, "exact prefix"):
+//  - Cursor() is the last primary sequence applied; std::nullopt means "no usable position"
+//    (fresh or wiped secondary, interrupted bootstrap) and makes the primary bootstrap it.
+//  - Apply(batches) is called only with batches[0].sequence == *Cursor() + 1 and each next batch
+//    starting at the previous one's next_sequence(); the sink must enforce it too and refuse
+//    (kFailedPrecondition) otherwise, applying nothing. On success Cursor() becomes
+//    batches.back().last_sequence(). Apply is all-or-nothing per call, or per batch with the
+//    cursor moving with each batch; never half a batch.
+//  - Bootstrap: BeginBootstrap, then for each file BeginFile, WriteFileChunk calls with
+//    contiguous offsets, FinishFile; then CommitBootstrap, which atomically replaces
+//    the secondary's data and sets Cursor() to `sequence`. AbortBootstrap (after any failure,
+//    or when the connection drops) discards the staged files; Cursor() is then what it was
+//    before BeginBootstrap, or std::nullopt if the sink already wiped its data.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rocksdr/replication/wal_batch.h"
+#include "rocksdr/status.h"
+
+namespace rocksdr::replication {
+
+class BatchSink {
+ public:
+  virtual ~BatchSink() = default;
+
+  virtual std::optional<uint64_t> Cursor() = 0;
+
+  // Applies the batches in order (see the contracts above). Errors are reported in the
+  // client's status and stop the stream: the client disconnects and does not apply anything
+  // more until restarted (a failing disk is not retried in a tight loop).
+  virtual Status Apply(const std::vector<WalBatch>& batches) = 0;
+
+  // The highest applied sequence that is durable (synced); <= *Cursor().
+  virtual uint64_t DurableSequence() = 0;
+
+  // A checkpoint of the primary at `sequence` follows: file_count files, total_bytes in all.
+  virtual Status BeginBootstrap(uint64_t sequence, uint32_t file_count, uint64_t total_bytes) = 0;
+  // The next file. `name` is a plain file name (the codec's ValidateFileName held, and the
+  // session refuses a name announced twice); `size` its length in bytes.
+  virtual Status BeginFile(const std::string& name, uint64_t size) = 0;
+  // The next bytes of the current file; `offset` is the number of bytes of it already written
+  // (the session checks contiguity and that the file does not grow past its size).
+  virtual Status WriteFileChunk(uint64_t offset, std::string_view data) = 0;
+  // The current file is complete; crc32c is the CRC32C of its content, already checked by the
+  // session against the bytes received (the sink may re-check what it wrote).
+  virtual Status FinishFile(uint32_t crc32c) = 0;
+  virtual Status CommitBootstrap() = 0;
+  // Idempotent; a no-op when no bootstrap is in progress.
+  virtual void AbortBootstrap() = 0;
+};
+
+}  // namespace rocksdr::replication

@@ -1,0 +1,121 @@
+// PrimaryServer: the primary's replication listener. Accepts mutual-TLS connections from DR
+// secondaries and runs one ShipperSession per connection, which ships the WAL (through a
+// SourceProvider) to that secondary, or bootstraps it from a checkpoint first.
+//
+// Per connection (see replication/PROTOCOL.md for the frames):
+//   TLS 1.3 handshake (client certificate verified against the replication CA; refusals are
+//   logged with the reason) -> HELLO -> checks, in order: protocol version, cluster id (HELLO
+//   and, if present, the certificate's cluster URI SAN), the certificate names the secondary id
+//   (CN, if require_certificate_names_secondary), not revoked, `authorize` callback, epoch ->
+//   WELCOME(STREAM from cursor+1 | BOOTSTRAP with a reason) -> BATCHES / HEARTBEAT frames, ACKs
+//   back. A refusal is an ERROR frame with a message, then close.
+//
+// Epochs (invariant 4): a secondary announcing a NEWER epoch than ours proves this primary was
+// superseded: the server becomes fenced — it refuses every session from then on, closes the
+// open ones, FencedReason() says "fenced: a newer epoch N exists", and on_fenced(N) runs once so
+// the plugin stops accepting writes. A secondary with an OLDER epoch is bootstrapped (its
+// position may belong to a superseded history; we keep no epoch history to prove otherwise).
+//
+// Flow control: per session at most min(max_unacked_bytes, the secondary's HELLO window) frame
+// bytes are sent and not yet ACKed (plus one frame and heartbeats); the pump thread waits for
+// ACKs, so a slow secondary makes the primary read its WAL later, and nothing queues unboundedly.
+//
+// Threads: `io_threads` threads run the network; each session has a pump thread that does all
+// the blocking work (OpenAt, WaitForWrites, Read, checkpoint reads) and hands encoded frames to
+// the session's strand. Public methods are thread-safe. Stop() (also run by the destructor)
+// closes the listener and every session, joins every thread, and returns within about
+// 1 s + the longest blocking call of the source.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rocksdr/replication/batch_source.h"
+#include "rocksdr/replication/protocol_limits.h"
+#include "rocksdr/replication/session_status.h"
+#include "rocksdr/replication/tls_context.h"
+#include "rocksdr/status.h"
+
+namespace rocksdr::replication {
+
+struct PrimaryServerOptions {
+  // This cluster's id; HELLOs naming another are refused. Required.
+  std::string cluster_id;
+  // This primary's epoch. Default: 1.
+  uint64_t epoch = 1;
+  // Listen address. Default: 127.0.0.1, port 0 (any free port; see PrimaryServer::port()).
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 0;
+  // Server certificate + key + replication CA. Required.
+  TlsCredentials tls;
+  // Codec limits. Default: ProtocolLimits().
+  ProtocolLimits limits;
+  // Most frame bytes sent and not yet ACKed, per secondary. Default: 8 MiB. Min 64 KiB.
+  uint64_t max_unacked_bytes = 8ull << 20;
+  // Target size of a BATCHES frame payload (capped by max_frame_payload). Default: 1 MiB.
+  size_t target_frame_bytes = 1 << 20;
+  // How long the pump waits for more batches to fill a frame that is not full. Default: 500 us.
+  std::chrono::microseconds coalesce_delay{500};
+  // A HEARTBEAT is sent when nothing was sent for this long. Default: 1 s.
+  std::chrono::milliseconds heartbeat_interval{1000};
+  // A secondary from which no frame arrived for this long is disconnected. Default: 10 s.
+  std::chrono::milliseconds dead_timeout{10000};
+  // TLS handshake + HELLO must complete within this. Default: 5 s.
+  std::chrono::milliseconds handshake_timeout{5000};
+  // Size of FILE_CHUNK data during bootstrap. Default: 1 MiB (capped by the frame limit).
+  size_t bootstrap_chunk_bytes = 1 << 20;
+  // Network threads. Default: 1.
+  int io_threads = 1;
+  // Most concurrent connections; more are refused at accept. Default: 64.
+  size_t max_connections = 64;
+  // If true, a client certificate's subject CN must equal the HELLO's secondary id, so an id
+  // (and Revoke) is bound to the certificate issued for it. Default: true.
+  bool require_certificate_names_secondary = true;
+  // Decides whether a secondary id may replicate (the sidecar's registry). nullptr: any id
+  // that passes the checks above. Runs on a network thread; must be quick and thread-safe.
+  std::function<Status(const std::string& secondary_id)> authorize;
+  // Called once, when a secondary proves a newer epoch exists. Runs on a network thread.
+  std::function<void(uint64_t newer_epoch)> on_fenced;
+};
+
+class PrimaryServer {
+ public:
+  // Validates the options, builds the TLS context, binds and listens, starts the threads.
+  // Errors: kInvalidArgument (options, credentials), kUnavailable (cannot bind).
+  static Result<std::unique_ptr<PrimaryServer>> Start(PrimaryServerOptions options,
+                                                      std::shared_ptr<SourceProvider> provider);
+  ~PrimaryServer();
+  PrimaryServer(const PrimaryServer&) = delete;
+  PrimaryServer& operator=(const PrimaryServer&) = delete;
+
+  // The bound port (the real one when listen_port was 0).
+  uint16_t port() const;
+
+  // One entry per secondary id seen since Start, sorted by id.
+  std::vector<SecondaryLinkStatus> GetStatus() const;
+
+  // "fenced: a newer epoch N exists (announced by secondary X)" once fenced.
+  std::optional<std::string> FencedReason() const;
+
+  // Closes every session of secondary_id now (ERROR not-authorized) and refuses it from now on.
+  void Revoke(const std::string& secondary_id);
+
+  // Drops the TCP connection(s) of secondary_id without any goodbye, as a network failure
+  // would (for operators kicking a stuck link, and for tests). The secondary reconnects.
+  void Disconnect(const std::string& secondary_id);
+
+  // Bounded; idempotent.
+  void Stop();
+
+ private:
+  class Impl;
+  explicit PrimaryServer(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace rocksdr::replication

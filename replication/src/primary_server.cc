@@ -1,0 +1,303 @@
+// See primary_server.h.
+#include "rocksdr/replication/primary_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "shipper_session.h"
+
+namespace rocksdr::replication {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// Handlers capture `this`: Stop() joins every io thread before the Impl can be destroyed, and
+// the io_context (a member) destroys pending handlers without running them.
+class PrimaryServer::Impl : public ShipperHost {
+ public:
+  Impl(PrimaryServerOptions options, std::shared_ptr<SourceProvider> provider,
+       std::shared_ptr<asio::ssl::context> ssl)
+      : options_(std::move(options)),
+        provider_(std::move(provider)),
+        ssl_(std::move(ssl)),
+        work_(asio::make_work_guard(io_)),
+        acceptor_(asio::make_strand(io_)) {}
+
+  Status Listen() {
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(options_.listen_host, ec);
+    if (ec) {
+      return Status::InvalidArgument("replication listen address \"" + options_.listen_host +
+                                     "\" is not an IP address");
+    }
+    const tcp::endpoint endpoint(address, options_.listen_port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::Unavailable("cannot listen for replication on " + options_.listen_host +
+                                 ":" + std::to_string(options_.listen_port) + ": " +
+                                 ec.message());
+    }
+    port_ = acceptor_.local_endpoint(ec).port();
+    spdlog::info("replication: primary listening on {}:{} (cluster {}, epoch {})",
+                 options_.listen_host, port_, options_.cluster_id, options_.epoch);
+    return Status::OK();
+  }
+
+  void Run() {
+    asio::post(acceptor_.get_executor(), [this] { DoAccept(); });
+    for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+  }
+
+  void DoAccept() {
+    acceptor_.async_accept(asio::make_strand(io_),
+                           [this](const boost::system::error_code& ec, tcp::socket socket) {
+                             OnAccept(ec, std::move(socket));
+                           });
+  }
+
+  void OnAccept(const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      spdlog::warn("replication: accept failed: {}", ec.message());
+    } else {
+      boost::system::error_code ignored;
+      const auto remote = socket.remote_endpoint(ignored);
+      const std::string peer = remote.address().to_string() + ":" + std::to_string(remote.port());
+      std::shared_ptr<ShipperSession> session;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        Reap();
+        if (stopped_) return;
+        if (sessions_.size() >= options_.max_connections) {
+          spdlog::warn("replication: refusing connection from {}: {} connections already open",
+                       peer, sessions_.size());
+          socket.close(ignored);
+        } else {
+          socket.set_option(tcp::no_delay(true), ignored);
+          session = ShipperSession::Create(FramedSession::Stream(std::move(socket), *ssl_),
+                                           options_, provider_, this, peer);
+          sessions_.push_back(session);
+        }
+      }
+      if (session) session->Start();
+    }
+    DoAccept();
+  }
+
+  // REQUIRES: mu_ held. Joins and forgets sessions that are over.
+  void Reap() {
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if ((*it)->finished()) {
+        (*it)->Join();
+        it = sessions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  // ShipperHost.
+  std::optional<std::pair<ErrorCode, std::string>> Admit(
+      const std::string& id, const std::shared_ptr<ShipperSession>& session) override {
+    std::shared_ptr<ShipperSession> replaced;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stopped_) return std::make_pair(ErrorCode::kShuttingDown, std::string("primary stopping"));
+      if (revoked_.count(id) != 0) {
+        return std::make_pair(ErrorCode::kNotAuthorized,
+                              "secondary \"" + id + "\" has been revoked on this primary; "
+                              "generate a new activation token to re-add it");
+      }
+      if (options_.authorize) {
+        Status st = options_.authorize(id);
+        if (!st.ok()) return std::make_pair(ErrorCode::kNotAuthorized, st.message());
+      }
+      auto it = live_.find(id);
+      if (it != live_.end()) replaced = it->second.lock();
+      live_[id] = session;
+      auto& status = status_[id];
+      status.secondary_id = id;
+    }
+    if (replaced && replaced != session) {
+      replaced->Shutdown("replaced by a new connection of the same secondary");
+    }
+    return std::nullopt;
+  }
+
+  void Fence(uint64_t newer_epoch, const std::string& id) override {
+    std::vector<std::shared_ptr<ShipperSession>> others;
+    std::function<void(uint64_t)> callback;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (fenced_) return;
+      fenced_ = "fenced: a newer epoch " + std::to_string(newer_epoch) +
+                " exists (announced by secondary \"" + id + "\"; this primary's epoch is " +
+                std::to_string(options_.epoch) + ")";
+      callback = options_.on_fenced;
+      others = sessions_;
+    }
+    spdlog::error("replication: {}", *FencedReason());
+    for (auto& s : others) s->Refuse(ErrorCode::kStaleEpoch, *FencedReason());
+    if (callback) callback(newer_epoch);
+  }
+
+  std::optional<std::string> FencedReason() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    return fenced_;
+  }
+
+  void UpdateStatus(const std::string& id,
+                    const std::function<void(SecondaryLinkStatus&)>& update) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto& st = status_[id];
+    st.secondary_id = id;
+    update(st);
+  }
+
+  std::vector<SecondaryLinkStatus> GetStatus() const {
+    const uint64_t latest = provider_->LatestSequence();
+    std::lock_guard<std::mutex> l(mu_);
+    std::vector<SecondaryLinkStatus> out;
+    for (const auto& [id, st] : status_) {
+      out.push_back(st);
+      auto& s = out.back();
+      s.primary_sequence = latest;
+      s.lag_sequences = latest > s.acked_sequence ? latest - s.acked_sequence : 0;
+    }
+    return out;
+  }
+
+  void Revoke(const std::string& id) {
+    std::vector<std::shared_ptr<ShipperSession>> victims;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      revoked_.insert(id);
+      victims = sessions_;
+    }
+    // Lock order is session -> server, so ids are read without mu_ held.
+    std::erase_if(victims, [&](const auto& s) { return s->secondary_id() != id; });
+    spdlog::warn("replication: secondary \"{}\" revoked; closing {} connection(s)", id,
+                 victims.size());
+    for (auto& s : victims) {
+      s->Refuse(ErrorCode::kNotAuthorized, "secondary \"" + id + "\" has been revoked");
+    }
+  }
+
+  void Disconnect(const std::string& id) {
+    std::vector<std::shared_ptr<ShipperSession>> victims;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      victims = sessions_;
+    }
+    std::erase_if(victims, [&](const auto& s) { return s->secondary_id() != id; });
+    for (auto& s : victims) s->Drop("connection dropped by the operator");
+  }
+
+  void Stop() {
+    std::vector<std::shared_ptr<ShipperSession>> sessions;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      sessions = sessions_;
+    }
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    for (auto& s : sessions) s->Shutdown("the primary is shutting down");
+    for (auto& s : sessions) s->Join();
+    // Let the GOODBYEs and TLS shutdowns finish (each is bounded by kShutdownTimeout).
+    const auto deadline = std::chrono::steady_clock::now() + 2 * FramedSession::kShutdownTimeout;
+    for (auto& s : sessions) {
+      while (!s->finished() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    std::lock_guard<std::mutex> l(mu_);
+    sessions_.clear();
+    live_.clear();
+    for (auto& [id, st] : status_) {
+      if (st.state != LinkState::kDisconnected) {
+        st.state = LinkState::kDisconnected;
+        st.last_error = "the primary stopped";
+      }
+    }
+    spdlog::info("replication: primary on port {} stopped", port_);
+  }
+
+  uint16_t port() const { return port_; }
+
+ private:
+  const PrimaryServerOptions options_;
+  std::shared_ptr<SourceProvider> provider_;
+  std::shared_ptr<asio::ssl::context> ssl_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+
+  mutable std::mutex mu_;
+  bool stopped_ = false;
+  std::vector<std::shared_ptr<ShipperSession>> sessions_;
+  std::map<std::string, std::weak_ptr<ShipperSession>> live_;
+  std::map<std::string, SecondaryLinkStatus> status_;
+  std::set<std::string> revoked_;
+  std::optional<std::string> fenced_;
+};
+
+Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(
+    PrimaryServerOptions options, std::shared_ptr<SourceProvider> provider) {
+  if (options.cluster_id.empty()) return Status::InvalidArgument("cluster_id is required");
+  if (!provider) return Status::InvalidArgument("a SourceProvider is required");
+  ROCKSDR_RETURN_IF_ERROR(ValidateProtocolLimits(options.limits));
+  if (options.max_unacked_bytes < 64 * 1024) {
+    return Status::InvalidArgument("max_unacked_bytes must be at least 64 KiB");
+  }
+  if (options.heartbeat_interval.count() <= 0 ||
+      options.dead_timeout <= options.heartbeat_interval) {
+    return Status::InvalidArgument(
+        "heartbeat_interval must be positive and smaller than dead_timeout");
+  }
+  if (options.target_frame_bytes == 0 || options.bootstrap_chunk_bytes == 0) {
+    return Status::InvalidArgument("target_frame_bytes and bootstrap_chunk_bytes must be > 0");
+  }
+  auto ssl = MakeTlsContext(TlsRole::kServer, options.tls);
+  if (!ssl.ok()) return ssl.status();
+  // The key now lives in OpenSSL; drop our copy (SecureString zeroizes).
+  options.tls.key_pem.clear();
+  options.tls.key_pem.shrink_to_fit();
+  auto impl = std::make_shared<Impl>(std::move(options), std::move(provider), std::move(*ssl));
+  ROCKSDR_RETURN_IF_ERROR(impl->Listen());
+  impl->Run();
+  return std::unique_ptr<PrimaryServer>(new PrimaryServer(std::move(impl)));
+}
+
+PrimaryServer::PrimaryServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PrimaryServer::~PrimaryServer() { Stop(); }
+uint16_t PrimaryServer::port() const { return impl_->port(); }
+std::vector<SecondaryLinkStatus> PrimaryServer::GetStatus() const { return impl_->GetStatus(); }
+std::optional<std::string> PrimaryServer::FencedReason() const { return impl_->FencedReason(); }
+void PrimaryServer::Revoke(const std::string& id) { impl_->Revoke(id); }
+void PrimaryServer::Disconnect(const std::string& id) { impl_->Disconnect(id); }
+void PrimaryServer::Stop() { impl_->Stop(); }
+
+}  // namespace rocksdr::replication

@@ -1,0 +1,155 @@
+// ShipperSession: the primary's side of one replication connection (see primary_server.h for
+// the protocol walk-through). Internal to PrimaryServer.
+//
+// Two threads of control:
+//  - the connection's strand (FramedSession): TLS handshake, HELLO checks, ACK processing,
+//    heartbeats and the dead-peer timeout (all timeouts in one periodic Tick(), as in Redis's
+//    replicationCron), writing frames;
+//  - the pump thread: everything that may block — OpenAt, WaitForWrites, Read, checkpoint
+//    reads, CRCs. It encodes frames and posts them to the strand. Before reading more it waits
+//    until fewer than `window` frame bytes are un-ACKed, so the strand's write queue never holds
+//    more than window + one frame + heartbeats.
+// They share only the fields under mu_ (flow-control counters, stop flag).
+//
+// Invariants the pump keeps (invariant 1 and 2): batches are sent in order starting exactly at
+// the secondary's cursor + 1; a batch that does not start at the previous next_sequence() (or a
+// source answering NeedsBootstrap) is a WAL gap and leads to a bootstrap on the same connection,
+// never to a skipped range.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "framed_session.h"
+#include "rocksdr/replication/batch_source.h"
+#include "rocksdr/replication/primary_server.h"
+#include "rocksdr/replication/session_status.h"
+
+namespace rocksdr::replication {
+
+class ShipperSession;
+
+// What a session needs from its server. Implemented by PrimaryServer::Impl; thread-safe.
+class ShipperHost {
+ public:
+  virtual ~ShipperHost() = default;
+  // Registers `session` as the live session of secondary_id (closing an older one), or
+  // refuses: returns the error code and message to send.
+  virtual std::optional<std::pair<ErrorCode, std::string>> Admit(
+      const std::string& secondary_id, const std::shared_ptr<ShipperSession>& session) = 0;
+  // Marks the server fenced by newer_epoch (first call wins and runs on_fenced).
+  virtual void Fence(uint64_t newer_epoch, const std::string& secondary_id) = 0;
+  virtual std::optional<std::string> FencedReason() const = 0;
+  virtual void UpdateStatus(const std::string& secondary_id,
+                            const std::function<void(SecondaryLinkStatus&)>& update) = 0;
+};
+
+class ShipperSession : public FramedSession {
+ public:
+  static std::shared_ptr<ShipperSession> Create(Stream stream, const PrimaryServerOptions& options,
+                                                std::shared_ptr<SourceProvider> provider,
+                                                ShipperHost* host, std::string peer_address);
+  ~ShipperSession() override;
+
+  // All thread-safe (they post to the strand).
+  void Start();
+  // Orderly close (GOODBYE with reason). Also wakes and stops the pump at once.
+  void Shutdown(const std::string& reason);
+  // Closes with ERROR(code, message).
+  void Refuse(ErrorCode code, const std::string& message);
+  // Abrupt close, as a network failure.
+  void Drop(const std::string& reason);
+  // Joins the pump thread. REQUIRES: not called from the pump thread; after Shutdown/close.
+  void Join();
+  // Closed and the pump has exited (Join() will not block).
+  bool finished() const { return closed_.load() && !pump_running_.load(); }
+  // "" until HELLO was accepted.
+  std::string secondary_id() const;
+
+ private:
+  enum class Phase { kTls, kAwaitHello, kDeciding, kBootstrapping, kStreaming, kClosed };
+
+  ShipperSession(Stream stream, const PrimaryServerOptions& options,
+                 std::shared_ptr<SourceProvider> provider, ShipperHost* host,
+                 std::string peer_address);
+  std::shared_ptr<ShipperSession> self() {
+    return std::static_pointer_cast<ShipperSession>(shared_from_this());
+  }
+
+  // Strand.
+  void OnHandshake(const boost::system::error_code& ec);
+  void OnFrame(Frame& frame, size_t wire_bytes) override;
+  void OnClosed(const std::string& reason) override;
+  void HandleHello(const Frame& frame);
+  void HandleAck(const Frame& frame);
+  Status CheckPeerCertificate(const Hello& hello);
+  void ScheduleTick();
+  void Tick();
+  void SendCounted(std::string frame);
+  void UpdateStatus(const std::function<void(SecondaryLinkStatus&)>& update);
+
+  // Pump thread.
+  void PumpMain(Hello hello);
+  // Sends a frame from the pump once the window allows; false if the session is stopping.
+  bool PumpSend(std::string frame, uint64_t last_sequence);
+  bool WaitForWindow();
+  bool Stopping();
+  // Streams a checkpoint and opens the source after it. false: session is over.
+  bool RunBootstrap(const std::string& reason);
+  void StreamLoop();
+  // Posts an ERROR + close from the pump.
+  void PumpFail(ErrorCode code, const std::string& message);
+
+  const PrimaryServerOptions& options_;
+  std::shared_ptr<SourceProvider> provider_;
+  ShipperHost* host_;
+  const std::string peer_address_;
+  PeerVerifier verifier_;
+
+  // Strand only.
+  Phase phase_ = Phase::kTls;
+  boost::asio::steady_timer tick_timer_;
+  std::chrono::steady_clock::time_point handshake_deadline_;
+  std::chrono::steady_clock::time_point last_received_;
+  std::chrono::steady_clock::time_point last_sent_;
+  uint64_t frames_received_ = 0;
+  // Set once on the strand when HELLO is accepted, before the pump starts; read without a lock
+  // by UpdateStatus (strand and pump) afterwards.
+  bool registered_ = false;
+  std::string id_;
+  uint16_t version_ = kProtocolVersion;  // set before the pump starts
+
+  // Shared with the pump.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::string secondary_id_;
+  uint64_t window_ = 0;
+  uint32_t max_payload_ = 0;      // min(ours, the secondary's)
+  uint64_t enqueued_bytes_ = 0;   // frame bytes handed to the strand since WELCOME
+  uint64_t acked_bytes_ = 0;      // ACK.received_bytes
+  uint64_t sent_sequence_ = 0;    // last sequence handed to the strand
+  uint64_t acked_sequence_ = 0;
+  struct InFlight {
+    uint64_t last_sequence;
+    std::chrono::steady_clock::time_point sent;
+  };
+  std::deque<InFlight> in_flight_;  // BATCHES frames not yet ACKed (for lag in ms)
+
+  // Pump only.
+  std::unique_ptr<BatchSource> source_;
+  uint64_t next_sequence_ = 0;
+  std::thread pump_;
+  std::atomic<bool> pump_running_{false};
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace rocksdr::replication
