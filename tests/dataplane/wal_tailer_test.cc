@@ -1,0 +1,442 @@
+// WalTailer over a real RocksDB primary: continuity across many batches (LogData-only, multi-CF,
+// WAL rotation), replay equality, needs-bootstrap on purged WAL / ingestion / disableWAL gaps /
+// non-boundary positions, local-CF stripping, markers, limits, and WaitForWrites.
+#include <gtest/gtest.h>
+#include <rocksdb/sst_file_writer.h>
+
+#include <chrono>
+#include <thread>
+
+#include "../../plugin/src/batch_scan.h"
+#include "../../plugin/src/marker.h"
+#include "../../plugin/src/replicated_db.h"
+#include "../../plugin/src/reserved_cf.h"
+#include "../../plugin/src/wal_tailer.h"
+#include "rocksdr/replication/batch_source.h"
+#include "rocksdr/rocksdr.h"
+#include "support/rocksdb_test_db.h"
+
+namespace rocksdr {
+namespace {
+
+using plugin::ReplicatedDBImpl;
+using plugin::WalTailer;
+using replication::IsNeedsBootstrap;
+using replication::WalBatch;
+
+class WalTailerTest : public ::testing::Test {
+ protected:
+  rocksdb::Options DbOptions() {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.merge_operator = std::make_shared<testing::UInt64AddOperator>();
+    o.write_buffer_size = 64 << 10;
+    return o;
+  }
+  void OpenDb(PluginOptions p = PluginOptions()) {
+    Status s = Open(DbOptions(), p, path_, &db_);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  ReplicatedDBImpl* impl() { return ReplicatedDBImpl::From(db_.get()); }
+  void FlushAll() {
+    ASSERT_TRUE(impl()->base()->Flush(rocksdb::FlushOptions(), {db_->DefaultColumnFamily(), impl()->local_cf(),
+                                                                 impl()->replicated_cf()}).ok());
+  }
+  std::unique_ptr<WalTailer> Tailer(uint64_t next) {
+    auto r = impl()->NewTailer(next);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(*r) : nullptr;
+  }
+  // Reads until nothing more is available (or an error); returns the last status.
+  Status Drain(WalTailer* t, std::vector<WalBatch>* out, size_t max_bytes = 1 << 20, size_t max_batches = 1000) {
+    for (;;) {
+      const size_t before = out->size();
+      Status s = t->Read(max_bytes, max_batches, out);
+      ++reads_;
+      if (!s.ok() || out->size() == before) return s;
+    }
+  }
+  static std::vector<plugin::Marker> Markers(const WalBatch& b) {
+    rocksdb::WriteBatch wb(b.rep);
+    auto scan = plugin::ScanBatch(wb, 999, 999);
+    EXPECT_TRUE(scan.ok());
+    std::vector<plugin::Marker> out;
+    for (auto& blob : scan->marker_blobs) {
+      auto m = plugin::DecodeMarker(blob);
+      EXPECT_TRUE(m.ok());
+      if (m.ok()) out.push_back(*m);
+    }
+    return out;
+  }
+  static void ExpectContinuous(const std::vector<WalBatch>& v, uint64_t first) {
+    uint64_t expected = first;
+    for (const auto& b : v) {
+      ASSERT_EQ(b.sequence, expected);
+      expected = b.next_sequence();
+    }
+  }
+
+  testing::TempDir dir_;
+  std::string path_ = dir_.Sub("db");
+  std::unique_ptr<ReplicatedDB> db_;
+  size_t reads_ = 0;
+};
+
+TEST_F(WalTailerTest, ContinuityOverManyBatchesWithRotationAndReplay) {
+  OpenDb();
+  ASSERT_TRUE(impl()->SetRole(Role::kPrimary, 1, "c1").ok());
+  rocksdb::ColumnFamilyHandle* app = nullptr;
+  ASSERT_TRUE(db_->CreateColumnFamily(rocksdb::ColumnFamilyOptions(DbOptions()), "app", &app).ok());
+  auto tailer = Tailer(1);
+  ASSERT_NE(tailer, nullptr);
+
+  std::vector<WalBatch> shipped;
+  const rocksdb::WriteOptions wo;
+  int flushes = 0;
+  const std::string pad(200, 'p');
+  for (int i = 0; i < 3000; ++i) {
+    const std::string k = "k" + std::to_string(i % 500);
+    switch (i % 6) {
+      case 0: ASSERT_TRUE(db_->Put(wo, k, pad + std::to_string(i)).ok()); break;
+      case 1: {
+        rocksdb::WriteBatch wb;
+        ASSERT_TRUE(wb.Put(k, "x" + std::to_string(i)).ok());
+        ASSERT_TRUE(wb.Put(app, k, pad).ok());
+        ASSERT_TRUE(wb.Merge(app, "counter", testing::EncodeU64(1)).ok());
+        ASSERT_TRUE(db_->Write(wo, &wb).ok());
+        break;
+      }
+      case 2: {
+        rocksdb::WriteBatch wb;  // LogData only: Count 0
+        ASSERT_TRUE(wb.PutLogData("app:note:" + std::to_string(i)).ok());
+        ASSERT_TRUE(db_->Write(wo, &wb).ok());
+        break;
+      }
+      case 3: ASSERT_TRUE(db_->Delete(wo, "k" + std::to_string((i + 7) % 500)).ok()); break;
+      case 4: ASSERT_TRUE(db_->DeleteRange(wo, app, "k1", "k15").ok()); break;
+      case 5: ASSERT_TRUE(db_->Merge(wo, app, "counter", testing::EncodeU64(2)).ok()); break;
+    }
+    if (i % 400 == 399) {
+      ASSERT_TRUE(db_->Flush(rocksdb::FlushOptions()).ok());
+      ASSERT_TRUE(db_->Flush(rocksdb::FlushOptions(), app).ok());
+      ++flushes;
+    }
+    if (i % 37 == 0) {
+      ASSERT_TRUE(Drain(tailer.get(), &shipped, 4096, 16).ok());
+    }
+  }
+  ASSERT_TRUE(Drain(tailer.get(), &shipped, 4096, 16).ok());
+
+  ExpectContinuous(shipped, 1);
+  ASSERT_FALSE(shipped.empty());
+  EXPECT_EQ(shipped.back().next_sequence(), db_->GetLatestSequenceNumber() + 1);
+  EXPECT_EQ(tailer->next_sequence(), db_->GetLatestSequenceNumber() + 1);
+  size_t logdata_only = 0;
+  for (const auto& b : shipped) logdata_only += b.count == 0 ? 1 : 0;
+  EXPECT_GT(logdata_only, 100u) << "LogData-only batches are shipped with count 0";
+  // The WAL rotated several times (archived files), yet the iterator is not recreated per read.
+  rocksdb::VectorLogPtr files;
+  ASSERT_TRUE(db_->GetSortedWalFiles(files).ok());
+  EXPECT_GT(files.size(), 3u);
+  EXPECT_GE(tailer->iterator_creations(), 2u);
+  EXPECT_LT(tailer->iterator_creations(), reads_ / 4) << "creations=" << tailer->iterator_creations()
+                                                      << " reads=" << reads_;
+
+  // First shipped batch is the epoch marker; the cf-create marker precedes any write to "app".
+  auto m0 = Markers(shipped[0]);
+  ASSERT_EQ(m0.size(), 1u);
+  EXPECT_EQ(m0[0].kind, plugin::MarkerKind::kEpoch);
+  EXPECT_EQ(m0[0].name, "c1");
+  auto m1 = Markers(shipped[1]);
+  ASSERT_EQ(m1.size(), 1u);
+  EXPECT_EQ(m1[0].kind, plugin::MarkerKind::kCfCreate);
+  EXPECT_EQ(m1[0].id, app->GetID());
+  EXPECT_EQ(m1[0].name, "app");
+
+  // Replay the shipped stream into a replica with the same column-family ids: same data.
+  testing::TempDir rdir;
+  rocksdb::Options ro = DbOptions();
+  ro.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs = {{rocksdb::kDefaultColumnFamilyName, ro},
+                                                        {std::string(plugin::kReplicatedCf), ro},
+                                                        {std::string(plugin::kLocalCf), ro},
+                                                        {"app", ro}};
+  std::vector<rocksdb::ColumnFamilyHandle*> rh;
+  rocksdb::DB* replica = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(ro), rdir.Sub("r"), descs, &rh, &replica).ok());
+  ASSERT_EQ(rh[3]->GetID(), app->GetID());
+  for (const auto& b : shipped) {
+    rocksdb::WriteBatch wb(b.rep);
+    ASSERT_TRUE(replica->Write(rocksdb::WriteOptions(), &wb).ok());
+  }
+  auto dump = [](rocksdb::DB* d, rocksdb::ColumnFamilyHandle* h) {
+    std::map<std::string, std::string> out;
+    std::unique_ptr<rocksdb::Iterator> it(d->NewIterator(rocksdb::ReadOptions(), h));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) out[it->key().ToString()] = it->value().ToString();
+    return out;
+  };
+  EXPECT_EQ(dump(db_.get(), db_->DefaultColumnFamily()), dump(replica, rh[0]));
+  EXPECT_EQ(dump(db_.get(), app), dump(replica, rh[3]));
+  EXPECT_TRUE(dump(replica, rh[2]).empty()) << "node-local records are never shipped";
+  for (auto* h : rh) ASSERT_TRUE(replica->DestroyColumnFamilyHandle(h).ok());
+  delete replica;
+  ASSERT_TRUE(db_->DestroyColumnFamilyHandle(app).ok());
+}
+
+TEST_F(WalTailerTest, LocalRecordsAreStrippedAndCountKept) {
+  OpenDb();
+  ASSERT_TRUE(impl()->SetRole(Role::kPrimary, 5, "c1").ok());
+  const uint64_t mixed_seq = db_->GetLatestSequenceNumber() + 1;
+  rocksdb::WriteBatch mixed;
+  ASSERT_TRUE(mixed.Put("visible", "1").ok());
+  ASSERT_TRUE(mixed.Put(impl()->local_cf(), "secret-local", "x").ok());
+  ASSERT_TRUE(mixed.Put(impl()->replicated_cf(), "control", "y").ok());
+  ASSERT_TRUE(impl()->InternalWrite(rocksdb::WriteOptions(), &mixed).ok());
+
+  auto tailer = Tailer(1);
+  std::vector<WalBatch> out;
+  ASSERT_TRUE(Drain(tailer.get(), &out).ok());
+  ASSERT_EQ(out.size(), 2u);
+  // The epoch batch: role/epoch/cluster id Puts into kLocalCf stripped, the marker kept.
+  EXPECT_EQ(out[0].count, 3u);
+  rocksdb::WriteBatch epoch_rep(out[0].rep);
+  EXPECT_EQ(epoch_rep.Count(), 0u);
+  EXPECT_EQ(Markers(out[0]).size(), 1u);
+  // The mixed batch keeps its two shipped records and the primary's count.
+  EXPECT_EQ(out[1].sequence, mixed_seq);
+  EXPECT_EQ(out[1].count, 3u);
+  rocksdb::WriteBatch rep(out[1].rep);
+  EXPECT_EQ(rep.Count(), 2u);
+  EXPECT_EQ(testing::DecodeU64(rocksdb::Slice(out[1].rep.data(), 8)), mixed_seq) << "header sequence set";
+  auto scan = plugin::ScanBatch(rep, impl()->local_cf()->GetID(), impl()->replicated_cf()->GetID());
+  ASSERT_TRUE(scan.ok());
+  EXPECT_FALSE(scan->has_local_cf);
+  EXPECT_TRUE(scan->has_replicated_cf);
+  EXPECT_EQ(out[1].rep.find("secret-local"), std::string::npos);
+}
+
+TEST_F(WalTailerTest, PurgedWalNeedsBootstrap) {
+  PluginOptions p;
+  p.wal_ttl_seconds = 1;
+  p.wal_size_limit_mb = 0;
+  OpenDb(p);
+  ASSERT_TRUE(impl()->SetRole(Role::kPrimary, 1, "c1").ok());
+  uint64_t oldest = 1;
+  for (int round = 0; round < 5 && oldest <= 1; ++round) {
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "k" + std::to_string(i), "v").ok());
+    FlushAll();  // every CF: an unflushed memtable (the local CF's) keeps its WAL alive
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "tick", "v").ok());
+    FlushAll();  // archives, then purges archived files older than 1 s
+    auto t = WalTailer(impl()->TailerContext(), 1);
+    auto o = t.OldestAvailableSequence();
+    ASSERT_TRUE(o.ok());
+    oldest = *o;
+  }
+  ASSERT_GT(oldest, 1u) << "the WAL holding sequence 1 was not purged";
+
+  auto r = impl()->NewTailer(1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(IsNeedsBootstrap(r.status()));
+  EXPECT_NE(r.status().message().find("WAL gap: needed sequence 1, oldest available " + std::to_string(oldest)),
+            std::string::npos)
+      << r.status().message();
+
+  // A tailer created before the purge finds the gap when it reads.
+  WalTailer direct(impl()->TailerContext(), 1);
+  std::vector<WalBatch> out;
+  Status s = direct.Read(1 << 20, 100, &out);
+  EXPECT_TRUE(IsNeedsBootstrap(s)) << s.ToString();
+  EXPECT_NE(s.message().find("WAL gap: needed sequence 1"), std::string::npos) << s.message();
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(IsNeedsBootstrap(direct.Read(1 << 20, 100, &out))) << "sticky";
+
+  // A position inside the window still works.
+  auto ok = impl()->NewTailer(oldest);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(Drain(ok->get(), &out).ok());
+  ExpectContinuous(out, oldest);
+  EXPECT_EQ(out.back().next_sequence(), db_->GetLatestSequenceNumber() + 1);
+}
+
+TEST_F(WalTailerTest, IngestionThroughTheWrapperNeedsBootstrapWithReason) {
+  OpenDb();
+  ASSERT_TRUE(impl()->SetRole(Role::kPrimary, 1, "c1").ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "k" + std::to_string(i), "v").ok());
+  const uint64_t marker_seq = db_->GetLatestSequenceNumber() + 1;
+  const std::string sst = dir_.Sub("in.sst");
+  rocksdb::SstFileWriter w(rocksdb::EnvOptions(), DbOptions());
+  ASSERT_TRUE(w.Open(sst).ok());
+  ASSERT_TRUE(w.Put("zz", "ingested").ok());
+  ASSERT_TRUE(w.Finish().ok());
+  ASSERT_TRUE(db_->IngestExternalFile({sst}, rocksdb::IngestExternalFileOptions()).ok());
+  ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "after", "v").ok());
+
+  auto tailer = Tailer(1);
+  std::vector<WalBatch> out;
+  ASSERT_TRUE(tailer->Read(1 << 20, 1000, &out).ok()) << "what precedes the ingestion is shipped first";
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back().next_sequence(), marker_seq);
+  Status s = tailer->Read(1 << 20, 1000, &out);
+  EXPECT_TRUE(IsNeedsBootstrap(s)) << s.ToString();
+  EXPECT_NE(s.message().find("external file ingestion at sequence " + std::to_string(marker_seq)), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("1 file(s)"), std::string::npos);
+  EXPECT_EQ(out.back().next_sequence(), marker_seq) << "nothing after the marker is shipped";
+  EXPECT_GE(db_->GetReplicationStatus().external_ingestions, 1u);
+}
+
+TEST_F(WalTailerTest, IngestionBypassingTheWrapperIsExplainedByTheListener) {
+  OpenDb();
+  ASSERT_TRUE(impl()->SetRole(Role::kPrimary, 1, "c1").ok());
+  ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "zz", "memtable").ok());  // overlap: ingestion takes a seqno
+  auto tailer = Tailer(1);
+  std::vector<WalBatch> out;
+  ASSERT_TRUE(Drain(tailer.get(), &out).ok());
+  const uint64_t needed = tailer->next_sequence();
+
+  const std::string sst = dir_.Sub("in.sst");
+  rocksdb::SstFileWriter w(rocksdb::EnvOptions(), DbOptions());
+  ASSERT_TRUE(w.Open(sst).ok());
+  ASSERT_TRUE(w.Put("zz", "ingested").ok());
+  ASSERT_TRUE(w.Finish().ok());
+  ASSERT_TRUE(impl()->base()->IngestExternalFile({sst}, rocksdb::IngestExternalFileOptions()).ok());
+  ASSERT_EQ(db_->GetLatestSequenceNumber(), needed) << "the ingestion took one sequence number";
+  ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "after", "v").ok());
+
+  Status s = Drain(tailer.get(), &out);
+  EXPECT_TRUE(IsNeedsBootstrap(s)) << s.ToString();
+  EXPECT_NE(s.message().find("WAL gap: needed sequence " + std::to_string(needed) + ", next available " +
+                             std::to_string(needed + 1)),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("external file ingestion"), std::string::npos) << s.message();
+}
+
+TEST_F(WalTailerTest, DisableWalWritesBehindTheWrapperAreGaps) {
+  OpenDb();
+  ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "a", "1").ok());
+  auto tailer = Tailer(1);
+  std::vector<WalBatch> out;
+  ASSERT_TRUE(Drain(tailer.get(), &out).ok());
+  rocksdb::WriteOptions nowal;
+  nowal.disableWAL = true;
+  ASSERT_TRUE(impl()->base()->Put(nowal, "hidden", "1").ok());
+  // At the tail: the missing sequence has no record and nothing follows yet.
+  Status s = tailer->Read(1 << 20, 100, &out);
+  EXPECT_TRUE(IsNeedsBootstrap(s)) << s.ToString();
+  EXPECT_NE(s.message().find("WAL gap: needed sequence 2"), std::string::npos) << s.message();
+
+  // Followed by a normal write: the next batch starts later than asked.
+  ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "b", "1").ok());
+  WalTailer fresh(impl()->TailerContext(), 2);
+  std::vector<WalBatch> out2;
+  s = fresh.Read(1 << 20, 100, &out2);
+  EXPECT_TRUE(IsNeedsBootstrap(s)) << s.ToString();
+  EXPECT_NE(s.message().find("WAL gap: needed sequence 2, next available 3"), std::string::npos) << s.message();
+  EXPECT_TRUE(out2.empty());
+}
+
+TEST_F(WalTailerTest, PositionsMustBeBatchBoundariesInsideTheWindow) {
+  OpenDb();
+  rocksdb::WriteBatch wb;
+  ASSERT_TRUE(wb.Put("a", "1").ok());
+  ASSERT_TRUE(wb.Put("b", "1").ok());
+  ASSERT_TRUE(wb.Put("c", "1").ok());
+  ASSERT_TRUE(db_->Write(rocksdb::WriteOptions(), &wb).ok());  // sequences 1..3
+  ASSERT_EQ(db_->GetLatestSequenceNumber(), 3u);
+
+  auto inside = impl()->NewTailer(2);
+  ASSERT_TRUE(inside.ok());
+  std::vector<WalBatch> out;
+  Status s = (*inside)->Read(1 << 20, 100, &out);
+  EXPECT_TRUE(IsNeedsBootstrap(s)) << s.ToString();
+  EXPECT_NE(s.message().find("WAL position 2 is not a batch boundary"), std::string::npos) << s.message();
+
+  auto ahead = impl()->NewTailer(5);
+  ASSERT_FALSE(ahead.ok());
+  EXPECT_TRUE(IsNeedsBootstrap(ahead.status()));
+  EXPECT_NE(ahead.status().message().find("another history"), std::string::npos);
+  EXPECT_EQ(impl()->NewTailer(0).status().code(), Code::kInvalidArgument);
+
+  auto at_end = impl()->NewTailer(4);
+  ASSERT_TRUE(at_end.ok());
+  EXPECT_TRUE((*at_end)->Read(1 << 20, 100, &out).ok());
+  EXPECT_TRUE(out.empty()) << "nothing new yet";
+  ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "d", "1").ok());
+  ASSERT_TRUE((*at_end)->Read(1 << 20, 100, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].sequence, 4u);
+}
+
+TEST_F(WalTailerTest, ReadRespectsLimits) {
+  OpenDb();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "key" + std::to_string(i), std::string(80, 'v')).ok());
+  auto tailer = Tailer(1);
+  std::vector<WalBatch> out;
+  ASSERT_TRUE(tailer->Read(1 << 20, 2, &out).ok());
+  EXPECT_EQ(out.size(), 2u);
+  out.clear();
+  ASSERT_TRUE(tailer->Read(250, 100, &out).ok());
+  ASSERT_GE(out.size(), 2u);
+  size_t before_last = 0;
+  for (size_t i = 0; i + 1 < out.size(); ++i) before_last += out[i].rep.size();
+  EXPECT_LT(before_last, 250u);
+  EXPECT_GE(before_last + out.back().rep.size(), 250u) << "the batch crossing max_bytes is included";
+  EXPECT_EQ(out.front().sequence, 3u);
+  out.clear();
+  ASSERT_TRUE(tailer->Read(1, 100, &out).ok());
+  EXPECT_EQ(out.size(), 1u) << "one batch always moves";
+}
+
+TEST_F(WalTailerTest, CfDropMarkerFollowsTheLastWrite) {
+  OpenDb();
+  ASSERT_TRUE(impl()->SetRole(Role::kPrimary, 1, "c1").ok());
+  rocksdb::ColumnFamilyHandle* app = nullptr;
+  ASSERT_TRUE(db_->CreateColumnFamily({}, "tmp", &app).ok());
+  const uint32_t id = app->GetID();
+  ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), app, "k", "v").ok());
+  ASSERT_TRUE(db_->DropColumnFamily(app).ok());
+  ASSERT_TRUE(db_->DestroyColumnFamilyHandle(app).ok());
+  auto tailer = Tailer(1);
+  std::vector<WalBatch> out;
+  ASSERT_TRUE(Drain(tailer.get(), &out).ok());
+  ASSERT_EQ(out.size(), 4u);  // epoch, cf-create, put, cf-drop
+  auto last = Markers(out[3]);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].kind, plugin::MarkerKind::kCfDrop);
+  EXPECT_EQ(last[0].id, id);
+  EXPECT_EQ(last[0].name, "tmp");
+  EXPECT_EQ(out[3].count, 1u) << "a marker owns one sequence number";
+}
+
+TEST_F(WalTailerTest, WaitForWritesWakesOnWriteAndTimesOut) {
+  OpenDb();
+  ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "a", "1").ok());
+  auto tailer = Tailer(2);
+  const uint64_t latest = db_->GetLatestSequenceNumber();
+  EXPECT_TRUE(tailer->WaitForWrites(latest - 1, std::chrono::seconds(5)));
+
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(tailer->WaitForWrites(latest, std::chrono::milliseconds(60)));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, std::chrono::milliseconds(55));
+  EXPECT_LT(waited, std::chrono::seconds(2));
+
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "b", "1").ok());
+  });
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(tailer->WaitForWrites(latest, std::chrono::seconds(10)));
+  const auto woke = std::chrono::steady_clock::now() - t0;
+  writer.join();
+  EXPECT_LT(woke, std::chrono::seconds(3)) << "woken by the write, not by the timeout";
+  std::vector<WalBatch> out;
+  ASSERT_TRUE(tailer->Read(1 << 20, 10, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].sequence, latest + 1);
+}
+
+}  // namespace
+}  // namespace rocksdr
