@@ -47,18 +47,20 @@ Result<std::shared_ptr<ssl::context>> MakeTlsContext(TlsRole role, const TlsCred
   }
   boost::system::error_code ec;
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression, ec);
-  ctx->use_certificate_chain(boost::asio::buffer(creds.cert_pem.data(), creds.cert_pem.size()), ec);
-  if (ec) {
-    ERR_clear_error();
-    return Status::InvalidArgument("TLS certificate: not a valid PEM certificate chain (" +
-                                   ec.message() + ")");
-  }
+  // The key first: loading the certificate after it drops a key that does not match, so the
+  // mismatch is reported as such by SSL_CTX_check_private_key below.
   ctx->use_private_key(boost::asio::buffer(creds.key_pem.data(), creds.key_pem.size()),
                        ssl::context::pem, ec);
   if (ec) {
     ERR_clear_error();
     // ec.message() comes from OpenSSL's error queue and never contains key bytes.
     return Status::InvalidArgument("TLS private key: not a valid unencrypted PEM key (" +
+                                   ec.message() + ")");
+  }
+  ctx->use_certificate_chain(boost::asio::buffer(creds.cert_pem.data(), creds.cert_pem.size()), ec);
+  if (ec) {
+    ERR_clear_error();
+    return Status::InvalidArgument("TLS certificate: not a valid PEM certificate chain (" +
                                    ec.message() + ")");
   }
   if (SSL_CTX_check_private_key(native) != 1) {
