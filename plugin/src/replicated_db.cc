@@ -202,6 +202,7 @@ rocksdb::Status ReplicatedDBImpl::Write(const rocksdb::WriteOptions& o, rocksdb:
 }
 
 rocksdb::Status ReplicatedDBImpl::InternalWrite(const rocksdb::WriteOptions& o, rocksdb::WriteBatch* batch) {
+  std::shared_lock<std::shared_mutex> fence(fence_mu_);
   if (o.disableWAL && role_.load() == Role::kPrimary) {
     return rocksdb::Status::InvalidArgument("WriteOptions::disableWAL is refused on a DR primary");
   }
@@ -320,7 +321,7 @@ rocksdb::Status ReplicatedDBImpl::CreateOne(const rocksdb::ColumnFamilyOptions& 
 
 rocksdb::Status ReplicatedDBImpl::CreateColumnFamily(const rocksdb::ColumnFamilyOptions& o, const std::string& name,
                                                      rocksdb::ColumnFamilyHandle** handle) {
-  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  std::unique_lock<std::shared_mutex> fence(fence_mu_);  // markers alone in their WAL record
   if (role_.load() == Role::kSecondary) return SecondaryRefusal();
   return CreateOne(o, name, handle);
 }
@@ -335,7 +336,7 @@ rocksdb::Status ReplicatedDBImpl::CreateColumnFamilies(const rocksdb::ColumnFami
 
 rocksdb::Status ReplicatedDBImpl::CreateColumnFamilies(const std::vector<rocksdb::ColumnFamilyDescriptor>& descs,
                                                        std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
-  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  std::unique_lock<std::shared_mutex> fence(fence_mu_);  // markers alone in their WAL record
   if (role_.load() == Role::kSecondary) return SecondaryRefusal();
   for (const auto& d : descs) {
     if (d.name == kReplicatedCf || d.name == kLocalCf) return ReservedRefusal();
@@ -371,13 +372,13 @@ rocksdb::Status ReplicatedDBImpl::DropOne(rocksdb::ColumnFamilyHandle* cf) {
 }
 
 rocksdb::Status ReplicatedDBImpl::DropColumnFamily(rocksdb::ColumnFamilyHandle* cf) {
-  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  std::unique_lock<std::shared_mutex> fence(fence_mu_);  // markers alone in their WAL record
   if (role_.load() == Role::kSecondary) return SecondaryRefusal();
   return DropOne(cf);
 }
 
 rocksdb::Status ReplicatedDBImpl::DropColumnFamilies(const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
-  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  std::unique_lock<std::shared_mutex> fence(fence_mu_);  // markers alone in their WAL record
   if (role_.load() == Role::kSecondary) return SecondaryRefusal();
   for (auto* cf : cfs) {
     if (IsReserved(cf)) return ReservedRefusal();
@@ -419,21 +420,26 @@ rocksdb::Status ReplicatedDBImpl::IngestExternalFile(rocksdb::ColumnFamilyHandle
 }
 
 rocksdb::Status ReplicatedDBImpl::IngestExternalFiles(const std::vector<rocksdb::IngestExternalFileArg>& args) {
-  std::shared_lock<std::shared_mutex> fence(fence_mu_);
-  const Role role = role_.load();
-  if (role == Role::kSecondary) return SecondaryRefusal();
   for (const auto& a : args) {
     if (IsReserved(a.column_family)) return ReservedRefusal();
   }
-  if (role == Role::kPrimary) {
+  {
     // Before ingesting: the marker tells tailers why the stream must stop here (see rocksdr.h).
-    std::lock_guard<std::mutex> ddl(ddl_mu_);
-    for (const auto& a : args) {
-      auto* cf = a.column_family != nullptr ? a.column_family : db_->DefaultColumnFamily();
-      rocksdb::Status s = WriteMarker(Marker{MarkerKind::kIngest, cf->GetID(), "", a.external_files.size()});
-      if (!s.ok()) return s;
+    std::unique_lock<std::shared_mutex> fence(fence_mu_);
+    const Role role = role_.load();
+    if (role == Role::kSecondary) return SecondaryRefusal();
+    if (role == Role::kPrimary) {
+      std::lock_guard<std::mutex> ddl(ddl_mu_);
+      for (const auto& a : args) {
+        auto* cf = a.column_family != nullptr ? a.column_family : db_->DefaultColumnFamily();
+        rocksdb::Status s = WriteMarker(Marker{MarkerKind::kIngest, cf->GetID(), "", a.external_files.size()});
+        if (!s.ok()) return s;
+      }
     }
   }
+  // The ingestion itself (possibly long: it may flush) runs with writes allowed.
+  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  if (role_.load() == Role::kSecondary) return SecondaryRefusal();
   rocksdb::Status s = db_->IngestExternalFiles(args);
   if (s.ok()) {
     if (!listener_attached_) events_->RecordIngestion(0);

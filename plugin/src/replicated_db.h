@@ -3,10 +3,12 @@
 // the applier (base DB, local CF, handles by id, adopting handles it creates), the transport
 // (tailers, status), and the control plane (SetRole, InternalWrite).
 //
-// Locking: fence_mu_ is held shared by every application write (check + write + notify) and
-// exclusively by SetRole, so no application write straddles a role change. ddl_mu_ serializes
-// column-family create/drop with their markers, so markers are in the WAL in the order of the
-// operations. cf_mu_ guards the handle registry. Reads take no lock (role_ is atomic).
+// Locking: fence_mu_ is held shared by every application write and InternalWrite (check +
+// write + notify) and exclusively by SetRole, column-family create/drop and the marker phase of
+// an ingestion. So no application write straddles a role change, and every marker batch is
+// ALONE in its WAL record: RocksDB's group commit merges concurrent batches into one WAL
+// record, and a marker merged with application records would reach the applier as one batch.
+// ddl_mu_ serializes markers with the operations they describe. cf_mu_ guards the handle registry. Reads take no lock (role_ is atomic).
 //
 // Who may include: plugin/src only. Threading: every method may be called from any thread.
 #pragma once
@@ -78,7 +80,7 @@ class ReplicatedDBImpl : public ReplicatedDB {
   Status SetRole(Role role, uint64_t epoch, const std::string& cluster_id);
 
   // Writes a batch on behalf of rocksdr itself (e.g. control state in kReplicatedCf): not
-  // fenced by role and allowed to name reserved column families; disableWAL still refused.
+  // refused by role (it still waits for role changes and markers) and allowed to name reserved column families; disableWAL still refused.
   // Wakes tailers.
   rocksdb::Status InternalWrite(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch);
 
