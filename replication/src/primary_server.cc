@@ -159,9 +159,13 @@ class PrimaryServer::Impl : public ShipperHost {
     return fenced_;
   }
 
-  void UpdateStatus(const std::string& id,
+  void UpdateStatus(const std::string& id, const ShipperSession* session,
                     const std::function<void(SecondaryLinkStatus&)>& update) override {
     std::lock_guard<std::mutex> l(mu_);
+    auto live = live_.find(id);
+    if (live == live_.end()) return;
+    auto current = live->second.lock();
+    if (current && current.get() != session) return;  // a replaced session
     auto& st = status_[id];
     st.secondary_id = id;
     update(st);

@@ -81,7 +81,7 @@ void ShipperSession::Start() {
   asio::post(stream().get_executor(), [s = self()] {
     s->handshake_deadline_ = Clock::now() + s->options_.handshake_timeout;
     s->last_received_ = Clock::now();
-    s->last_sent_ = Clock::now();
+    s->last_heartbeat_ = Clock::now();
     s->ScheduleTick();
     s->stream().set_verify_callback(s->verifier_);
     s->stream().async_handshake(asio::ssl::stream_base::server,
@@ -177,7 +177,8 @@ void ShipperSession::Tick() {
         CloseNow(why);
         return;
       }
-      if (now - last_sent_ >= options_.heartbeat_interval) {
+      if (now - last_heartbeat_ >= options_.heartbeat_interval) {
+        last_heartbeat_ = now;
         Heartbeat hb;
         hb.primary_latest_sequence = provider_->LatestSequence();
         hb.primary_wall_clock_micros = MicrosSinceEpoch(std::chrono::system_clock::now());
@@ -190,7 +191,7 @@ void ShipperSession::Tick() {
           std::lock_guard<std::mutex> l(mu_);
           enqueued_bytes_ += frame.size();
         }
-        SendCounted(std::move(frame));
+        SendFrame(std::move(frame));
       }
       // Refresh the lag figures.
       const uint64_t latest = provider_->LatestSequence();
@@ -217,14 +218,10 @@ void ShipperSession::Tick() {
   ScheduleTick();
 }
 
-void ShipperSession::SendCounted(std::string frame) {
-  last_sent_ = Clock::now();
-  SendFrame(std::move(frame));
-}
 
 void ShipperSession::UpdateStatus(const std::function<void(SecondaryLinkStatus&)>& update) {
   if (!registered_) return;
-  host_->UpdateStatus(id_, update);
+  host_->UpdateStatus(id_, this, update);
 }
 
 void ShipperSession::OnFrame(Frame& frame, size_t /*wire_bytes*/) {
@@ -468,7 +465,7 @@ bool ShipperSession::PumpSend(std::string frame, uint64_t last_sequence) {
   }
   const size_t n = frame.size();
   asio::post(stream().get_executor(), [s = self(), f = std::move(frame), n, last_sequence]() mutable {
-    s->SendCounted(std::move(f));
+    s->SendFrame(std::move(f));
     s->UpdateStatus([&](SecondaryLinkStatus& st) {
       st.bytes_sent += n;
       if (last_sequence != 0) st.sent_sequence = std::max(st.sent_sequence, last_sequence);
@@ -532,7 +529,7 @@ void ShipperSession::PumpMain(Hello hello) {
   asio::post(stream().get_executor(), [s = self(), f = std::move(frame), streaming]() mutable {
     if (s->closing()) return;
     s->phase_ = streaming ? Phase::kStreaming : Phase::kBootstrapping;
-    s->SendCounted(std::move(f));
+    s->SendFrame(std::move(f));
     s->UpdateStatus([&](SecondaryLinkStatus& st) {
       st.state = streaming ? LinkState::kStreaming : LinkState::kBootstrapping;
     });

@@ -48,7 +48,9 @@ class ShipperHost {
   // Marks the server fenced by newer_epoch (first call wins and runs on_fenced).
   virtual void Fence(uint64_t newer_epoch, const std::string& secondary_id) = 0;
   virtual std::optional<std::string> FencedReason() const = 0;
-  virtual void UpdateStatus(const std::string& secondary_id,
+  // Applies `update` to secondary_id's status if `session` is its live session (a replaced
+  // session closing late must not overwrite its successor's state).
+  virtual void UpdateStatus(const std::string& secondary_id, const ShipperSession* session,
                             const std::function<void(SecondaryLinkStatus&)>& update) = 0;
 };
 
@@ -93,7 +95,6 @@ class ShipperSession : public FramedSession {
   Status CheckPeerCertificate(const Hello& hello);
   void ScheduleTick();
   void Tick();
-  void SendCounted(std::string frame);
   void UpdateStatus(const std::function<void(SecondaryLinkStatus&)>& update);
 
   // Pump thread.
@@ -119,7 +120,7 @@ class ShipperSession : public FramedSession {
   boost::asio::steady_timer tick_timer_;
   std::chrono::steady_clock::time_point handshake_deadline_;
   std::chrono::steady_clock::time_point last_received_;
-  std::chrono::steady_clock::time_point last_sent_;
+  std::chrono::steady_clock::time_point last_heartbeat_;
   uint64_t frames_received_ = 0;
   // Set once on the strand when HELLO is accepted, before the pump starts; read without a lock
   // by UpdateStatus (strand and pump) afterwards.

@@ -61,7 +61,7 @@ struct PrimaryServerOptions {
   size_t target_frame_bytes = 1 << 20;
   // How long the pump waits for more batches to fill a frame that is not full. Default: 500 us.
   std::chrono::microseconds coalesce_delay{500};
-  // A HEARTBEAT is sent when nothing was sent for this long. Default: 1 s.
+  // A HEARTBEAT (latest sequence, clock) is sent this often. Default: 1 s.
   std::chrono::milliseconds heartbeat_interval{1000};
   // A secondary from which no frame arrived for this long is disconnected. Default: 10 s.
   std::chrono::milliseconds dead_timeout{10000};
