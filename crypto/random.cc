@@ -11,8 +11,17 @@ namespace rocksdr::crypto {
 
 namespace {
 
-constexpr std::string_view kBase62Alphabet =
-    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+// 0xFF if x < y, else 0 (x, y < 256), without a branch.
+inline unsigned LessMask(unsigned x, unsigned y) { return ((x - y) >> 8) & 0xFF; }
+
+// x in 0..61 -> [0-9A-Za-z], computed with masks rather than a table lookup so that the
+// characters of a token or OTP do not leak through cache timing.
+inline char Base62Char(unsigned x) {
+  const unsigned digit = LessMask(x, 10);
+  const unsigned upper = LessMask(x, 36) & ~digit & 0xFF;
+  const unsigned lower = ~(digit | upper) & 0xFF;
+  return static_cast<char>((digit & (x + '0')) | (upper & (x - 10 + 'A')) | (lower & (x - 36 + 'a')));
+}
 // Largest multiple of 62 that fits in a byte: bytes >= 248 are rejected so that
 // byte % 62 is uniform.
 constexpr unsigned kBase62Limit = 62 * 4;
@@ -61,7 +70,7 @@ Result<SecureString> RandomBase62(size_t n) {
     for (uint8_t b : buf) {
       if (out.size() == n) break;
       if (b >= kBase62Limit) continue;
-      out.push_back(kBase62Alphabet[b % 62]);
+      out.push_back(Base62Char(b % 62U));
     }
   }
   Zeroize(buf.data(), buf.size());
