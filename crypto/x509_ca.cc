@@ -533,6 +533,10 @@ Status VerifyPeerCertificate(std::string_view ca_pem, std::string_view cert_pem,
     }
   }
   X509* leaf = (*presented)[0].get();
+  if (IsCaCert(leaf)) {
+    return Status::Unauthenticated("peer certificate '" + SubjectCn(leaf) +
+                                   "' is a CA certificate; a peer must present a leaf certificate");
+  }
   for (size_t i = 1; i < presented->size(); ++i) {
     if (sk_X509_push(untrusted.get(), (*presented)[i].get()) == 0) {
       return Status::Internal("out of memory verifying a certificate");

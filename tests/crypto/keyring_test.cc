@@ -213,6 +213,19 @@ TEST(Keyring, AuthenticatedButMalformedIsCorruption) {
   EXPECT_NE(opened.status().message().find("authenticated but"), std::string::npos);
 }
 
+TEST(Keyring, MovedFromKeyringIsEmptyAndReusable) {
+  Keyring k = SampleKeyring();
+  uint64_t generation = k.generation();
+  Keyring moved = std::move(k);
+  EXPECT_EQ(moved.size(), 3u);
+  EXPECT_EQ(moved.generation(), generation);
+  EXPECT_TRUE(k.empty());  // NOLINT(bugprone-use-after-move): documented state
+  EXPECT_EQ(k.generation(), 0u);
+  // Its value budget was reset with it: the largest possible set of values fits again.
+  size_t n = kMaxKeyringValueBytes / kMaxKeySize;
+  for (size_t i = 0; i < n; ++i) ASSERT_TRUE(k.Put("b" + std::to_string(i), SecureBytes(kMaxKeySize, 3)).ok());
+}
+
 TEST(Keyring, CloneIsIndependent) {
   Keyring k = SampleKeyring();
   Keyring c = k.Clone();

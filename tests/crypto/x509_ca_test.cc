@@ -291,6 +291,10 @@ TEST(X509Ca, CertificateFromAnotherCaIsRefused) {
   EXPECT_EQ(t.code(), Code::kUnauthenticated) << Msg(t);
   // A CA certificate presented as a peer is not trusted because it is self-signed.
   EXPECT_EQ(VerifyPeerCertificate(ca.cert_pem, other.cert_pem).code(), Code::kUnauthenticated);
+  // Even the trusted CA itself is not accepted as a peer certificate.
+  Status self = VerifyPeerCertificate(ca.cert_pem, ca.cert_pem);
+  EXPECT_EQ(self.code(), Code::kUnauthenticated);
+  EXPECT_NE(Msg(self).find("is a CA certificate"), std::string::npos) << Msg(self);
 }
 
 TEST(X509Ca, ExpiredCertificateIsRefused) {

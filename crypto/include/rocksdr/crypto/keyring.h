@@ -27,6 +27,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rocksdr/crypto/secure_bytes.h"
@@ -51,8 +52,17 @@ inline constexpr std::string_view kTokenHmacKeyName = "token-hmac/key";         
 class Keyring {
  public:
   Keyring() = default;
-  Keyring(Keyring&&) noexcept = default;
-  Keyring& operator=(Keyring&&) noexcept = default;
+  // A moved-from keyring is empty, with generation 0.
+  Keyring(Keyring&& other) noexcept { *this = std::move(other); }
+  Keyring& operator=(Keyring&& other) noexcept {
+    if (this != &other) {
+      keys_ = std::move(other.keys_);  // our old values are released (zeroized) here
+      value_bytes_ = std::exchange(other.value_bytes_, 0);
+      generation_ = std::exchange(other.generation_, 0);
+      other.keys_.clear();
+    }
+    return *this;
+  }
   Keyring(const Keyring&) = delete;
   Keyring& operator=(const Keyring&) = delete;
 

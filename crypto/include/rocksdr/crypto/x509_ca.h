@@ -107,10 +107,10 @@ Result<CertifiedKey> IssueCertificate(const CertifiedKey& ca, const CertificateR
 // Verifies that cert_pem chains to one of the CA certificates in ca_pem (one or more
 // CERTIFICATE blocks, each a CA; no partial chains) at time `at` (default: now), and, if
 // `usage` is given, that the leaf may be used for it (kBoth: for both). cert_pem holds the
-// leaf first, optionally followed by untrusted intermediates. Errors: kUnauthenticated with the
-// reason (expired, not yet valid, issued by another CA / unknown issuer, bad signature, an
-// issuer that is not a CA, wrong usage), kInvalidArgument (malformed or oversized PEM, an
-// anchor that is not a CA).
+// leaf first, optionally followed by untrusted intermediates; the leaf must not be a CA
+// certificate. Errors: kUnauthenticated with the reason (expired, not yet valid, issued by
+// another CA / unknown issuer, bad signature, an issuer that is not a CA, a CA presented as the
+// leaf, wrong usage), kInvalidArgument (malformed or oversized PEM, an anchor that is not a CA).
 Status VerifyPeerCertificate(std::string_view ca_pem, std::string_view cert_pem,
                              std::optional<time_t> at = {},
                              std::optional<CertificateUsage> usage = {});
