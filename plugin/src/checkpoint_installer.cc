@@ -140,6 +140,62 @@ void CheckpointInstaller::Abort() {
     active_ = false;
   }
   files_.clear();
+  incremental_ = false;
+}
+
+Status CheckpointInstaller::BeginIncremental(uint64_t sequence, size_t file_count, uint64_t total_bytes) {
+  if (active_) return Status::FailedPrecondition("a checkpoint install is already in progress");
+  if (file_count == 0) return Status::InvalidArgument("checkpoint has no files");
+  if (file_count > options_.limits.max_files) {
+    return Status::ResourceExhausted("checkpoint has " + std::to_string(file_count) + " files, limit " +
+                                     std::to_string(options_.limits.max_files));
+  }
+  if (total_bytes > options_.limits.max_total_bytes) {
+    return Status::ResourceExhausted("checkpoint of " + std::to_string(total_bytes) + " bytes exceeds the limit of " +
+                                     std::to_string(options_.limits.max_total_bytes));
+  }
+  auto rec = Recover(target_);
+  if (!rec.ok()) return rec.status();
+  std::error_code ec;
+  if (!fs::create_directory(staging_, ec) || ec) {
+    return Status::IOError("creating staging directory '" + staging_ + "': " +
+                           (ec ? ec.message() : std::string("already exists")));
+  }
+  active_ = true;
+  incremental_ = true;
+  expected_files_ = file_count;
+  expected_total_ = total_bytes;
+  announced_total_ = 0;
+  sequence_ = sequence;
+  files_.clear();
+  progress_ = InstallProgress{0, file_count, 0, total_bytes};
+  if (options_.progress) options_.progress(progress_);
+  return Status::OK();
+}
+
+Status CheckpointInstaller::AddFile(const std::string& name, uint64_t size) {
+  if (!active_ || !incremental_) return Status::FailedPrecondition("no incremental checkpoint install in progress");
+  if (!ValidName(name)) {
+    return Fail(Status::InvalidArgument("checkpoint file name is not a plain file name ([A-Za-z0-9._-], at most 255 "
+                                        "bytes, not '.' or '..')"));
+  }
+  if (size > options_.limits.max_file_bytes) {
+    return Fail(Status::ResourceExhausted("checkpoint file '" + name + "' of " + std::to_string(size) +
+                                          " bytes exceeds the limit of " + std::to_string(options_.limits.max_file_bytes)));
+  }
+  if (files_.size() >= expected_files_) {
+    return Fail(Status::InvalidArgument("checkpoint announced " + std::to_string(expected_files_) +
+                                        " files but more arrived"));
+  }
+  if (size > expected_total_ - announced_total_) {
+    return Fail(Status::InvalidArgument("checkpoint files exceed the announced total of " +
+                                        std::to_string(expected_total_) + " bytes"));
+  }
+  if (!files_.emplace(name, FileState{size, 0, 0, false}).second) {
+    return Fail(Status::InvalidArgument("checkpoint lists file '" + name + "' twice"));
+  }
+  announced_total_ += size;
+  return Status::OK();
 }
 
 Status CheckpointInstaller::Begin(uint64_t sequence, const std::vector<CheckpointFileInfo>& files,
@@ -260,6 +316,17 @@ Status CheckpointInstaller::FinishFile(const std::string& name, uint32_t crc32c)
 }
 
 Result<uint64_t> CheckpointInstaller::Finalize() {
+  if (incremental_) {
+    if (files_.size() != expected_files_ || announced_total_ != expected_total_) {
+      return Status::FailedPrecondition("commit after " + std::to_string(files_.size()) + " of " +
+                                        std::to_string(expected_files_) + " announced files (" +
+                                        std::to_string(announced_total_) + " of " + std::to_string(expected_total_) +
+                                        " bytes)");
+    }
+    if (files_.count("CURRENT") == 0) {
+      return Status::InvalidArgument("checkpoint has no CURRENT file: it is not a RocksDB checkpoint");
+    }
+  }
   for (const auto& [name, f] : files_) {
     if (!f.done) return Status::FailedPrecondition("commit before file '" + name + "' was finished");
   }
@@ -329,6 +396,7 @@ Result<uint64_t> CheckpointInstaller::Commit() {
   if (!s.ok()) return Fail(s);
   active_ = false;  // from here on, Recover (not Abort) owns the leftovers
   files_.clear();
+  incremental_ = false;
   if (Exists(target_)) ROCKSDR_RETURN_IF_ERROR(Rename(target_, old));
   ROCKSDR_RETURN_IF_ERROR(Rename(ready, target_));
   ROCKSDR_RETURN_IF_ERROR(RemoveAll(old));

@@ -92,6 +92,17 @@ class CheckpointInstaller {
   // (an install is in progress), kIOError.
   Status Begin(uint64_t sequence, const std::vector<CheckpointFileInfo>& files, uint64_t total_bytes);
 
+  // The same for a transport that announces the files one at a time (replication::BatchSink):
+  // starts an install of `file_count` files totalling `total_bytes`; each file is then announced
+  // with AddFile before its chunks. Commit additionally checks that exactly file_count files
+  // summing to total_bytes were announced and that CURRENT is among them.
+  // Errors: as Begin (kInvalidArgument for file_count 0).
+  Status BeginIncremental(uint64_t sequence, size_t file_count, uint64_t total_bytes);
+  // Announces the next file of an incremental install. Errors: kFailedPrecondition (no
+  // incremental install), kInvalidArgument (bad or duplicate name, more files or bytes than
+  // announced), kResourceExhausted (limits). Any error aborts the install.
+  Status AddFile(const std::string& name, uint64_t size);
+
   // Appends `data` to file `name` at `offset` (the number of bytes already written).
   Status WriteChunk(const std::string& name, uint64_t offset, std::string_view data);
 
@@ -126,6 +137,10 @@ class CheckpointInstaller {
   const std::string staging_;
   const InstallerOptions options_;
   bool active_ = false;
+  bool incremental_ = false;        // BeginIncremental: files_ grows with AddFile
+  size_t expected_files_ = 0;       // incremental: announced count
+  uint64_t expected_total_ = 0;     // incremental: announced bytes
+  uint64_t announced_total_ = 0;    // incremental: sum of AddFile sizes
   uint64_t sequence_ = 0;
   std::map<std::string, FileState> files_;
   std::string open_name_;  // file with an open descriptor

@@ -123,6 +123,10 @@ rocksdb::Status ReplicatedDBImpl::CheckWrite(const rocksdb::WriteOptions& o, roc
   const Role role = role_.load();
   if (role == Role::kSecondary) return SecondaryRefusal();
   if (IsReserved(cf)) return ReservedRefusal();
+  if (fenced_.load()) {
+    std::lock_guard<std::mutex> lock(identity_mu_);
+    return rocksdb::Status::NotSupported(fence_reason_);
+  }
   if (role == Role::kPrimary && o.disableWAL) {
     return rocksdb::Status::InvalidArgument(
         "WriteOptions::disableWAL is refused on a DR primary: a write without a WAL record cannot be "
@@ -323,6 +327,7 @@ rocksdb::Status ReplicatedDBImpl::CreateColumnFamily(const rocksdb::ColumnFamily
                                                      rocksdb::ColumnFamilyHandle** handle) {
   std::unique_lock<std::shared_mutex> fence(fence_mu_);  // markers alone in their WAL record
   if (role_.load() == Role::kSecondary) return SecondaryRefusal();
+  if (auto f = write_fence()) return rocksdb::Status::NotSupported(*f);
   return CreateOne(o, name, handle);
 }
 
@@ -374,6 +379,7 @@ rocksdb::Status ReplicatedDBImpl::DropOne(rocksdb::ColumnFamilyHandle* cf) {
 rocksdb::Status ReplicatedDBImpl::DropColumnFamily(rocksdb::ColumnFamilyHandle* cf) {
   std::unique_lock<std::shared_mutex> fence(fence_mu_);  // markers alone in their WAL record
   if (role_.load() == Role::kSecondary) return SecondaryRefusal();
+  if (auto f = write_fence()) return rocksdb::Status::NotSupported(*f);
   return DropOne(cf);
 }
 
@@ -428,6 +434,7 @@ rocksdb::Status ReplicatedDBImpl::IngestExternalFiles(const std::vector<rocksdb:
     std::unique_lock<std::shared_mutex> fence(fence_mu_);
     const Role role = role_.load();
     if (role == Role::kSecondary) return SecondaryRefusal();
+    if (auto f = write_fence()) return rocksdb::Status::NotSupported(*f);
     if (role == Role::kPrimary) {
       std::lock_guard<std::mutex> ddl(ddl_mu_);
       for (const auto& a : args) {
@@ -482,11 +489,31 @@ Status ReplicatedDBImpl::SetRole(Role role, uint64_t epoch, const std::string& c
   {
     std::lock_guard<std::mutex> lock(identity_mu_);
     cluster_id_ = cluster_id;
+    fence_reason_.clear();
   }
+  fenced_.store(false);
   epoch_.store(epoch);
   role_.store(role);
   NotifyWritten();
   return Status::OK();
+}
+
+void ReplicatedDBImpl::SetWriteFence(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(identity_mu_);
+  fence_reason_ = reason.empty() ? std::string("fenced: application writes are refused") : reason;
+  fenced_.store(true);
+}
+
+void ReplicatedDBImpl::ClearWriteFence() {
+  std::lock_guard<std::mutex> lock(identity_mu_);
+  fence_reason_.clear();
+  fenced_.store(false);
+}
+
+std::optional<std::string> ReplicatedDBImpl::write_fence() const {
+  if (!fenced_.load()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(identity_mu_);
+  return fence_reason_;
 }
 
 WalTailerContext ReplicatedDBImpl::TailerContext() {
@@ -516,6 +543,7 @@ ReplicationStatus ReplicatedDBImpl::GetReplicationStatus() {
   st.external_ingestions = events_->ingestions();
   st.listener_attached = listener_attached_;
   st.background_error = events_->background_error();
+  if (auto f = write_fence()) st.fenced_reason = *f;
   return st;
 }
 

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -83,6 +84,14 @@ class ReplicatedDBImpl : public ReplicatedDB {
   // refused by role (it still waits for role changes and markers) and allowed to name reserved column families; disableWAL still refused.
   // Wakes tailers.
   rocksdb::Status InternalWrite(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch);
+
+  // Write fence of a superseded primary (invariant 4): while set, application writes, column
+  // family changes and ingestions are refused with NotSupported(reason); reads are served.
+  // Set by the replication runtime when it learns of a newer epoch; cleared by a role change
+  // (SetRole) or ClearWriteFence (operator re-enable). Not persisted.
+  void SetWriteFence(const std::string& reason);
+  void ClearWriteFence();
+  std::optional<std::string> write_fence() const;
 
   // A tailer positioned at next_sequence (see WalTailer::Open).
   Result<std::unique_ptr<WalTailer>> NewTailer(uint64_t next_sequence);
@@ -191,6 +200,9 @@ class ReplicatedDBImpl : public ReplicatedDB {
   const bool listener_attached_;
   StateStore state_store_;
   WriteNotifier notifier_;
+
+  std::atomic<bool> fenced_{false};
+  std::string fence_reason_;  // GUARDED_BY(identity_mu_)
 
   std::atomic<Role> role_;
   std::atomic<uint64_t> epoch_;

@@ -57,6 +57,21 @@ struct BootstrapProgress {
   uint64_t files_total = 0;
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;
+  std::string reason;        // why the last bootstrap happened ("" if none)
+  uint64_t bootstraps = 0;   // bootstraps completed by this node since it started
+};
+
+// A secondary's link to its primary (filled by the Replicator runtime; empty on a primary).
+struct PrimaryLinkStatus {
+  ConnectionState state = ConnectionState::kDisconnected;
+  std::string primary_address;  // "host:port"
+  uint64_t primary_epoch = 0;   // epoch of the primary last accepted
+  uint64_t primary_sequence = 0;  // primary's latest sequence as last announced
+  uint64_t lag_sequences = 0;   // primary_sequence - applied cursor (0 when unknown)
+  int64_t last_heartbeat_unix_ms = 0;  // last frame from the primary; 0 = never
+  uint64_t reconnects = 0;
+  bool halted = false;          // stopped for good until restarted (see last_error)
+  std::string last_error;
 };
 
 struct ReplicationStatus {
@@ -70,6 +85,11 @@ struct ReplicationStatus {
   WalWindow wal;                                    // meaningful on a primary
   std::vector<SecondaryStatus> secondaries;         // primary: filled by the transport
   BootstrapProgress bootstrap;                      // secondary: filled by the transport
+  PrimaryLinkStatus primary_link;                   // secondary: filled by the transport
+
+  // Why application writes are refused on this primary ("" if they are not): set when a
+  // secondary proved that a newer epoch exists (invariant 4); cleared by demotion or re-enable.
+  std::string fenced_reason;
 
   uint64_t external_ingestions = 0;   // IngestExternalFile calls seen (each forces re-bootstraps)
   bool listener_attached = false;     // the `rocksdr` EventListener is registered on this DB

@@ -1,0 +1,148 @@
+// rocksdr::Replicator — the replication runtime of one protected DB: it owns the DB (opened
+// through rocksdr::Open), and by role runs the transport:
+//   primary    a PrimaryServer (mutual TLS) that ships the WAL to every secondary and
+//              bootstraps the ones with no usable position from a checkpoint;
+//   secondary  a SecondaryClient that applies the primary's stream (Applier: records + cursor in
+//              one WriteBatch) and installs bootstrap checkpoints (the DB is closed, swapped and
+//              reopened underneath: see below);
+//   disabled   nothing (plain RocksDB through the wrapper).
+//
+//   rocksdr::DbSpec spec{.path = "/data/app", ...};
+//   auto r = rocksdr::Replicator::Open(spec);                 // role as persisted
+//   (*r)->BecomePrimary(config);                              // or BecomeSecondary(bundle)
+//   (*r)->db()->Put(rocksdb::WriteOptions(), "k", "v");
+//
+// Ownership of the DB: the runtime opens, closes and reopens it (bootstrap replaces the whole DB
+// directory, which needs the DB closed; promotion reopens it so column families created by the
+// stream get ordinary handles). db() and handles are valid until the next role change or
+// bootstrap; on a secondary the application is fenced anyway, and on a primary the DB is never
+// reopened except by an explicit role change. Use WithDb() for access that must not race a reopen.
+//
+// Role changes (each persists role, epoch and cluster id in the node-local column family):
+//   BecomePrimary(config)   disabled/primary -> primary. A node already primary of that cluster
+//                           keeps its epoch (restart); otherwise config.epoch is taken and an epoch
+//                           marker starts the new history.
+//   BecomeSecondary(bundle) -> secondary of bundle's primary: wipes the position (the primary
+//                           bootstraps it: joining wipes what the secondary held).
+//   UpdatePrimary(bundle)   secondary: reconnects to another primary / with new credentials,
+//                           keeping the position (also how a restarted secondary resumes).
+//   Promote(config)         secondary -> primary: stops the client, epoch = max(own, config)+1,
+//                           the epoch marker is the first record of the new history, reopens the
+//                           DB, starts the server.
+//   Demote()                primary -> secondary with no primary (UpdatePrimary attaches it).
+//   Disable()               -> disabled (stops everything; the data stays).
+//   ReenableWrites()        clears the write fence of a primary that learned of a newer epoch.
+//   Revoke(id)              primary: closes and refuses secondary `id`.
+// Fencing (invariant 4): a primary told by a secondary that a newer epoch exists stops
+// accepting application writes (NotSupported "fenced: ...") until demoted or re-enabled;
+// GetStatus().fenced_reason says why.
+//
+// Threading: every method may be called from any thread; role changes are serialized. Callbacks
+// of the transport never call back into role changes.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "rocksdr/options.h"
+#include "rocksdr/replication/tls_context.h"
+#include "rocksdr/replication_status.h"
+#include "rocksdr/rocksdr.h"
+#include "rocksdr/status.h"
+
+namespace rocksdr {
+
+// How to open the protected DB.
+struct DbSpec {
+  std::string path;
+  // create_if_missing etc. WAL retention is taken from plugin_options.
+  rocksdb::DBOptions db_options;
+  // Options of column family `name` (comparator and merge operator must be the same on every
+  // node). Default (empty): rocksdb::ColumnFamilyOptions().
+  std::function<rocksdb::ColumnFamilyOptions(const std::string& name)> cf_options;
+  // Column families opened in addition to those on disk (created if missing).
+  std::vector<std::string> column_families;
+  PluginOptions plugin_options;
+};
+
+// A primary's replication identity.
+struct PrimaryConfig {
+  std::string cluster_id;  // required ([0-9A-Za-z-], <= 64 bytes)
+  uint64_t epoch = 1;      // BecomePrimary of a node not yet primary of this cluster; Promote: lower bound
+  // "host:port" / "[v6]:port"; empty: plugin_options.replication_listen_address. Port 0 = any.
+  std::string listen_address;
+  // Server certificate, key, CA; empty cert: loaded from plugin_options' tls_*_file.
+  replication::TlsCredentials tls;
+  // The sidecar's registry: may `secondary_id` replicate? nullptr = any id with a valid cert.
+  std::function<Status(const std::string& secondary_id)> authorize;
+};
+
+// What a secondary needs to follow its primary (the activation bundle).
+struct SecondaryBundle {
+  std::string cluster_id;
+  uint64_t epoch = 1;            // epoch of the cluster when the bundle was issued
+  std::string secondary_id;      // = the client certificate's CN
+  std::string primary_address;   // "host:port" / "[v6]:port"
+  replication::TlsCredentials tls;  // client certificate, key, CA; empty cert: plugin_options files
+  bool verify_primary_host = true;
+};
+
+struct ReplicatorOptions {
+  // Sync the secondary's WAL with every applied group (durable == applied). If false, the WAL is
+  // synced at most every sync_interval_ms (a process crash loses nothing either way; a machine
+  // crash may lose the unsynced tail, which the cursor then re-requests).
+  // Default: true
+  bool sync_apply = true;
+  uint64_t sync_interval_ms = 100;
+  // Transport tuning for tests. 0 = derived from plugin_options.
+  uint64_t reconnect_initial_ms = 0;
+  uint64_t reconnect_cap_ms = 0;
+};
+
+// Reads three PEM files into credentials. Errors: kNotFound / kIOError naming the file.
+Result<replication::TlsCredentials> LoadTlsCredentials(const std::string& cert_file, const std::string& key_file,
+                                                       const std::string& ca_file);
+
+class Replicator {
+ public:
+  // Opens the DB (see DbSpec) and, if the persisted role is primary and plugin_options carry a
+  // listen address and TLS files, starts serving; a persisted secondary waits for
+  // UpdatePrimary(bundle) (its credentials are not persisted).
+  static Result<std::unique_ptr<Replicator>> Open(const DbSpec& spec, const ReplicatorOptions& options = {});
+  virtual ~Replicator() = default;
+
+  // The DB (nullptr while closed for a bootstrap). See the header comment for its lifetime.
+  virtual ReplicatedDB* db() = 0;
+  // Open handles of the application's column families; nullptr for an unknown name.
+  virtual rocksdb::ColumnFamilyHandle* ColumnFamily(const std::string& name) = 0;
+  virtual std::vector<std::string> ColumnFamilyNames() = 0;
+  // Runs fn with the DB and handles stable (no reopen while it runs). fn must not change roles.
+  virtual Status WithDb(const std::function<Status(ReplicatedDB* db, const std::vector<rocksdb::ColumnFamilyHandle*>&
+                                                       handles)>& fn) = 0;
+
+  virtual Status BecomePrimary(const PrimaryConfig& config) = 0;
+  virtual Status BecomeSecondary(const SecondaryBundle& bundle) = 0;
+  virtual Status UpdatePrimary(const SecondaryBundle& bundle) = 0;
+  virtual Status Promote(const PrimaryConfig& config) = 0;
+  virtual Status Demote() = 0;
+  virtual Status Disable() = 0;
+  virtual Status ReenableWrites() = 0;
+  virtual Status Revoke(const std::string& secondary_id) = 0;
+
+  // The primary's bound replication port (0 when not serving).
+  virtual uint16_t port() const = 0;
+
+  // The DB's status merged with the transport's (per secondary, bootstrap, link to primary).
+  virtual ReplicationStatus GetStatus() = 0;
+
+  // Stops the transport and closes the DB. Idempotent; the destructor calls it.
+  virtual Status Close() = 0;
+};
+
+}  // namespace rocksdr

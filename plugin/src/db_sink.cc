@@ -1,0 +1,185 @@
+// DbSink; see db_sink.h.
+#include "db_sink.h"
+
+#include <utility>
+
+#include "reserved_cf.h"
+
+namespace rocksdr::plugin {
+
+DbSink::DbSink(ManagedDb* db, std::shared_mutex* db_mu, DbSinkOptions options)
+    : db_(db), db_mu_(db_mu), options_(std::move(options)), last_sync_(std::chrono::steady_clock::now()) {}
+
+DbSink::~DbSink() {
+  if (installer_) installer_->Abort();
+  Release();
+}
+
+Status DbSink::Init() {
+  applier_.reset();
+  if (!db_->is_open()) return Status::FailedPrecondition("the DB is closed");
+  ApplierOptions ao;
+  ao.sync = options_.sync;
+  ManagedDb* m = db_;
+  ao.cf_options = [m](const std::string& name) { return m->CfOptions(name); };
+  auto a = Applier::Open(db_->impl()->base(), db_->impl()->local_cf(), db_->AllHandles(), ao);
+  if (!a.ok()) return a.status().WithContext("opening the applier");
+  applier_ = std::move(*a);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    needs_bootstrap_.reset();
+  }
+  Publish();
+  durable_.store(applier_->applied_sequence().value_or(0));
+  return Status::OK();
+}
+
+void DbSink::Release() { applier_.reset(); }
+
+Status DbSink::WipeCursor() {
+  if (applier_) return Status::FailedPrecondition("WipeCursor while the applier is open");
+  if (!db_->is_open()) return Status::FailedPrecondition("the DB is closed");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->impl()->base()->Delete(
+      wo, db_->impl()->local_cf(), rocksdb::Slice(kLocalKeyCursor.data(), kLocalKeyCursor.size()));
+  if (!s.ok()) return Status::IOError("wiping the secondary's position: " + s.ToString());
+  cursor_plus_one_.store(0);
+  durable_.store(0);
+  return Status::OK();
+}
+
+void DbSink::Publish() {
+  if (!applier_) return;
+  auto c = applier_->applied_sequence();
+  cursor_plus_one_.store(c ? *c + 1 : 0, std::memory_order_release);
+  auto e = applier_->epoch();
+  epoch_plus_one_.store(e ? *e + 1 : 0);
+}
+
+std::optional<uint64_t> DbSink::Cursor() {
+  const uint64_t v = cursor_plus_one_.load(std::memory_order_acquire);
+  return v == 0 ? std::nullopt : std::optional<uint64_t>(v - 1);
+}
+
+uint64_t DbSink::DurableSequence() { return durable_.load(); }
+
+Status DbSink::Apply(const std::vector<replication::WalBatch>& batches) {
+  if (!applier_) return Status::FailedPrecondition("the secondary's applier is not open");
+  Status s = applier_->Apply(batches);
+  Publish();
+  if (s.ok()) {
+    batches_applied_.fetch_add(batches.size());
+    const uint64_t applied = applier_->applied_sequence().value_or(0);
+    if (options_.sync) {
+      durable_.store(applied);
+    } else {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_sync_ >= options_.sync_interval) {
+        last_sync_ = now;
+        Status ss = applier_->SyncWal();
+        if (!ss.ok()) return ss.WithContext("syncing the secondary's WAL");
+        durable_.store(applied);
+      }
+    }
+  }
+  if (applier_->needs_bootstrap()) {
+    std::lock_guard<std::mutex> l(mu_);
+    needs_bootstrap_ = *applier_->needs_bootstrap();
+  }
+  return s;
+}
+
+Status DbSink::BeginBootstrap(uint64_t sequence, uint32_t file_count, uint64_t total_bytes) {
+  if (installer_) installer_->Abort();
+  InstallerOptions io;
+  io.db_options = db_->spec().db_options;
+  ManagedDb* m = db_;
+  io.cf_options = [m](const std::string& name) { return m->CfOptions(name); };
+  if (options_.local_keys) io.local_keys = options_.local_keys();
+  io.progress = [this, sequence](const InstallProgress& p) {
+    std::lock_guard<std::mutex> l(mu_);
+    progress_.active = true;
+    progress_.checkpoint_sequence = sequence;
+    progress_.files_done = p.files_done;
+    progress_.files_total = p.files_total;
+    progress_.bytes_done = p.bytes_done;
+    progress_.bytes_total = p.bytes_total;
+  };
+  installer_ = std::make_unique<CheckpointInstaller>(db_->spec().path, std::move(io));
+  Status s = installer_->BeginIncremental(sequence, file_count, total_bytes);
+  if (!s.ok()) {
+    installer_.reset();
+    return s.WithContext("starting the bootstrap install");
+  }
+  current_file_.clear();
+  return Status::OK();
+}
+
+Status DbSink::BeginFile(const std::string& name, uint64_t size) {
+  if (!installer_) return Status::FailedPrecondition("FILE_BEGIN without a bootstrap in progress");
+  ROCKSDR_RETURN_IF_ERROR(installer_->AddFile(name, size));
+  current_file_ = name;
+  return Status::OK();
+}
+
+Status DbSink::WriteFileChunk(uint64_t offset, std::string_view data) {
+  if (!installer_ || current_file_.empty()) return Status::FailedPrecondition("FILE_CHUNK outside a file");
+  return installer_->WriteChunk(current_file_, offset, data);
+}
+
+Status DbSink::FinishFile(uint32_t crc32c) {
+  if (!installer_ || current_file_.empty()) return Status::FailedPrecondition("FILE_END outside a file");
+  Status s = installer_->FinishFile(current_file_, crc32c);
+  current_file_.clear();
+  return s;
+}
+
+Status DbSink::CommitBootstrap() {
+  if (!installer_) return Status::FailedPrecondition("BOOTSTRAP_END without a bootstrap in progress");
+  std::unique_lock<std::shared_mutex> lock(*db_mu_);
+  applier_.reset();
+  Status closed = db_->Close();
+  Result<uint64_t> seq = closed.ok() ? installer_->Commit() : Result<uint64_t>(closed);
+  installer_.reset();
+  current_file_.clear();
+  Status reopened = db_->Reopen();  // the new DB, or the old one when the commit failed
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    progress_.active = false;
+    if (seq.ok()) ++progress_.bootstraps;
+  }
+  if (!reopened.ok()) return reopened.WithContext("reopening the DB after the bootstrap install");
+  Status init = Init();
+  if (!seq.ok()) return seq.status().WithContext("installing the bootstrap checkpoint");
+  if (!init.ok()) return init;
+  if (Cursor() != std::optional<uint64_t>(*seq)) {
+    return Status::Internal("after the install the cursor is not the checkpoint's sequence " + std::to_string(*seq));
+  }
+  return Status::OK();
+}
+
+void DbSink::AbortBootstrap() {
+  if (installer_) installer_->Abort();
+  installer_.reset();
+  current_file_.clear();
+  std::lock_guard<std::mutex> l(mu_);
+  progress_.active = false;
+}
+
+BootstrapProgress DbSink::bootstrap() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return progress_;
+}
+
+std::optional<std::string> DbSink::needs_bootstrap() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return needs_bootstrap_;
+}
+
+std::optional<uint64_t> DbSink::applied_epoch() const {
+  const uint64_t v = epoch_plus_one_.load();
+  return v == 0 ? std::nullopt : std::optional<uint64_t>(v - 1);
+}
+
+}  // namespace rocksdr::plugin

@@ -1,0 +1,100 @@
+// DbSink: the secondary's replication::BatchSink over RocksDB — batches go through the Applier
+// (shipped records + new cursor in one WriteBatch, consecutive batches grouped), bootstrap
+// checkpoints through the CheckpointInstaller (staging directory -> atomic swap), with the DB
+// closed and reopened around the swap (ManagedDb).
+//
+// Bootstrap: BeginBootstrap starts an incremental install next to the DB directory while the
+// DB stays open with its old data (so until CommitBootstrap, Cursor() is the old position, or
+// nullopt for a wiped secondary); CommitBootstrap takes the owner's DB lock exclusively, drops
+// the Applier, closes the DB, commits the install (the installed DB gets this node's role,
+// epoch and cluster id, and the checkpoint's exact sequence as cursor), reopens it and builds
+// a new Applier. If the commit fails the old DB is reopened (CheckpointInstaller::Recover
+// decides which one survives a crash in the middle).
+//
+// Threading: the SecondaryClient calls the BatchSink methods from its one I/O thread; Cursor(),
+// DurableSequence(), bootstrap() and needs_bootstrap() may be called from any thread. Init,
+// Release and WipeCursor only while no client uses the sink.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include "applier.h"
+#include "checkpoint_installer.h"
+#include "managed_db.h"
+#include "rocksdr/replication/batch_sink.h"
+#include "rocksdr/replication_status.h"
+
+namespace rocksdr::plugin {
+
+struct DbSinkOptions {
+  // See ReplicatorOptions::sync_apply / sync_interval_ms.
+  bool sync = true;
+  std::chrono::milliseconds sync_interval{100};
+  // Node-local keys written into an installed checkpoint (role, epoch, cluster id). Called on
+  // the I/O thread at CommitBootstrap.
+  std::function<std::map<std::string, std::string>()> local_keys;
+};
+
+class DbSink : public replication::BatchSink {
+ public:
+  // `db` and `db_mu` belong to the owner (Replicator) and outlive the sink.
+  DbSink(ManagedDb* db, std::shared_mutex* db_mu, DbSinkOptions options);
+  ~DbSink() override;
+
+  // Opens the Applier on the (open) DB. Errors: Applier::Open's.
+  Status Init();
+  // Destroys the Applier (before the owner closes the DB).
+  void Release();
+  // Deletes the persisted cursor: the next HELLO asks for a bootstrap (BecomeSecondary).
+  // REQUIRES: Release() called, DB open.
+  Status WipeCursor();
+
+  // --- replication::BatchSink
+  std::optional<uint64_t> Cursor() override;
+  Status Apply(const std::vector<replication::WalBatch>& batches) override;
+  uint64_t DurableSequence() override;
+  Status BeginBootstrap(uint64_t sequence, uint32_t file_count, uint64_t total_bytes) override;
+  Status BeginFile(const std::string& name, uint64_t size) override;
+  Status WriteFileChunk(uint64_t offset, std::string_view data) override;
+  Status FinishFile(uint32_t crc32c) override;
+  Status CommitBootstrap() override;
+  void AbortBootstrap() override;
+
+  // Thread-safe snapshots for status.
+  BootstrapProgress bootstrap() const;
+  std::optional<std::string> needs_bootstrap() const;
+  std::optional<uint64_t> applied_epoch() const;  // epoch recorded by the Applier
+  uint64_t batches_applied() const { return batches_applied_.load(); }
+
+ private:
+  void Publish();  // copies the Applier's positions into the atomics
+
+  ManagedDb* const db_;
+  std::shared_mutex* const db_mu_;
+  const DbSinkOptions options_;
+
+  std::unique_ptr<Applier> applier_;       // I/O thread (or owner while no client runs)
+  std::unique_ptr<CheckpointInstaller> installer_;
+  std::string current_file_;
+  std::chrono::steady_clock::time_point last_sync_;
+
+  std::atomic<uint64_t> cursor_plus_one_{0};
+  std::atomic<uint64_t> durable_{0};
+  std::atomic<uint64_t> batches_applied_{0};
+  std::atomic<uint64_t> epoch_plus_one_{0};
+
+  mutable std::mutex mu_;
+  BootstrapProgress progress_;                 // GUARDED_BY(mu_)
+  std::optional<std::string> needs_bootstrap_; // GUARDED_BY(mu_)
+};
+
+}  // namespace rocksdr::plugin

@@ -1,0 +1,601 @@
+// ReplicatorImpl: the replication runtime behind rocksdr/replicator.h.
+//
+// Locks, in acquisition order:
+//   role_mu_       serializes role changes and the monitor's client restarts;
+//   transport_mu_  guards the server_/client_ pointers (never held while stopping one);
+//   db_mu_         shared: anything that uses the DB or its handles; exclusive: closing or
+//                  reopening it (role changes, and DbSink::CommitBootstrap on the client thread).
+// The transport's callbacks (on_fenced) only touch the DB wrapper's atomic fence.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "coding.h"
+#include "db_sink.h"
+#include "db_source_provider.h"
+#include "managed_db.h"
+#include "reserved_cf.h"
+#include "rocksdr/replication/primary_server.h"
+#include "rocksdr/replication/secondary_client.h"
+#include "rocksdr/replicator.h"
+
+namespace rocksdr {
+
+namespace {
+
+using plugin::DbSink;
+using plugin::DbSourceProvider;
+using plugin::ManagedDb;
+
+Result<std::string> ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound(std::string(what) + " file '" + path + "' cannot be opened");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Status::IOError(std::string("reading the ") + what + " file '" + path + "'");
+  if (ss.str().size() > (1u << 20)) return Status::InvalidArgument(std::string(what) + " file '" + path + "' is over 1 MiB");
+  return ss.str();
+}
+
+// "host:port" or "[v6]:port" -> host, port.
+Status ParseHostPort(const std::string& address, std::string* host, uint16_t* port) {
+  const auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("replication address '" + address + "' " + why +
+                                   "; expected host:port or [v6-address]:port");
+  };
+  size_t colon;
+  if (!address.empty() && address[0] == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      return bad("has an unterminated IPv6 bracket");
+    }
+    *host = address.substr(1, close - 1);
+    colon = close + 1;
+  } else {
+    colon = address.rfind(':');
+    if (colon == std::string::npos) return bad("has no port");
+    *host = address.substr(0, colon);
+  }
+  if (host->empty()) return bad("has no host");
+  const std::string p = address.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad("has a bad port");
+  }
+  const unsigned long v = std::stoul(p);
+  if (v > 65535) return bad("has a port above 65535");
+  *port = static_cast<uint16_t>(v);
+  return Status::OK();
+}
+
+ConnectionState FromLink(replication::LinkState s) {
+  switch (s) {
+    case replication::LinkState::kHandshaking: return ConnectionState::kConnecting;
+    case replication::LinkState::kBootstrapping: return ConnectionState::kBootstrapping;
+    case replication::LinkState::kStreaming: return ConnectionState::kStreaming;
+    case replication::LinkState::kDisconnected: return ConnectionState::kDisconnected;
+  }
+  return ConnectionState::kDisconnected;
+}
+
+int64_t UnixMs(const std::optional<replication::SystemTime>& t) {
+  if (!t) return 0;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
+}
+
+class ReplicatorImpl : public Replicator {
+ public:
+  ReplicatorImpl(std::unique_ptr<ManagedDb> db, ReplicatorOptions options)
+      : options_(options), db_(std::move(db)) {
+    sink_ = std::make_unique<DbSink>(db_.get(), &db_mu_, SinkOptions());
+    monitor_ = std::thread([this] { MonitorLoop(); });
+  }
+  ~ReplicatorImpl() override { (void)Close(); }
+
+  Status Start() {
+    std::lock_guard<std::mutex> role(role_mu_);
+    const Role r = db_->impl()->role();
+    const PluginOptions& po = db_->spec().plugin_options;
+    if (r == Role::kPrimary && !po.replication_listen_address.empty() && !po.tls_cert_file.empty()) {
+      PrimaryConfig c;
+      c.cluster_id = db_->impl()->cluster_id();
+      c.epoch = db_->impl()->epoch();
+      return StartServer(c);
+    }
+    return Status::OK();
+  }
+
+  // --------------------------------------------------------------- DB access
+  ReplicatedDB* db() override {
+    std::shared_lock<std::shared_mutex> l(db_mu_);
+    return db_ ? db_->impl() : nullptr;
+  }
+  rocksdb::ColumnFamilyHandle* ColumnFamily(const std::string& name) override {
+    std::shared_lock<std::shared_mutex> l(db_mu_);
+    return db_ && db_->is_open() ? db_->Handle(name) : nullptr;
+  }
+  std::vector<std::string> ColumnFamilyNames() override {
+    std::shared_lock<std::shared_mutex> l(db_mu_);
+    std::vector<std::string> out;
+    if (db_ && db_->is_open()) {
+      for (auto* h : db_->handles()) out.push_back(h->GetName());
+    }
+    return out;
+  }
+  Status WithDb(const std::function<Status(ReplicatedDB*, const std::vector<rocksdb::ColumnFamilyHandle*>&)>& fn)
+      override {
+    std::shared_lock<std::shared_mutex> l(db_mu_);
+    if (!db_ || !db_->is_open()) return Status::Unavailable("the DB is closed (bootstrap or shutdown in progress)");
+    return fn(db_->impl(), db_->handles());
+  }
+
+  // --------------------------------------------------------------- role changes
+  Status BecomePrimary(const PrimaryConfig& config) override {
+    std::lock_guard<std::mutex> role(role_mu_);
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    if (db_->impl()->role() == Role::kSecondary) {
+      return Status::FailedPrecondition("this node is a DR secondary: promote it (Promote) instead");
+    }
+    ROCKSDR_RETURN_IF_ERROR(PrepareServer(config).status());
+    StopTransport();
+    auto* impl = db_->impl();
+    const bool same = impl->role() == Role::kPrimary && impl->cluster_id() == config.cluster_id;
+    PrimaryConfig c = config;
+    if (same) {
+      c.epoch = std::max(config.epoch, impl->epoch());
+      if (c.epoch != impl->epoch()) ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id));
+      impl->ClearWriteFence();
+    } else {
+      if (impl->cluster_id() == config.cluster_id) c.epoch = std::max(config.epoch, NodeEpoch());
+      ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id));
+    }
+    return StartServer(c);
+  }
+
+  Status BecomeSecondary(const SecondaryBundle& bundle) override {
+    std::lock_guard<std::mutex> role(role_mu_);
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    ROCKSDR_RETURN_IF_ERROR(PrepareClient(bundle).status());
+    StopTransport();
+    auto* impl = db_->impl();
+    uint64_t epoch = bundle.epoch;
+    if (impl->cluster_id() == bundle.cluster_id) epoch = std::max(epoch, NodeEpoch());
+    ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kSecondary, epoch, bundle.cluster_id));
+    // Joining wipes what the secondary held: no position, so the primary bootstraps it.
+    sink_->Release();
+    ROCKSDR_RETURN_IF_ERROR(sink_->WipeCursor());
+    return StartClient(bundle);
+  }
+
+  Status UpdatePrimary(const SecondaryBundle& bundle) override {
+    std::lock_guard<std::mutex> role(role_mu_);
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    auto* impl = db_->impl();
+    if (impl->role() != Role::kSecondary) {
+      return Status::FailedPrecondition("UpdatePrimary needs a DR secondary; this node is " +
+                                        std::string(RoleName(impl->role())));
+    }
+    if (!impl->cluster_id().empty() && impl->cluster_id() != bundle.cluster_id) {
+      return Status::FailedPrecondition("the bundle is for cluster '" + bundle.cluster_id + "' but this secondary "
+                                        "belongs to '" + impl->cluster_id() + "': use BecomeSecondary (wipes it)");
+    }
+    ROCKSDR_RETURN_IF_ERROR(PrepareClient(bundle).status());
+    StopTransport();
+    return StartClient(bundle);
+  }
+
+  Status Promote(const PrimaryConfig& config) override {
+    std::lock_guard<std::mutex> role(role_mu_);
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    auto* impl = db_->impl();
+    if (impl->role() != Role::kSecondary) {
+      return Status::FailedPrecondition("Promote needs a DR secondary; this node is " +
+                                        std::string(RoleName(impl->role())));
+    }
+    if (!sink_->Cursor().has_value()) {
+      return Status::FailedPrecondition("this secondary holds no complete copy of the primary yet (no position: "
+                                        "bootstrap not finished); it cannot be promoted");
+    }
+    PrimaryConfig c = config;
+    if (c.cluster_id.empty()) c.cluster_id = impl->cluster_id();
+    ROCKSDR_RETURN_IF_ERROR(PrepareServer(c).status());
+    StopTransport();
+    sink_->Release();
+    c.epoch = std::max(config.epoch, NodeEpoch() + 1);
+    // The epoch marker is the first record of the new history (SetRole writes it).
+    ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id));
+    // The old primary's position means nothing in the new history.
+    ROCKSDR_RETURN_IF_ERROR(sink_->WipeCursor());
+    {
+      // Column families the stream created get ordinary handles.
+      std::unique_lock<std::shared_mutex> l(db_mu_);
+      ROCKSDR_RETURN_IF_ERROR(db_->Reopen());
+    }
+    spdlog::info("rocksdr: promoted to DR primary of cluster {} at epoch {}", c.cluster_id, c.epoch);
+    return StartServer(c);
+  }
+
+  Status Demote() override {
+    std::lock_guard<std::mutex> role(role_mu_);
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    auto* impl = db_->impl();
+    if (impl->role() != Role::kPrimary) {
+      return Status::FailedPrecondition("Demote needs a DR primary; this node is " + std::string(RoleName(impl->role())));
+    }
+    StopTransport();
+    ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kSecondary, NodeEpoch(), impl->cluster_id()));
+    return Status::OK();  // UpdatePrimary attaches it to the new primary
+  }
+
+  Status Disable() override {
+    std::lock_guard<std::mutex> role(role_mu_);
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    StopTransport();
+    auto* impl = db_->impl();
+    return impl->SetRole(Role::kDisabled, NodeEpoch(), impl->cluster_id());
+  }
+
+  Status ReenableWrites() override {
+    std::lock_guard<std::mutex> role(role_mu_);
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    auto* impl = db_->impl();
+    if (impl->role() != Role::kPrimary) return Status::FailedPrecondition("ReenableWrites needs a DR primary");
+    impl->ClearWriteFence();
+    if (server_config_) {
+      PrimaryConfig c = *server_config_;
+      StopTransport();
+      return StartServer(c);
+    }
+    return Status::OK();
+  }
+
+  Status Revoke(const std::string& secondary_id) override {
+    std::lock_guard<std::mutex> t(transport_mu_);
+    if (!server_) return Status::FailedPrecondition("not serving as a DR primary");
+    server_->Revoke(secondary_id);
+    return Status::OK();
+  }
+
+  uint16_t port() const override {
+    std::lock_guard<std::mutex> t(transport_mu_);
+    return server_ ? server_->port() : 0;
+  }
+
+  // --------------------------------------------------------------- status
+  ReplicationStatus GetStatus() override {
+    ReplicationStatus st;
+    {
+      std::shared_lock<std::shared_mutex> l(db_mu_, std::try_to_lock);
+      if (l.owns_lock() && db_ && db_->is_open()) {
+        st = db_->impl()->GetReplicationStatus();
+        std::lock_guard<std::mutex> ls(last_status_mu_);
+        last_status_ = st;
+      } else {
+        std::lock_guard<std::mutex> ls(last_status_mu_);
+        st = last_status_;  // the DB is being swapped by a bootstrap
+      }
+    }
+    if (auto e = sink_ ? sink_->applied_epoch() : std::nullopt) st.epoch = std::max(st.epoch, *e);
+    std::lock_guard<std::mutex> t(transport_mu_);
+    if (server_) {
+      for (const auto& l : server_->GetStatus()) {
+        SecondaryStatus s;
+        s.id = l.secondary_id;
+        s.state = FromLink(l.state);
+        if (l.last_error.find("revoked") != std::string::npos) s.state = ConnectionState::kRevoked;
+        s.acked_sequence = l.acked_sequence;
+        s.durable_sequence = l.durable_sequence;
+        s.lag_sequences = st.last_sequence_written > l.acked_sequence ? st.last_sequence_written - l.acked_sequence : 0;
+        s.lag_bytes = l.unacked_bytes;
+        s.lag_ms = l.lag_ms;
+        s.last_heartbeat_unix_ms = UnixMs(l.last_frame_time);
+        s.needs_bootstrap_reason = l.bootstrap_reason;
+        st.secondaries.push_back(std::move(s));
+      }
+      if (auto f = server_->FencedReason(); f && st.fenced_reason.empty()) st.fenced_reason = *f;
+    }
+    if (client_) {
+      const replication::SecondaryClientStatus cs = client_->GetStatus();
+      PrimaryLinkStatus& p = st.primary_link;
+      switch (cs.state) {
+        case replication::ClientState::kConnecting:
+        case replication::ClientState::kHandshaking: p.state = ConnectionState::kConnecting; break;
+        case replication::ClientState::kBootstrapping: p.state = ConnectionState::kBootstrapping; break;
+        case replication::ClientState::kStreaming: p.state = ConnectionState::kStreaming; break;
+        default: p.state = ConnectionState::kDisconnected; break;
+      }
+      if (cs.halted && cs.last_error.find("revoked") != std::string::npos) p.state = ConnectionState::kRevoked;
+      p.primary_address = cs.primary_address;
+      p.primary_epoch = cs.primary_epoch;
+      p.primary_sequence = cs.primary_sequence;
+      const uint64_t cur = cs.cursor.value_or(0);
+      p.lag_sequences = cs.primary_sequence > cur ? cs.primary_sequence - cur : 0;
+      p.last_heartbeat_unix_ms = UnixMs(cs.last_frame_time);
+      p.reconnects = cs.reconnects;
+      p.halted = cs.halted;
+      p.last_error = cs.last_error;
+      if (cs.cursor) st.last_sequence_applied = cs.cursor;
+      st.bootstrap.reason = cs.bootstrap_reason;
+    }
+    if (sink_) {
+      BootstrapProgress b = sink_->bootstrap();
+      b.reason = st.bootstrap.reason;
+      st.bootstrap = b;
+      if (auto nb = sink_->needs_bootstrap()) st.primary_link.last_error = *nb;
+    }
+    return st;
+  }
+
+  Status Close() override {
+    {
+      std::lock_guard<std::mutex> l(monitor_mu_);
+      stopping_ = true;
+    }
+    monitor_cv_.notify_all();
+    if (monitor_.joinable()) monitor_.join();
+    std::lock_guard<std::mutex> role(role_mu_);
+    StopTransport();
+    if (sink_) sink_->Release();
+    std::unique_lock<std::shared_mutex> l(db_mu_);
+    sink_.reset();
+    if (db_) return db_->Close();
+    return Status::OK();
+  }
+
+ private:
+  Status CheckOpen() const {
+    if (!db_ || !db_->is_open()) return Status::FailedPrecondition("the replicator is closed");
+    return Status::OK();
+  }
+
+  // The epoch of the history this node holds: the role's, or a newer one the applier recorded.
+  uint64_t NodeEpoch() {
+    uint64_t e = db_->impl()->epoch();
+    auto st = db_->impl()->state_store()->Load();
+    if (st.ok()) e = std::max(e, st->epoch);
+    if (auto a = sink_->applied_epoch()) e = std::max(e, *a);
+    return e;
+  }
+
+  plugin::DbSinkOptions SinkOptions() {
+    plugin::DbSinkOptions o;
+    o.sync = options_.sync_apply;
+    o.sync_interval = std::chrono::milliseconds(options_.sync_interval_ms);
+    o.local_keys = [this] {
+      std::map<std::string, std::string> keys;
+      std::lock_guard<std::mutex> l(bundle_mu_);
+      keys[std::string(plugin::kLocalKeyRole)] = std::string(RoleName(Role::kSecondary));
+      keys[std::string(plugin::kLocalKeyEpoch)] = plugin::EncodeFixed64(bundle_epoch_);
+      keys[std::string(plugin::kLocalKeyClusterId)] = bundle_cluster_;
+      return keys;
+    };
+    return o;
+  }
+
+  Result<replication::TlsCredentials> Credentials(const replication::TlsCredentials& given) {
+    if (!given.cert_pem.empty()) return given;
+    const PluginOptions& po = db_->spec().plugin_options;
+    if (po.tls_cert_file.empty() || po.tls_key_file.empty() || po.tls_ca_file.empty()) {
+      return Status::InvalidArgument(
+          "no TLS credentials: give them in the config/bundle or set replication.tls "
+          "{cert_file, key_file, ca_file} in the plugin options");
+    }
+    return LoadTlsCredentials(po.tls_cert_file, po.tls_key_file, po.tls_ca_file);
+  }
+
+  // Checks a primary config and builds the server's options (epoch filled at start).
+  Result<replication::PrimaryServerOptions> PrepareServer(const PrimaryConfig& c) {
+    const PluginOptions& po = db_->spec().plugin_options;
+    replication::PrimaryServerOptions o;
+    o.cluster_id = c.cluster_id;
+    ROCKSDR_RETURN_IF_ERROR(plugin::StateStore::ValidateClusterId(c.cluster_id));
+    if (c.cluster_id.empty()) return Status::InvalidArgument("PrimaryConfig.cluster_id is empty");
+    const std::string address = c.listen_address.empty() ? po.replication_listen_address : c.listen_address;
+    if (address.empty()) {
+      return Status::InvalidArgument("no replication listen address: set replication.listen_address or "
+                                     "PrimaryConfig.listen_address");
+    }
+    ROCKSDR_RETURN_IF_ERROR(ParseHostPort(address, &o.listen_host, &o.listen_port));
+    auto creds = Credentials(c.tls);
+    if (!creds.ok()) return creds.status();
+    o.tls = std::move(*creds);
+    o.limits.max_frame_payload = static_cast<uint32_t>(po.max_frame_bytes);
+    o.max_unacked_bytes = std::max<uint64_t>(po.max_unacked_bytes, 64 << 10);
+    o.target_frame_bytes = po.max_batch_bytes;
+    o.coalesce_delay = std::chrono::microseconds(po.max_batch_delay_us);
+    o.heartbeat_interval = std::chrono::milliseconds(po.heartbeat_interval_ms);
+    o.dead_timeout = std::chrono::milliseconds(po.peer_timeout_ms);
+    o.authorize = c.authorize;
+    return o;
+  }
+
+  // REQUIRES: role_mu_ held, no transport running, role primary.
+  Status StartServer(const PrimaryConfig& c) {
+    auto prepared = PrepareServer(c);
+    if (!prepared.ok()) return prepared.status();
+    replication::PrimaryServerOptions o = std::move(*prepared);
+    o.epoch = db_->impl()->epoch();
+    plugin::ReplicatedDBImpl* impl = db_->impl();
+    o.on_fenced = [impl](uint64_t newer) {
+      const std::string reason = "fenced: a newer epoch " + std::to_string(newer) +
+                                 " exists in this cluster; this primary was superseded and refuses writes "
+                                 "until it is demoted or re-enabled";
+      spdlog::error("rocksdr: {}", reason);
+      impl->SetWriteFence(reason);
+    };
+    const std::string where = o.listen_host + ":" + std::to_string(o.listen_port);
+    auto provider = std::make_shared<DbSourceProvider>(impl, CheckpointRoot());
+    auto server = replication::PrimaryServer::Start(std::move(o), provider);
+    if (!server.ok()) return server.status().WithContext("starting the replication listener on " + where);
+    std::lock_guard<std::mutex> t(transport_mu_);
+    server_ = std::move(*server);
+    server_config_ = c;
+    return Status::OK();
+  }
+
+  // Checks a bundle and builds the client's options (epoch filled at start).
+  Result<replication::SecondaryClientOptions> PrepareClient(const SecondaryBundle& b) {
+    const PluginOptions& po = db_->spec().plugin_options;
+    replication::SecondaryClientOptions o;
+    ROCKSDR_RETURN_IF_ERROR(plugin::StateStore::ValidateClusterId(b.cluster_id));
+    if (b.cluster_id.empty()) return Status::InvalidArgument("SecondaryBundle.cluster_id is empty");
+    if (b.secondary_id.empty()) return Status::InvalidArgument("SecondaryBundle.secondary_id is empty");
+    o.cluster_id = b.cluster_id;
+    o.secondary_id = b.secondary_id;
+    ROCKSDR_RETURN_IF_ERROR(ParseHostPort(b.primary_address, &o.primary_host, &o.primary_port));
+    auto creds = Credentials(b.tls);
+    if (!creds.ok()) return creds.status();
+    o.tls = std::move(*creds);
+    o.verify_primary_host = b.verify_primary_host;
+    o.limits.max_frame_payload = static_cast<uint32_t>(po.max_frame_bytes);
+    o.window_bytes = std::max<uint64_t>(po.max_unacked_bytes, 64 << 10);
+    o.dead_timeout = std::chrono::milliseconds(po.peer_timeout_ms);
+    if (options_.reconnect_initial_ms != 0) o.backoff.initial = std::chrono::milliseconds(options_.reconnect_initial_ms);
+    if (options_.reconnect_cap_ms != 0) o.backoff.cap = std::chrono::milliseconds(options_.reconnect_cap_ms);
+    return o;
+  }
+
+  // REQUIRES: role_mu_ held, no transport running, role secondary.
+  Status StartClient(const SecondaryBundle& b) {
+    auto prepared = PrepareClient(b);
+    if (!prepared.ok()) return prepared.status();
+    replication::SecondaryClientOptions o = std::move(*prepared);
+    // HELLO carries the epoch of the history this node holds (an older one makes the primary
+    // bootstrap it); an installed checkpoint gets the newest epoch known.
+    o.epoch = NodeEpoch();
+    {
+      std::lock_guard<std::mutex> l(bundle_mu_);
+      bundle_epoch_ = std::max(o.epoch, b.epoch);
+      bundle_cluster_ = b.cluster_id;
+    }
+    ROCKSDR_RETURN_IF_ERROR(sink_->Init());
+    auto client = replication::SecondaryClient::Start(o, sink_.get());
+    if (!client.ok()) return client.status().WithContext("starting the replication client");
+    std::lock_guard<std::mutex> t(transport_mu_);
+    client_ = std::move(*client);
+    bundle_ = b;
+    client_epoch_ = o.epoch;
+    return Status::OK();
+  }
+
+  // REQUIRES: role_mu_ held. Stops (and joins) the server and the client.
+  void StopTransport() {
+    std::unique_ptr<replication::PrimaryServer> server;
+    std::unique_ptr<replication::SecondaryClient> client;
+    {
+      std::lock_guard<std::mutex> t(transport_mu_);
+      server = std::move(server_);
+      client = std::move(client_);
+    }
+    if (server) server->Stop();
+    if (client) client->Stop();
+  }
+
+  std::string CheckpointRoot() const {
+    return ResolveStateDir(db_->spec().plugin_options, db_->spec().path) + "/checkpoints";
+  }
+
+  // Restarts the client when it halted because the stream needs a re-bootstrap the primary
+  // did not start (the applier refused a marker), and when the applier recorded a newer epoch
+  // than the client announces (so the next HELLO carries it).
+  void MonitorLoop() {
+    std::unique_lock<std::mutex> l(monitor_mu_);
+    while (!stopping_) {
+      monitor_cv_.wait_for(l, std::chrono::milliseconds(100));
+      if (stopping_) break;
+      l.unlock();
+      CheckClient();
+      l.lock();
+    }
+  }
+
+  void CheckClient() {
+    std::unique_lock<std::mutex> role(role_mu_, std::try_to_lock);
+    if (!role.owns_lock()) return;
+    std::optional<SecondaryBundle> bundle;
+    bool wipe = false;
+    {
+      std::lock_guard<std::mutex> t(transport_mu_);
+      if (!client_) return;
+      const auto cs = client_->GetStatus();
+      if (cs.halted && sink_->needs_bootstrap()) {
+        wipe = true;
+        bundle = bundle_;
+      } else if (auto e = sink_->applied_epoch(); e && *e > client_epoch_ &&
+                                                    cs.state == replication::ClientState::kStreaming) {
+        bundle = bundle_;
+      }
+    }
+    if (!bundle) return;
+    spdlog::info("rocksdr: restarting the replication client ({})",
+                 wipe ? "re-bootstrap: " + sink_->needs_bootstrap().value_or("") : "new epoch");
+    StopTransport();
+    if (wipe) {
+      sink_->Release();
+      Status s = sink_->WipeCursor();
+      if (!s.ok()) spdlog::error("rocksdr: wiping the position for a re-bootstrap: {}", s.ToString());
+    }
+    Status s = StartClient(*bundle);
+    if (!s.ok()) spdlog::error("rocksdr: restarting the replication client: {}", s.ToString());
+  }
+
+  const ReplicatorOptions options_;
+  std::mutex role_mu_;
+  mutable std::mutex transport_mu_;
+  std::shared_mutex db_mu_;
+  std::unique_ptr<ManagedDb> db_;
+  std::unique_ptr<DbSink> sink_;
+  std::unique_ptr<replication::PrimaryServer> server_;   // GUARDED_BY(transport_mu_)
+  std::unique_ptr<replication::SecondaryClient> client_; // GUARDED_BY(transport_mu_)
+  std::optional<PrimaryConfig> server_config_;           // role_mu_
+  SecondaryBundle bundle_;                                // GUARDED_BY(transport_mu_)
+  uint64_t client_epoch_ = 0;                             // GUARDED_BY(transport_mu_)
+  std::mutex bundle_mu_;
+  uint64_t bundle_epoch_ = 0;     // GUARDED_BY(bundle_mu_)
+  std::string bundle_cluster_;    // GUARDED_BY(bundle_mu_)
+  std::mutex last_status_mu_;
+  ReplicationStatus last_status_;  // GUARDED_BY(last_status_mu_): shown while the DB is swapped
+
+  std::mutex monitor_mu_;
+  std::condition_variable monitor_cv_;
+  bool stopping_ = false;  // GUARDED_BY(monitor_mu_)
+  std::thread monitor_;
+};
+
+}  // namespace
+
+Result<replication::TlsCredentials> LoadTlsCredentials(const std::string& cert_file, const std::string& key_file,
+                                                       const std::string& ca_file) {
+  replication::TlsCredentials c;
+  auto cert = ReadFile(cert_file, "TLS certificate");
+  if (!cert.ok()) return cert.status();
+  auto key = ReadFile(key_file, "TLS private key");
+  if (!key.ok()) return key.status();
+  auto ca = ReadFile(ca_file, "TLS CA certificate");
+  if (!ca.ok()) return ca.status();
+  c.cert_pem = std::move(*cert);
+  c.key_pem = crypto::SecureString(key->begin(), key->end());
+  crypto::Zeroize(key->data(), key->size());
+  c.ca_pem = std::move(*ca);
+  return c;
+}
+
+Result<std::unique_ptr<Replicator>> Replicator::Open(const DbSpec& spec, const ReplicatorOptions& options) {
+  auto db = ManagedDb::Open(spec);
+  if (!db.ok()) return db.status();
+  // Checkpoints of an earlier process are garbage (their streams died with it).
+  std::error_code ec;
+  std::filesystem::remove_all(ResolveStateDir(spec.plugin_options, spec.path) + "/checkpoints", ec);
+  auto r = std::make_unique<ReplicatorImpl>(std::move(*db), options);
+  ROCKSDR_RETURN_IF_ERROR(r->Start());
+  return std::unique_ptr<Replicator>(std::move(r));
+}
+
+}  // namespace rocksdr

@@ -1,0 +1,323 @@
+// The replication runtime in one process over real mutual TLS on 127.0.0.1 (port 0): a primary
+// and two secondaries built with rocksdr::Replicator, each on its own DB.
+//  - mixed operations (Put, Delete, SingleDelete, Merge counters, DeleteRange, a batch over
+//    several column families, a column family created midway) reach both secondaries, compared
+//    key by key in every column family; secondaries refuse application requests;
+//  - the WAL purged past a stopped secondary: on restart it is re-bootstrapped automatically
+//    (the primary's status says "WAL gap"), then converges;
+//  - promotion: a secondary promoted gets epoch + 1 and accepts writes; the other secondary
+//    follows it; pointed at the old primary (older epoch) it is refused and the old primary
+//    fences itself (writes refused, status says why).
+#include <gtest/gtest.h>
+#include <rocksdb/write_batch.h>
+
+#include <random>
+#include <thread>
+
+#include "../../plugin/src/replicated_db.h"
+#include "support/replication_pki.h"
+#include "support/replicator_test_util.h"
+
+namespace rocksdr {
+namespace {
+
+using testing::DiffDumps;
+using testing::DumpClosedDb;
+using testing::EncodeU64;
+using testing::MakeSpec;
+using testing::TempDir;
+using testing::WaitFor;
+
+constexpr char kCluster[] = "cluster-a";
+
+class ReplicatorTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Replicator> OpenNode(const std::string& name, PluginOptions po = {}) {
+    ReplicatorOptions ro;
+    ro.sync_apply = false;
+    ro.reconnect_initial_ms = 20;
+    ro.reconnect_cap_ms = 200;
+    auto r = Replicator::Open(MakeSpec(dir_.Sub(name), po), ro);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(*r) : nullptr;
+  }
+  PrimaryConfig Primary(uint64_t epoch = 1) const {
+    PrimaryConfig c;
+    c.cluster_id = kCluster;
+    c.epoch = epoch;
+    c.listen_address = "127.0.0.1:0";
+    c.tls = pki_.Server(kCluster);
+    return c;
+  }
+  SecondaryBundle Bundle(const std::string& id, uint16_t port, uint64_t epoch = 1) const {
+    SecondaryBundle b;
+    b.cluster_id = kCluster;
+    b.epoch = epoch;
+    b.secondary_id = id;
+    b.primary_address = "127.0.0.1:" + std::to_string(port);
+    b.tls = pki_.Client(id, kCluster);
+    return b;
+  }
+  static uint64_t Latest(Replicator* r) { return r->db()->GetLatestSequenceNumber(); }
+  static bool CaughtUp(Replicator* secondary, uint64_t latest) {
+    auto st = secondary->GetStatus();
+    return st.last_sequence_applied.has_value() && *st.last_sequence_applied == latest;
+  }
+  static void Put(Replicator* r, const std::string& cf, const std::string& k, const std::string& v) {
+    ASSERT_TRUE(r->db()->Put(rocksdb::WriteOptions(), r->ColumnFamily(cf), k, v).ok());
+  }
+  static void FlushAll(Replicator* r) {
+    auto* impl = plugin::ReplicatedDBImpl::From(r->db());
+    std::vector<rocksdb::ColumnFamilyHandle*> all = {impl->local_cf(), impl->replicated_cf()};
+    for (const auto& n : r->ColumnFamilyNames()) all.push_back(r->ColumnFamily(n));
+    ASSERT_TRUE(impl->base()->Flush(rocksdb::FlushOptions(), all).ok());
+  }
+  std::string Compare(const std::string& a, const std::string& b) {
+    return DiffDumps(DumpClosedDb(dir_.Sub(a)), DumpClosedDb(dir_.Sub(b)));
+  }
+
+  TempDir dir_;
+  testing::TestPki pki_;
+};
+
+// A mixed workload of `n` operations on the primary; creates column family "late" at n/2.
+void MixedWorkload(Replicator* p, int n, uint32_t seed, rocksdb::ColumnFamilyHandle** late) {
+  std::mt19937 rng(seed);
+  ReplicatedDB* db = p->db();
+  auto* users = p->ColumnFamily("users");
+  auto* counters = p->ColumnFamily("counters");
+  const rocksdb::WriteOptions wo;
+  for (int i = 0; i < n; ++i) {
+    if (i == n / 2 && *late == nullptr) {
+      ASSERT_TRUE(db->CreateColumnFamily(testing::CounterCfOptions("late"), "late", late).ok());
+    }
+    const std::string k = "k" + std::to_string(rng() % 500);
+    switch (rng() % 8) {
+      case 0: ASSERT_TRUE(db->Put(wo, users, k, "v" + std::to_string(i)).ok()); break;
+      case 1: ASSERT_TRUE(db->Delete(wo, users, k).ok()); break;
+      case 2: {
+        // SingleDelete is only defined for keys written once: use a fresh key.
+        const std::string once = "once" + std::to_string(i);
+        ASSERT_TRUE(db->Put(wo, users, once, "x").ok());
+        if (rng() % 2 == 0) {
+          ASSERT_TRUE(db->SingleDelete(wo, users, once).ok());
+        }
+        break;
+      }
+      case 3:
+      case 4: ASSERT_TRUE(db->Merge(wo, counters, "c" + std::to_string(rng() % 50), EncodeU64(1)).ok()); break;
+      case 5:
+        if (rng() % 20 == 0) {
+          ASSERT_TRUE(db->DeleteRange(wo, users, "k1", "k2").ok());
+        } else {
+          ASSERT_TRUE(db->Put(wo, db->DefaultColumnFamily(), k, std::string(100, 'd')).ok());
+        }
+        break;
+      case 6: {
+        rocksdb::WriteBatch wb;
+        ASSERT_TRUE(wb.Put(users, k, "batch").ok());
+        ASSERT_TRUE(wb.Merge(counters, "total", EncodeU64(3)).ok());
+        if (*late != nullptr) {
+          ASSERT_TRUE(wb.Put(*late, k, "late").ok());
+        }
+        ASSERT_TRUE(db->Write(wo, &wb).ok());
+        break;
+      }
+      default:
+        if (*late != nullptr) {
+          ASSERT_TRUE(db->Merge(wo, *late, "lc", EncodeU64(1)).ok());
+        } else {
+          ASSERT_TRUE(db->Put(wo, users, k, "w").ok());
+        }
+    }
+  }
+}
+
+TEST_F(ReplicatorTest, MixedOperationsReachTwoSecondariesExactly) {
+  auto p = OpenNode("p");
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  ASSERT_NE(p->port(), 0);
+  auto s1 = OpenNode("s1");
+  auto s2 = OpenNode("s2");
+  // Data on the primary before the secondaries join: they get it by bootstrap.
+  for (int i = 0; i < 200; ++i) Put(p.get(), "users", "pre" + std::to_string(i), "x");
+  ASSERT_TRUE(s1->BecomeSecondary(Bundle("s1", p->port())).ok());
+  ASSERT_TRUE(s2->BecomeSecondary(Bundle("s2", p->port())).ok());
+
+  rocksdb::ColumnFamilyHandle* late = nullptr;
+  MixedWorkload(p.get(), 20000, 7, &late);
+  ASSERT_NE(late, nullptr);
+  const uint64_t latest = Latest(p.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1.get(), latest) && CaughtUp(s2.get(), latest); }))
+      << "s1 " << s1->GetStatus().last_sequence_applied.value_or(0) << " s2 "
+      << s2->GetStatus().last_sequence_applied.value_or(0) << " primary " << latest;
+
+  // Status on both ends.
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = p->GetStatus();
+    return st.secondaries.size() == 2 && st.secondaries[0].acked_sequence == latest &&
+           st.secondaries[1].acked_sequence == latest;
+  }));
+  auto pst = p->GetStatus();
+  EXPECT_EQ(pst.role, Role::kPrimary);
+  EXPECT_EQ(pst.epoch, 1u);
+  EXPECT_EQ(pst.cluster_id, kCluster);
+  for (const auto& s : pst.secondaries) {
+    EXPECT_EQ(s.state, ConnectionState::kStreaming) << s.id;
+    EXPECT_EQ(s.lag_sequences, 0u) << s.id;
+    EXPECT_NE(s.last_heartbeat_unix_ms, 0) << s.id;
+  }
+  EXPECT_EQ(pst.secondaries[0].id, "s1");
+  auto sst = s1->GetStatus();
+  EXPECT_EQ(sst.role, Role::kSecondary);
+  EXPECT_EQ(sst.primary_link.state, ConnectionState::kStreaming);
+  EXPECT_EQ(sst.bootstrap.bootstraps, 1u) << "joined by one bootstrap";
+  EXPECT_NE(sst.bootstrap.reason.find("no usable position"), std::string::npos) << sst.bootstrap.reason;
+
+  // Role fencing on a secondary (invariant 5).
+  std::string v;
+  rocksdb::Status g = s1->db()->Get(rocksdb::ReadOptions(), "pre1", &v);
+  EXPECT_TRUE(g.IsNotSupported());
+  EXPECT_NE(g.ToString().find("DR secondary"), std::string::npos);
+  EXPECT_TRUE(s1->db()->Put(rocksdb::WriteOptions(), "x", "y").IsNotSupported());
+
+  ASSERT_TRUE(p->db()->DestroyColumnFamilyHandle(late).ok());
+  ASSERT_TRUE(s1->Close().ok());
+  ASSERT_TRUE(s2->Close().ok());
+  ASSERT_TRUE(p->Close().ok());
+  auto dump = DumpClosedDb(dir_.Sub("p"));
+  ASSERT_EQ(dump.count("late"), 1u);
+  EXPECT_GT(dump["late"].size(), 10u);
+  EXPECT_GT(dump["counters"].size(), 10u);
+  EXPECT_EQ(DiffDumps(dump, DumpClosedDb(dir_.Sub("s1"))), "");
+  EXPECT_EQ(DiffDumps(dump, DumpClosedDb(dir_.Sub("s2"))), "");
+}
+
+TEST_F(ReplicatorTest, WalPurgedPastStoppedSecondaryRebootstrapsAutomatically) {
+  PluginOptions po;
+  po.wal_ttl_seconds = 1;
+  po.wal_size_limit_mb = 0;
+  auto p = OpenNode("p", po);
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  auto s1 = OpenNode("s1");
+  ASSERT_TRUE(s1->BecomeSecondary(Bundle("s1", p->port())).ok());
+  for (int i = 0; i < 100; ++i) Put(p.get(), "users", "a" + std::to_string(i), "1");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1.get(), Latest(p.get())); }));
+  const uint64_t stopped_at = *s1->GetStatus().last_sequence_applied;
+  ASSERT_TRUE(s1->Close().ok());
+  s1.reset();
+
+  // Purge the WAL past the stopped secondary's position.
+  uint64_t oldest = 0;
+  for (int round = 0; round < 6 && oldest <= stopped_at + 1; ++round) {
+    for (int i = 0; i < 50; ++i) Put(p.get(), "users", "b" + std::to_string(round * 50 + i), "2");
+    FlushAll(p.get());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    Put(p.get(), "users", "tick", std::to_string(round));
+    FlushAll(p.get());
+    oldest = p->GetStatus().wal.oldest_sequence;
+  }
+  ASSERT_GT(oldest, stopped_at + 1) << "the WAL was not purged";
+
+  s1 = OpenNode("s1");
+  EXPECT_EQ(s1->db()->role(), Role::kSecondary) << "role persisted";
+  ASSERT_TRUE(s1->UpdatePrimary(Bundle("s1", p->port())).ok());
+  for (int i = 0; i < 100; ++i) Put(p.get(), "counters", "c", EncodeU64(1));
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1.get(), Latest(p.get())); }));
+  auto pst = p->GetStatus();
+  ASSERT_EQ(pst.secondaries.size(), 1u);
+  EXPECT_NE(pst.secondaries[0].needs_bootstrap_reason.find("WAL gap"), std::string::npos)
+      << pst.secondaries[0].needs_bootstrap_reason;
+  auto sst = s1->GetStatus();
+  EXPECT_EQ(sst.bootstrap.bootstraps, 1u);
+  EXPECT_NE(sst.bootstrap.reason.find("WAL gap"), std::string::npos) << sst.bootstrap.reason;
+  ASSERT_TRUE(s1->Close().ok());
+  ASSERT_TRUE(p->Close().ok());
+  EXPECT_EQ(Compare("p", "s1"), "");
+}
+
+TEST_F(ReplicatorTest, PromotionRaisesEpochAndOldPrimaryIsRefused) {
+  auto p = OpenNode("p");
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  auto s1 = OpenNode("s1");
+  auto s2 = OpenNode("s2");
+  ASSERT_TRUE(s1->BecomeSecondary(Bundle("s1", p->port())).ok());
+  ASSERT_TRUE(s2->BecomeSecondary(Bundle("s2", p->port())).ok());
+  rocksdb::ColumnFamilyHandle* late = nullptr;
+  MixedWorkload(p.get(), 3000, 11, &late);
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1.get(), Latest(p.get())) && CaughtUp(s2.get(), Latest(p.get())); }));
+
+  // Disaster: s1 is promoted (the old primary keeps running, cut off).
+  ASSERT_TRUE(s1->Promote(Primary(1)).ok());
+  EXPECT_EQ(s1->db()->role(), Role::kPrimary);
+  EXPECT_EQ(s1->db()->epoch(), 2u);
+  EXPECT_EQ(s1->GetStatus().epoch, 2u);
+  ASSERT_NE(s1->ColumnFamily("late"), nullptr) << "column family created by the stream has a handle";
+  Put(s1.get(), "users", "after-promotion", "yes");
+  ASSERT_TRUE(s1->db()->Merge(rocksdb::WriteOptions(), s1->ColumnFamily("late"), "lc", EncodeU64(5)).ok());
+
+  // s2 follows the new primary (epoch 2): its position belongs to epoch 1, so it is bootstrapped.
+  ASSERT_TRUE(s2->UpdatePrimary(Bundle("s2", s1->port(), 2)).ok());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s2.get(), Latest(s1.get())); }));
+  ASSERT_TRUE(WaitFor([&] { return s2->GetStatus().epoch == 2; })) << s2->GetStatus().epoch;
+
+  // The old primary still accepts writes (it does not know yet)...
+  Put(p.get(), "users", "split-brain", "old");
+  const uint64_t s2_cursor = *s2->GetStatus().last_sequence_applied;
+  // ...until a secondary of the newer epoch reaches it: it is refused, and the old primary fences.
+  ASSERT_TRUE(s2->UpdatePrimary(Bundle("s2", p->port(), 1)).ok());
+  ASSERT_TRUE(WaitFor([&] { return !p->GetStatus().fenced_reason.empty(); }));
+  auto pst = p->GetStatus();
+  EXPECT_NE(pst.fenced_reason.find("newer epoch 2"), std::string::npos) << pst.fenced_reason;
+  rocksdb::Status w = p->db()->Put(rocksdb::WriteOptions(), "refused", "x");
+  EXPECT_TRUE(w.IsNotSupported()) << w.ToString();
+  EXPECT_NE(w.ToString().find("newer epoch"), std::string::npos);
+  ASSERT_TRUE(WaitFor([&] { return s2->GetStatus().primary_link.halted; }));
+  EXPECT_NE(s2->GetStatus().primary_link.last_error, "");
+  EXPECT_EQ(*s2->GetStatus().last_sequence_applied, s2_cursor) << "nothing applied from the old primary";
+
+  // Back to the new primary: converges with it.
+  ASSERT_TRUE(s2->UpdatePrimary(Bundle("s2", s1->port(), 2)).ok());
+  Put(s1.get(), "users", "last", "1");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s2.get(), Latest(s1.get())); }));
+
+  // The old primary is demoted: application writes name the secondary role.
+  ASSERT_TRUE(p->Demote().ok());
+  EXPECT_TRUE(p->db()->Put(rocksdb::WriteOptions(), "x", "y").IsNotSupported());
+  EXPECT_TRUE(p->GetStatus().fenced_reason.empty());
+
+  ASSERT_TRUE(p->db()->DestroyColumnFamilyHandle(late).ok());
+  ASSERT_TRUE(s2->Close().ok());
+  ASSERT_TRUE(s1->Close().ok());
+  ASSERT_TRUE(p->Close().ok());
+  auto d1 = DumpClosedDb(dir_.Sub("s1"));
+  EXPECT_EQ(d1["users"]["after-promotion"], "yes");
+  EXPECT_EQ(d1["users"].count("split-brain"), 0u);
+  EXPECT_EQ(DiffDumps(d1, DumpClosedDb(dir_.Sub("s2"))), "");
+}
+
+TEST_F(ReplicatorTest, BadInputsAreRefusedWithReasons) {
+  auto n = OpenNode("n");
+  PrimaryConfig c = Primary();
+  c.listen_address = "127.0.0.1";
+  Status s = n->BecomePrimary(c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no port"), std::string::npos) << s.message();
+  EXPECT_FALSE(n->UpdatePrimary(Bundle("s", 1)).ok()) << "not a secondary";
+  EXPECT_FALSE(n->Promote(Primary()).ok()) << "not a secondary";
+  SecondaryBundle b = Bundle("s", 1);
+  b.tls = {};
+  s = n->BecomeSecondary(b);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("TLS"), std::string::npos) << s.message();
+  // A fresh secondary cannot be promoted before its bootstrap finished.
+  ASSERT_TRUE(n->BecomeSecondary(Bundle("s", 1)).ok());
+  s = n->Promote(Primary());
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no complete copy"), std::string::npos) << s.message();
+  auto bad = LoadTlsCredentials(dir_.Sub("nope.pem"), dir_.Sub("nope.key"), dir_.Sub("ca.pem"));
+  EXPECT_EQ(bad.status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace rocksdr
