@@ -1,0 +1,384 @@
+// Implementation of http_server.h (after Beast's advanced_server / async-ssl examples).
+#include "rocksdr/sidecar/http_server.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include "rocksdr/crypto/random.h"
+#include "rocksdr/sidecar/net_address.h"
+
+namespace rocksdr::sidecar {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+int FromHex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && FromHex(s[i + 1]) >= 0 && FromHex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(FromHex(s[i + 1]) * 16 + FromHex(s[i + 2])));
+      i += 2;
+    } else if (s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+void ParseQuery(std::string_view q, std::map<std::string, std::string>* out) {
+  size_t count = 0;
+  while (!q.empty() && count < 64) {
+    const size_t amp = q.find('&');
+    std::string_view part = q.substr(0, amp);
+    if (!part.empty()) {
+      const size_t eq = part.find('=');
+      std::string key = PercentDecode(part.substr(0, eq));
+      std::string val = eq == std::string_view::npos ? "" : PercentDecode(part.substr(eq + 1));
+      (*out)[std::move(key)] = std::move(val);
+      ++count;
+    }
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+}
+
+using Response = http::response<http::string_body>;
+
+std::shared_ptr<Response> Render(const ApiResponse& api, unsigned version, bool keep_alive, bool head) {
+  auto res = std::make_shared<Response>();
+  res->version(version);
+  res->result(static_cast<unsigned>(api.status));
+  res->set(http::field::cache_control, "no-store");
+  for (const auto& [k, v] : api.headers) res->set(k, v);
+  if (api.status != 204) {
+    if (api.raw.has_value()) {
+      res->set(http::field::content_type, api.content_type);
+      res->body() = *api.raw;
+    } else {
+      res->set(http::field::content_type, "application/json");
+      res->body() = api.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
+  }
+  res->keep_alive(keep_alive);
+  res->prepare_payload();
+  if (head) res->body().clear();  // Content-Length stays that of the GET answer
+  return res;
+}
+
+struct Shared {
+  HttpServerOptions options;
+  const Router* router = nullptr;
+  std::atomic<size_t> active{0};
+};
+
+// Builds the ApiRequest for /v1/ targets and dispatches it; answers other targets itself.
+ApiResponse Handle(const Shared& shared, const http::request<http::string_body>& req, const std::string& remote,
+                   ApiRequest* api, bool* head) {
+  std::string_view target(req.target().data(), req.target().size());
+  *head = req.method() == http::verb::head;
+  const size_t qpos = target.find('?');
+  std::string_view path = target.substr(0, qpos);
+  if (path.rfind("/v1/", 0) != 0) {
+    if (shared.options.other_handler) {
+      std::optional<ApiResponse> r = shared.options.other_handler(std::string(target));
+      if (r.has_value()) return *r;
+    }
+    return ErrorResponse(404, "unsupported path");
+  }
+  api->path = PercentDecode(path.substr(4));
+  while (!api->path.empty() && api->path.back() == '/') api->path.pop_back();
+  if (qpos != std::string_view::npos) ParseQuery(target.substr(qpos + 1), &api->query);
+  switch (req.method()) {
+    case http::verb::get:
+    case http::verb::head: api->method = Method::kGet; break;
+    case http::verb::post:
+    case http::verb::put: api->method = Method::kPost; break;
+    case http::verb::delete_: api->method = Method::kDelete; break;
+    default:
+      if (req.method_string() == "LIST") {
+        api->method = Method::kList;
+      } else {
+        return ErrorResponse(405, "unsupported operation");
+      }
+  }
+  if (api->method == Method::kGet) {
+    auto it = api->query.find("list");
+    if (it != api->query.end() && (it->second == "true" || it->second == "1")) api->method = Method::kList;
+  }
+  if (auto it = req.find("X-Vault-Token"); it != req.end()) {
+    api->client_token = std::string(it->value());
+  } else if (auto auth = req.find(http::field::authorization); auth != req.end()) {
+    std::string_view v(auth->value().data(), auth->value().size());
+    if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) {
+      api->client_token = std::string(v.substr(7));
+    }
+  }
+  api->raw_body = req.body();
+  Result<std::string> id = crypto::RandomUuid();
+  api->request_id = id.ok() ? *id : "";
+  api->remote_address = remote;
+  return shared.router->Dispatch(*api);
+}
+
+// One connection. Stream is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(std::shared_ptr<Shared> shared, Stream stream) : shared_(std::move(shared)), stream_(std::move(stream)) {
+    shared_->active.fetch_add(1);
+    boost::system::error_code ec;
+    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) remote_ = FormatHostPort(ep.address().to_string(), ep.port());
+  }
+  ~Session() { shared_->active.fetch_sub(1); }
+
+  void Run() {
+    asio::dispatch(beast::get_lowest_layer(stream_).get_executor(),
+                   beast::bind_front_handler(&Session::OnRun, this->shared_from_this()));
+  }
+
+ private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  void OnRun() {
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              beast::bind_front_handler(&Session::OnHandshake, this->shared_from_this()));
+    } else {
+      DoRead();
+    }
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    if (ec) {
+      spdlog::debug("http: TLS handshake with {} failed: {}", remote_, ec.message());
+      return;
+    }
+    DoRead();
+  }
+
+  void DoRead() {
+    parser_.emplace();
+    parser_->body_limit(shared_->options.max_body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(shared_->options.max_header_bytes));
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t /*bytes*/) {
+    if (ec == http::error::end_of_stream) return DoClose();
+    if (ec == http::error::body_limit) {
+      return Send(ErrorResponse(413, "request body too large (limit " +
+                                         std::to_string(shared_->options.max_body_bytes) + " bytes)"),
+                  /*keep_alive=*/false, false, 11);
+    }
+    if (ec == http::error::header_limit) {
+      return Send(ErrorResponse(431, "request headers too large (limit " +
+                                         std::to_string(shared_->options.max_header_bytes) + " bytes)"),
+                  false, false, 11);
+    }
+    if (ec) {
+      if (ec != beast::error::timeout && ec != asio::error::operation_aborted) {
+        spdlog::debug("http: read from {} failed: {}", remote_, ec.message());
+      }
+      if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+          ec != http::error::partial_message) {
+        return Send(ErrorResponse(400, "malformed HTTP request"), false, false, 11);
+      }
+      return DoClose();
+    }
+    const auto& req = parser_->get();
+    const auto start = std::chrono::steady_clock::now();
+    ApiRequest api;
+    bool head = false;
+    ApiResponse resp = Handle(*shared_, req, remote_, &api, &head);
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+    spdlog::debug("http: {} {} /v1/{} -> {} in {}us (request {})", remote_, std::string(req.method_string()),
+                  api.path, resp.status, us.count(), api.request_id);
+    Send(resp, req.keep_alive(), head, req.version());
+  }
+
+  void Send(const ApiResponse& resp, bool keep_alive, bool head, unsigned version) {
+    res_ = Render(resp, version, keep_alive, head);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    http::async_write(stream_, *res_, beast::bind_front_handler(&Session::OnWrite, this->shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, size_t /*bytes*/) {
+    if (ec) return DoClose();
+    const bool close = res_->need_eof();
+    res_.reset();
+    if (close) return DoClose();
+    DoRead();
+  }
+
+  void DoClose() {
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown(beast::bind_front_handler(&Session::OnShutdown, this->shared_from_this()));
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+  }
+
+  void OnShutdown(beast::error_code /*ec*/) {
+    // stream_truncated / timeouts on TLS shutdown are expected from clients that just close.
+  }
+
+  std::shared_ptr<Shared> shared_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<Response> res_;
+  std::string remote_;
+};
+
+class HttpServerImpl : public HttpServer, public std::enable_shared_from_this<HttpServerImpl> {
+ public:
+  HttpServerImpl(const HttpServerOptions& options, const Router* router)
+      : ioc_(options.threads), acceptor_(asio::make_strand(ioc_)) {
+    shared_ = std::make_shared<Shared>();
+    shared_->options = options;
+    shared_->router = router;
+  }
+  ~HttpServerImpl() override { Stop(); }
+
+  Status Init() {
+    const HttpServerOptions& o = shared_->options;
+    if (o.threads < 1 || o.threads > 64) return Status::InvalidArgument("http threads must be in [1, 64]");
+    Result<HostPort> hp = ParseHostPort(o.listen_address);
+    if (!hp.ok()) return hp.status().WithContext("listen address " + o.listen_address);
+    if (!o.tls_cert_file.empty() || !o.tls_key_file.empty()) {
+      if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
+        return Status::InvalidArgument("TLS needs both a certificate file and a key file");
+      }
+      ssl_ = std::make_unique<ssl::context>(ssl::context::tls_server);
+      ssl_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+      boost::system::error_code ec;
+      ssl_->use_certificate_chain_file(o.tls_cert_file, ec);
+      if (ec) return Status::InvalidArgument("cannot load TLS certificate " + o.tls_cert_file + ": " + ec.message());
+      ssl_->use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
+      if (ec) return Status::InvalidArgument("cannot load TLS key " + o.tls_key_file + ": " + ec.message());
+    }
+    boost::system::error_code ec;
+    asio::ip::address addr;
+    if (hp->host == "localhost") {
+      addr = asio::ip::make_address("127.0.0.1");
+    } else {
+      addr = asio::ip::make_address(hp->host, ec);
+      if (ec) return Status::InvalidArgument("listen address must be an IP address, got " + hp->host);
+    }
+    tcp::endpoint ep(addr, hp->port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (ec) return Status::IOError("cannot bind " + o.listen_address + ": " + ec.message());
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Status::IOError("cannot listen on " + o.listen_address + ": " + ec.message());
+    const tcp::endpoint bound = acceptor_.local_endpoint(ec);
+    port_ = bound.port();
+    bound_ = FormatHostPort(bound.address().to_string(), port_);
+    DoAccept();
+    for (int i = 0; i < o.threads; ++i) {
+      threads_.emplace_back([this] { ioc_.run(); });
+    }
+    return Status::OK();
+  }
+
+  uint16_t port() const override { return port_; }
+  std::string bound_address() const override { return bound_; }
+  bool tls() const override { return ssl_ != nullptr; }
+  size_t active_connections() const override { return shared_->active.load(); }
+
+  void Stop() override {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+    });
+    ioc_.stop();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  void DoAccept() {
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        spdlog::warn("http: accept failed: {}", ec.message());
+      } else if (shared_->active.load() >= shared_->options.max_connections) {
+        spdlog::warn("http: connection refused: {} connections open (limit max_connections)",
+                     shared_->active.load());
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      } else if (ssl_ != nullptr) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+            shared_, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *ssl_))
+            ->Run();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(shared_, beast::tcp_stream(std::move(socket)))->Run();
+      }
+      DoAccept();
+    });
+  }
+
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::unique_ptr<ssl::context> ssl_;
+  std::shared_ptr<Shared> shared_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+  std::string bound_;
+  std::mutex stop_mu_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options, const Router* router) {
+  if (router == nullptr) return Status::InvalidArgument("HttpServer needs a router");
+  auto server = std::make_unique<HttpServerImpl>(options, router);
+  Status s = server->Init();
+  if (!s.ok()) {
+    server->Stop();
+    return s;
+  }
+  return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+}  // namespace rocksdr::sidecar
