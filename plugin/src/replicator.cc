@@ -285,20 +285,7 @@ class ReplicatorImpl : public Replicator {
     if (auto e = sink_ ? sink_->applied_epoch() : std::nullopt) st.epoch = std::max(st.epoch, *e);
     std::lock_guard<std::mutex> t(transport_mu_);
     if (server_) {
-      for (const auto& l : server_->GetStatus()) {
-        SecondaryStatus s;
-        s.id = l.secondary_id;
-        s.state = FromLink(l.state);
-        if (l.last_error.find("revoked") != std::string::npos) s.state = ConnectionState::kRevoked;
-        s.acked_sequence = l.acked_sequence;
-        s.durable_sequence = l.durable_sequence;
-        s.lag_sequences = st.last_sequence_written > l.acked_sequence ? st.last_sequence_written - l.acked_sequence : 0;
-        s.lag_bytes = l.unacked_bytes;
-        s.lag_ms = l.lag_ms;
-        s.last_heartbeat_unix_ms = UnixMs(l.last_frame_time);
-        s.needs_bootstrap_reason = l.bootstrap_reason;
-        st.secondaries.push_back(std::move(s));
-      }
+      st.secondaries = SecondariesLocked(st.last_sequence_written);
       if (auto f = server_->FencedReason(); f && st.fenced_reason.empty()) st.fenced_reason = *f;
     }
     if (client_) {
@@ -331,6 +318,16 @@ class ReplicatorImpl : public Replicator {
       if (auto nb = sink_->needs_bootstrap()) st.primary_link.last_error = *nb;
     }
     return st;
+  }
+
+  std::vector<SecondaryStatus> GetSecondaryStatus() override {
+    uint64_t latest = 0;
+    {
+      std::shared_lock<std::shared_mutex> l(db_mu_, std::try_to_lock);
+      if (l.owns_lock() && db_ && db_->is_open()) latest = db_->impl()->base()->GetLatestSequenceNumber();
+    }
+    std::lock_guard<std::mutex> t(transport_mu_);
+    return server_ ? SecondariesLocked(latest) : std::vector<SecondaryStatus>();
   }
 
   Status Close() override {
@@ -388,6 +385,26 @@ class ReplicatorImpl : public Replicator {
           "{cert_file, key_file, ca_file} in the plugin options");
     }
     return LoadTlsCredentials(po.tls_cert_file, po.tls_key_file, po.tls_ca_file);
+  }
+
+  // REQUIRES: transport_mu_ held, server_ set.
+  std::vector<SecondaryStatus> SecondariesLocked(uint64_t latest) {
+    std::vector<SecondaryStatus> out;
+    for (const auto& l : server_->GetStatus()) {
+      SecondaryStatus s;
+      s.id = l.secondary_id;
+      s.state = FromLink(l.state);
+      if (l.last_error.find("revoked") != std::string::npos) s.state = ConnectionState::kRevoked;
+      s.acked_sequence = l.acked_sequence;
+      s.durable_sequence = l.durable_sequence;
+      s.lag_sequences = latest > l.acked_sequence ? latest - l.acked_sequence : 0;
+      s.lag_bytes = l.unacked_bytes;
+      s.lag_ms = l.lag_ms;
+      s.last_heartbeat_unix_ms = UnixMs(l.last_frame_time);
+      s.needs_bootstrap_reason = l.bootstrap_reason;
+      out.push_back(std::move(s));
+    }
+    return out;
   }
 
   // Checks a primary config and builds the server's options (epoch filled at start).

@@ -140,6 +140,9 @@ class Replicator {
 
   // The DB's status merged with the transport's (per secondary, bootstrap, link to primary).
   virtual ReplicationStatus GetStatus() = 0;
+  // Only the per-secondary part (primary), without reading the DB or its WAL directory: cheap
+  // enough to poll. lag_sequences is against the primary's latest sequence.
+  virtual std::vector<SecondaryStatus> GetSecondaryStatus() = 0;
 
   // Stops the transport and closes the DB. Idempotent; the destructor calls it.
   virtual Status Close() = 0;
