@@ -43,8 +43,12 @@ TEST(ShipperReceiver, StreamsHundredThousandBatchesInOrderToTwoSecondaries) {
   EXPECT_EQ(l1.durable_sequence, latest);
   EXPECT_GT(l1.bytes_sent, h.wal->BytesThrough(latest));
   EXPECT_TRUE(l1.last_ack_time.has_value());
+  // Heartbeats reach the secondary: it knows the primary's latest sequence and clock.
+  ASSERT_TRUE(WaitUntil([&] { return c1->GetStatus().primary_clock.has_value(); }));
+  ASSERT_TRUE(WaitUntil([&] { return c1->GetStatus().primary_sequence == latest; }));
   auto st = c1->GetStatus();
   EXPECT_EQ(st.state, ClientState::kStreaming);
+  EXPECT_TRUE(st.last_frame_time.has_value());
   EXPECT_EQ(st.cursor, latest);
   EXPECT_EQ(st.primary_epoch, 1u);
   EXPECT_EQ(st.last_error, "");

@@ -132,6 +132,7 @@ TEST(TlsTransport, ClientWithForeignCaCertificateIsRefusedAndBothSidesSayWhy) {
   auto st = c->GetStatus();
   EXPECT_NE(st.last_error.find("unknown ca"), std::string::npos) << st.last_error;
   EXPECT_FALSE(st.halted);  // a TLS failure may be transient (rotated certificates): retry
+  EXPECT_TRUE(WaitUntil([&] { return logs.Contains("unable to get local issuer certificate"); }));
   c->Stop();
   h.server->Stop();
   EXPECT_TRUE(logs.Contains("unable to get local issuer certificate")) << logs.Text();
@@ -154,9 +155,9 @@ TEST(TlsTransport, ServerWithForeignCaCertificateIsRefusedAndBothSidesSayWhy) {
   auto st = c->GetStatus();
   EXPECT_NE(st.last_error.find("unable to get local issuer certificate"), std::string::npos)
       << st.last_error;
+  EXPECT_TRUE(WaitUntil([&] { return logs.Contains("unknown ca"); })) << logs.Text();
   c->Stop();
   h.server->Stop();
-  EXPECT_TRUE(logs.Contains("unknown ca")) << logs.Text();
 }
 
 TEST(TlsTransport, ExpiredClientCertificateIsRefused) {
@@ -171,6 +172,7 @@ TEST(TlsTransport, ExpiredClientCertificateIsRefused) {
   ASSERT_TRUE(WaitUntil([&] { return c->GetStatus().connect_attempts >= 2; }));
   auto st = c->GetStatus();
   EXPECT_NE(st.last_error.find("certificate expired"), std::string::npos) << st.last_error;
+  EXPECT_TRUE(WaitUntil([&] { return logs.Contains("certificate has expired"); }));
   c->Stop();
   h.server->Stop();
   EXPECT_TRUE(logs.Contains("certificate has expired")) << logs.Text();
@@ -209,8 +211,8 @@ TEST(TlsTransport, Tls12ClientIsRefused) {
   SSL_CTX_set_max_proto_version(peer.ctx().native_handle(), TLS1_2_VERSION);
   auto ec = peer.Connect(h.server->port());
   EXPECT_TRUE(ec) << "a TLS 1.2 handshake succeeded";
+  EXPECT_TRUE(WaitUntil([&] { return logs.Contains("TLS handshake failed"); })) << logs.Text();
   h.server->Stop();
-  EXPECT_TRUE(logs.Contains("TLS handshake failed")) << logs.Text();
 }
 
 TEST(TlsTransport, MalformedFrameFromSecondaryGetsErrorAndClose) {
@@ -357,6 +359,59 @@ TEST(TlsTransport, CorruptedFrameFromPrimaryIsNotApplied) {
   EXPECT_EQ(ErrorCodeOf(run.replies), static_cast<uint16_t>(ErrorCode::kProtocolViolation));
   EXPECT_EQ(sink.AppliedCount(), 0u);
   client->Stop();
+}
+
+TEST(TlsTransport, SilentPrimaryIsDetectedAndTheSecondaryReconnects) {
+  TransportHarness h;
+  RawPeer primary(TlsRole::kServer, h.pki.Server(kCluster));
+  const uint16_t port = primary.Listen();
+  FakeSink sink(0);
+  auto o = h.ClientOptions("s1");
+  o.primary_port = port;
+  o.dead_timeout = std::chrono::milliseconds(300);
+  auto client = TransportHarness::StartClient(o, &sink);
+  ASSERT_FALSE(primary.Accept());
+  auto hello = primary.ReadFrame();
+  ASSERT_TRUE(hello);
+  ASSERT_FALSE(primary.Write(primary.FrameOf(StreamWelcome(1, 1, kCluster))));
+  // Then silence: no heartbeat. The secondary gives up on this connection by itself.
+  const auto start = std::chrono::steady_clock::now();
+  while (primary.ReadFrame()) {
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  ASSERT_TRUE(WaitUntil([&] {
+    return client->GetStatus().last_error.find("dead timeout") != std::string::npos;
+  }));
+  EXPECT_FALSE(client->GetStatus().halted);
+  client->Stop();
+}
+
+TEST(TlsTransport, SilentSecondaryIsDroppedByThePrimary) {
+  TransportHarness h;
+  auto so = h.ServerOptions();
+  so.heartbeat_interval = std::chrono::milliseconds(50);
+  so.dead_timeout = std::chrono::milliseconds(300);
+  h.StartServer(so);
+  RawPeer peer(TlsRole::kClient, h.pki.Client("s1", kCluster));
+  ASSERT_FALSE(peer.Connect(h.server->port()));
+  replication::Hello hello;
+  hello.cluster_id = kCluster;
+  hello.epoch = 1;
+  hello.secondary_id = "s1";
+  hello.has_cursor = true;
+  ASSERT_FALSE(peer.Write(peer.FrameOf(hello)));
+  // Read WELCOME and heartbeats but never ACK.
+  int heartbeats = 0;
+  while (auto f = peer.ReadFrame()) {
+    if (f->type == FrameType::kHeartbeat) ++heartbeats;
+  }
+  EXPECT_GE(heartbeats, 2);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto l = h.Link("s1");
+    return l && l->state == replication::LinkState::kDisconnected;
+  }));
+  EXPECT_NE(h.Link("s1")->last_error.find("dead timeout"), std::string::npos)
+      << h.Link("s1")->last_error;
 }
 
 TEST(TlsTransport, MakeTlsContextRejectsBadCredentialsWithoutLeakingKeys) {
