@@ -8,11 +8,47 @@
 namespace rocksdr::plugin {
 
 DbSink::DbSink(ManagedDb* db, std::shared_mutex* db_mu, DbSinkOptions options)
-    : db_(db), db_mu_(db_mu), options_(std::move(options)), last_sync_(std::chrono::steady_clock::now()) {}
+    : db_(db), db_mu_(db_mu), options_(std::move(options)) {
+  if (!options_.sync) sync_thread_ = std::thread([this] { SyncLoop(); });
+}
 
 DbSink::~DbSink() {
+  StopSyncThread();
   if (installer_) installer_->Abort();
   Release();
+}
+
+void DbSink::StopSyncThread() {
+  if (!sync_thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    sync_stop_ = true;
+  }
+  sync_cv_.notify_all();
+  sync_thread_.join();
+}
+
+void DbSink::SyncLoop() {
+  std::unique_lock<std::mutex> l(sync_mu_);
+  while (!sync_stop_) {
+    sync_cv_.wait_for(l, options_.sync_interval);
+    if (sync_stop_) break;
+    l.unlock();
+    {
+      // Shared: the owner closes or swaps the DB only under the exclusive lock.
+      std::shared_lock<std::shared_mutex> db_lock(*db_mu_);
+      const auto cursor = Cursor();
+      if (db_->is_open() && cursor && *cursor > durable_.load()) {
+        rocksdb::Status s = db_->impl()->base()->SyncWAL();
+        if (s.ok()) {
+          uint64_t d = durable_.load();
+          while (d < *cursor && !durable_.compare_exchange_weak(d, *cursor)) {
+          }
+        }
+      }
+    }
+    l.lock();
+  }
 }
 
 Status DbSink::Init() {
@@ -71,17 +107,7 @@ Status DbSink::Apply(const std::vector<replication::WalBatch>& batches) {
   if (s.ok()) {
     batches_applied_.fetch_add(batches.size());
     const uint64_t applied = applier_->applied_sequence().value_or(0);
-    if (options_.sync) {
-      durable_.store(applied);
-    } else {
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_sync_ >= options_.sync_interval) {
-        last_sync_ = now;
-        Status ss = applier_->SyncWal();
-        if (!ss.ok()) return ss.WithContext("syncing the secondary's WAL");
-        durable_.store(applied);
-      }
-    }
+    if (options_.sync) durable_.store(applied);  // else: SyncLoop advances it
   }
   if (applier_->needs_bootstrap()) {
     std::lock_guard<std::mutex> l(mu_);

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -26,6 +27,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 
 #include "applier.h"
 #include "checkpoint_installer.h"
@@ -36,7 +38,9 @@
 namespace rocksdr::plugin {
 
 struct DbSinkOptions {
-  // See ReplicatorOptions::sync_apply / sync_interval_ms.
+  // See ReplicatorOptions::sync_apply / sync_interval_ms. Without sync, a background thread
+  // syncs the WAL every sync_interval (DB::SyncWAL runs concurrently with the applier's writes,
+  // so the apply thread never waits for the disk) and advances DurableSequence().
   bool sync = true;
   std::chrono::milliseconds sync_interval{100};
   // Node-local keys written into an installed checkpoint (role, epoch, cluster id). Called on
@@ -54,6 +58,9 @@ class DbSink : public replication::BatchSink {
   Status Init();
   // Destroys the Applier (before the owner closes the DB).
   void Release();
+  // Stops the background WAL sync thread (idempotent). Call before taking the owner's DB lock
+  // exclusively for good (Close); the destructor calls it too.
+  void StopSyncThread();
   // Deletes the persisted cursor: the next HELLO asks for a bootstrap (BecomeSecondary).
   // REQUIRES: Release() called, DB open.
   Status WipeCursor();
@@ -77,6 +84,7 @@ class DbSink : public replication::BatchSink {
 
  private:
   void Publish();  // copies the Applier's positions into the atomics
+  void SyncLoop();  // background WAL sync (options_.sync == false)
 
   ManagedDb* const db_;
   std::shared_mutex* const db_mu_;
@@ -85,12 +93,16 @@ class DbSink : public replication::BatchSink {
   std::unique_ptr<Applier> applier_;       // I/O thread (or owner while no client runs)
   std::unique_ptr<CheckpointInstaller> installer_;
   std::string current_file_;
-  std::chrono::steady_clock::time_point last_sync_;
 
   std::atomic<uint64_t> cursor_plus_one_{0};
   std::atomic<uint64_t> durable_{0};
   std::atomic<uint64_t> batches_applied_{0};
   std::atomic<uint64_t> epoch_plus_one_{0};
+
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  bool sync_stop_ = false;  // GUARDED_BY(sync_mu_)
+  std::thread sync_thread_;
 
   mutable std::mutex mu_;
   BootstrapProgress progress_;                 // GUARDED_BY(mu_)

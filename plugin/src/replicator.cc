@@ -339,7 +339,10 @@ class ReplicatorImpl : public Replicator {
     if (monitor_.joinable()) monitor_.join();
     std::lock_guard<std::mutex> role(role_mu_);
     StopTransport();
-    if (sink_) sink_->Release();
+    if (sink_) {
+      sink_->StopSyncThread();
+      sink_->Release();
+    }
     std::unique_lock<std::shared_mutex> l(db_mu_);
     sink_.reset();
     if (db_) return db_->Close();
