@@ -80,7 +80,10 @@ void FramedSession::DoWrite() {
 
 void FramedSession::OnWrite(const boost::system::error_code& ec, size_t /*n*/) {
   writing_ = false;
-  if (closed_) return;
+  if (closed_) {
+    write_queue_.clear();
+    return;
+  }
   if (ec) {
     spdlog::info("replication: {}: write failed: {}", name_, DescribeNetworkError(ec));
     CloseNow("write failed: " + DescribeNetworkError(ec));
@@ -147,7 +150,9 @@ void FramedSession::FinishClose() {
   boost::system::error_code ignored;
   stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   stream_.lowest_layer().close(ignored);
-  write_queue_.clear();
+  // An async_write in progress still reads the front buffer until its handler runs (the SSL
+  // engine encrypts it before noticing the closed socket): keep that one alive until OnWrite.
+  while (write_queue_.size() > (writing_ ? 1u : 0u)) write_queue_.pop_back();
   queued_bytes_ = 0;
   OnClosed(close_reason_);
 }
