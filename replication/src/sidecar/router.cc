@@ -44,13 +44,14 @@ const std::vector<size_t>* Router::Find(std::string_view path, std::string* subp
   const std::vector<size_t>* best = nullptr;
   size_t best_len = 0;
   for (const auto& [prefix, idxs] : prefixes_) {
-    if (path.size() >= prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
+    const bool is_mount = path.size() + 1 == prefix.size() && prefix.compare(0, path.size(), path) == 0;
+    if ((is_mount || (path.size() >= prefix.size() && path.compare(0, prefix.size(), prefix) == 0)) &&
         prefix.size() >= best_len) {
       best = &idxs;
       best_len = prefix.size();
     }
   }
-  if (best != nullptr) *subpath = std::string(path.substr(best_len));
+  if (best != nullptr) *subpath = path.size() >= best_len ? std::string(path.substr(best_len)) : std::string();
   return best;
 }
 

@@ -81,7 +81,8 @@ struct EnvelopeParts {
 // 200 with Vault's envelope. For paths under "sys/", the keys of data are copied to the top level
 // (without overwriting the envelope's own keys).
 ApiResponse Envelope(const ApiRequest& req, EnvelopeParts parts);
-// Shorthand: data and warnings only.
+// Shorthand: data and warnings only. Write the data as nlohmann::json{...} (a bare braced list
+// would be ambiguous with EnvelopeParts).
 ApiResponse Envelope(const ApiRequest& req, nlohmann::json data, std::vector<std::string> warnings = {});
 // 200 with `body` as is.
 ApiResponse Bare(nlohmann::json body, int status = 200);

@@ -11,7 +11,8 @@
 //
 // A path may be registered several times with disjoint methods (e.g. GET/POST/DELETE on
 // .../generate-operation-token/attempt with three handlers). `prefix = true` matches every path
-// that starts with `path` (which then ends in '/'); the remainder is in ApiRequest::subpath; the
+// that starts with `path` (which then ends in '/'), and the mount itself (`path` without its '/',
+// subpath ""); the remainder is in ApiRequest::subpath; the
 // longest prefix wins, and an exact route beats a prefix route.
 //
 // Dispatch order (each step answers with Vault's status and message and stops):

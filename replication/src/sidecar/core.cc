@@ -1,0 +1,119 @@
+// Implementation of core.h.
+#include "rocksdr/sidecar/core.h"
+
+#include <chrono>
+
+#include "rocksdr/crypto/keyring.h"
+
+namespace rocksdr::sidecar {
+
+Core::Core(PluginControl* control, CoreOptions options)
+    : control_(control), options_(std::move(options)), seal_(control), tokens_(control) {
+  if (!options_.clock) {
+    options_.clock = [] {
+      return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+}
+
+int64_t Core::Now() const { return options_.clock(); }
+
+std::string Core::api_addr() const {
+  std::lock_guard<std::mutex> lock(api_addr_mu_);
+  return options_.api_addr;
+}
+
+void Core::SetApiAddr(std::string addr) {
+  std::lock_guard<std::mutex> lock(api_addr_mu_);
+  options_.api_addr = std::move(addr);
+}
+
+Result<TokenEntry> Core::Authenticate(std::string_view token) { return UseToken(token); }
+
+void Core::OnResponse(const ApiRequest& /*req*/, int status) { metrics_.RecordResponse(status); }
+
+Result<InitOutput> Core::Initialize(int64_t shares, int64_t threshold) {
+  crypto::SecureString root_token;
+  Result<std::vector<crypto::SecureBytes>> keys =
+      seal_.Initialize(shares, threshold, [&](const crypto::Keyring& keyring) -> Status {
+        const crypto::SecureBytes* hmac = keyring.Get(crypto::kTokenHmacKeyName);
+        if (hmac == nullptr) return Status::Internal("new keyring has no token HMAC key");
+        TokenEntry proto;
+        proto.policies = {std::string(kRootPolicy)};
+        proto.display_name = "root";
+        Result<CreatedToken> created = tokens_.Create(*hmac, std::move(proto), Now());
+        if (!created.ok()) return created.status();
+        root_token = std::move(created->token);
+        return Status::OK();
+      });
+  if (!keys.ok()) return keys.status();
+  return InitOutput{std::move(keys).value(), std::move(root_token)};
+}
+
+Result<CreatedToken> Core::CreateToken(TokenEntry proto) {
+  Result<crypto::SecureBytes> key = seal_.KeyringValue(crypto::kTokenHmacKeyName);
+  if (!key.ok()) return key.status();
+  return tokens_.Create(*key, std::move(proto), Now());
+}
+
+Result<TokenEntry> Core::LookupToken(std::string_view token) {
+  Result<crypto::SecureBytes> key = seal_.KeyringValue(crypto::kTokenHmacKeyName);
+  if (!key.ok()) return key.status();
+  return tokens_.Lookup(*key, token, Now());
+}
+
+Result<TokenEntry> Core::UseToken(std::string_view token) {
+  Result<crypto::SecureBytes> key = seal_.KeyringValue(crypto::kTokenHmacKeyName);
+  if (!key.ok()) return key.status();
+  return tokens_.Use(*key, token, Now());
+}
+
+Status Core::RevokeToken(std::string_view token) {
+  Result<crypto::SecureBytes> key = seal_.KeyringValue(crypto::kTokenHmacKeyName);
+  if (!key.ok()) return key.status();
+  return tokens_.Revoke(*key, token);
+}
+
+Status Core::RefreshRole() {
+  Result<nlohmann::json> st = control_->Status();
+  if (!st.ok()) return st.status();
+  SetDrSecondary(st->is_object() && st->value("role", "") == "secondary");
+  return Status::OK();
+}
+
+std::string Core::MetricsText() {
+  std::vector<Gauge> gauges;
+  Result<bool> init = seal_.Initialized();
+  gauges.push_back({"rocksdr_core_initialized", "1 if this node is initialized.", "", init.ok() && *init ? 1.0 : 0.0});
+  gauges.push_back({"rocksdr_core_unsealed", "1 if this node is unsealed.", "", seal_.sealed() ? 0.0 : 1.0});
+  Result<nlohmann::json> st = control_->Status();
+  gauges.push_back({"rocksdr_plugin_up", "1 if the plugin answered its status call.", "", st.ok() ? 1.0 : 0.0});
+  if (st.ok() && st->is_object()) {
+    const std::string role = st->value("role", "disabled");
+    for (const char* m : {"disabled", "primary", "secondary"}) {
+      gauges.push_back({"rocksdr_replication_mode", "DR replication mode of this node (1 = current).",
+                        "mode=\"" + std::string(m) + "\"", role == m ? 1.0 : 0.0});
+    }
+    if (st->contains("epoch") && (*st)["epoch"].is_number()) {
+      gauges.push_back({"rocksdr_replication_epoch", "Replication epoch.", "", (*st)["epoch"].get<double>()});
+    }
+    if (st->contains("secondaries") && (*st)["secondaries"].is_array()) {
+      for (const auto& s : (*st)["secondaries"]) {
+        if (!s.is_object()) continue;
+        const std::string label = "secondary=\"" + Metrics::EscapeLabel(s.value("id", "")) + "\"";
+        gauges.push_back({"rocksdr_secondary_connected", "1 if the secondary is connected.", label,
+                          s.value("connected", false) ? 1.0 : 0.0});
+        for (const char* f : {"lag_sequences", "lag_bytes", "lag_ms"}) {
+          if (s.contains(f) && s[f].is_number()) {
+            gauges.push_back({std::string("rocksdr_secondary_") + f, std::string("Replication lag (") + f + ").",
+                              label, s[f].get<double>()});
+          }
+        }
+      }
+    }
+  }
+  return metrics_.RenderPrometheus(gauges);
+}
+
+}  // namespace rocksdr::sidecar

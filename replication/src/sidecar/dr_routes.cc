@@ -1,0 +1,98 @@
+// RegisterDrRoutes (dr_handlers.h) and the helpers shared by both sides (dr_context.h).
+#include <memory>
+
+#include "dr_context.h"
+#include "rocksdr/crypto/keyring.h"
+#include "rocksdr/sidecar/dr_activation.h"
+
+namespace rocksdr::sidecar {
+
+Result<PluginRole> ReadPluginRole(Core& core) {
+  Result<nlohmann::json> st = core.control()->Status();
+  if (!st.ok()) return st.status().WithContext("plugin status");
+  PluginRole r;
+  if (!st->is_object()) return Status::Corruption("plugin status is not a JSON object");
+  r.role = st->value("role", "disabled");
+  if (st->contains("epoch") && (*st)["epoch"].is_number_unsigned()) r.epoch = (*st)["epoch"].get<uint64_t>();
+  if (st->contains("cluster_id") && (*st)["cluster_id"].is_string()) r.cluster_id = (*st)["cluster_id"].get<std::string>();
+  if (st->contains("secondary") && (*st)["secondary"].is_object()) {
+    const nlohmann::json& sec = (*st)["secondary"];
+    r.connected_to_primary = sec.value("connection_state", "") == "connected";
+    if (sec.contains("primary_api_addr") && sec["primary_api_addr"].is_string()) {
+      r.primary_api_addr = sec["primary_api_addr"].get<std::string>();
+    }
+  }
+  return r;
+}
+
+Result<crypto::CertifiedKey> LoadCa(DrContext& ctx, const DrClusterRecord& cluster) {
+  Result<crypto::SecureBytes> key = ctx.core->seal().KeyringValue(crypto::kReplicationCaKeyName);
+  if (!key.ok()) return key.status().WithContext("replication CA key");
+  crypto::CertifiedKey ca;
+  ca.cert_pem = cluster.ca_cert_pem;
+  ca.key_pem = crypto::SecureString(key->begin(), key->end());
+  return ca;
+}
+
+Result<crypto::CertifiedKey> IssueServerCertificate(DrContext& ctx, const DrClusterRecord& cluster,
+                                                    const std::string& primary_cluster_addr) {
+  Result<crypto::CertifiedKey> ca = LoadCa(ctx, cluster);
+  if (!ca.ok()) return ca.status();
+  std::vector<std::string> hosts = {ctx.core->options().api_addr, primary_cluster_addr};
+  hosts.insert(hosts.end(), ctx.options.extra_cert_hosts.begin(), ctx.options.extra_cert_hosts.end());
+  crypto::CertificateRequest req;
+  req.common_name = "rocksdr-primary";
+  CertificateSans(hosts, &req.dns_names, &req.ip_addresses);
+  req.cluster_id = cluster.cluster_id;
+  req.usage = crypto::CertificateUsage::kServer;
+  return crypto::IssueCertificate(*ca, req);
+}
+
+Status RegisterDrRoutes(Router& router, Core& core, DrOptions options) {
+  auto ctx = std::make_shared<DrContext>(&core, std::move(options));
+  using H = ApiResponse (*)(DrContext&, ApiRequest&);
+  auto bind = [ctx](H h) { return [ctx, h](ApiRequest& r) { return h(*ctx, r); }; };
+  const std::string p = "sys/replication/dr/primary/";
+  const std::string s = "sys/replication/dr/secondary/";
+
+  // Primary side: root token, unsealed, not on a DR secondary.
+  struct Root {
+    const char* path;
+    H h;
+  };
+  for (const Root& r : {Root{"enable", &HandlePrimaryEnable}, Root{"secondary-token", &HandleSecondaryToken},
+                        Root{"revoke-secondary", &HandleRevokeSecondary}, Root{"demote", &HandlePrimaryDemote},
+                        Root{"disable", &HandlePrimaryDisable}}) {
+    ROCKSDR_RETURN_IF_ERROR(router.Add(
+        RouteSpec(p + r.path, {Method::kPost}, AuthRequirement::kRoot, bind(r.h)).SetDrSecondaryOk(false)));
+  }
+  ROCKSDR_RETURN_IF_ERROR(router.Add(
+      RouteSpec("sys/wrapping/unwrap", {Method::kPost}, AuthRequirement::kNone, bind(&HandleUnwrap))
+          .SetDrSecondaryOk(false)));
+  ROCKSDR_RETURN_IF_ERROR(router.Add(
+      RouteSpec(s + "enable", {Method::kPost}, AuthRequirement::kRoot, bind(&HandleSecondaryEnable))
+          .SetDrSecondaryOk(false)));
+
+  // Secondary side: authenticated by the DR operation token (or not at all), sealed ok.
+  const std::string gen = s + "generate-operation-token/";
+  struct Open {
+    std::string path;
+    Method m;
+    H h;
+  };
+  for (const Open& o : {Open{gen + "attempt", Method::kGet, &HandleAttemptStatus},
+                        Open{gen + "attempt", Method::kPost, &HandleAttemptStart},
+                        Open{gen + "attempt", Method::kDelete, &HandleAttemptCancel},
+                        Open{gen + "update", Method::kPost, &HandleAttemptUpdate},
+                        Open{s + "promote", Method::kPost, &HandlePromote},
+                        Open{s + "update-primary", Method::kPost, &HandleUpdatePrimary},
+                        Open{s + "disable", Method::kPost, &HandleSecondaryDisable},
+                        Open{s + "operation-token/delete", Method::kPost, &HandleOperationTokenDelete}}) {
+    ROCKSDR_RETURN_IF_ERROR(router.Add(RouteSpec(o.path, {o.m}, AuthRequirement::kNone, bind(o.h))
+                                           .SetSealedOk()
+                                           .SetDrSecondaryOk()));
+  }
+  return Status::OK();
+}
+
+}  // namespace rocksdr::sidecar
