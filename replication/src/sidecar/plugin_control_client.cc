@@ -42,6 +42,18 @@ rocksdr::Status CheckKey(const std::string& key) {
   return rocksdr::Status::OK();
 }
 
+// An error answer (id 0) the server left before closing, if any; OK otherwise.
+rocksdr::Status ReadRefusal(int fd) {
+  auto body = ctl::ReadMessage(fd, ctl::Clock::now() + std::chrono::milliseconds(100),
+                               std::chrono::milliseconds(100));
+  if (!body.ok() || !body->has_value()) return rocksdr::Status::OK();
+  auto parsed = ctl::ParseMessageBody(**body);
+  if (!parsed.ok()) return rocksdr::Status::OK();
+  auto response = ctl::ParseResponse(*parsed);
+  if (!response.ok() || response->id != 0 || response->status.ok()) return rocksdr::Status::OK();
+  return response->status;
+}
+
 }  // namespace
 
 PluginControlClient::PluginControlClient(std::string path, PluginControlClientOptions options)
@@ -134,6 +146,14 @@ Result<json> PluginControlClient::Exchange(std::string_view op, const json& args
   rocksdr::Status w = ctl::WriteAll(fd_, *msg, deadline);
   crypto::Zeroize(msg->data(), msg->size());
   if (!w.ok()) {
+    if (w.code() == Code::kUnavailable) {
+      // The server may have refused the connection (limit, peer check) and closed it: its
+      // answer (id 0) is still readable and says why.
+      if (auto refusal = ReadRefusal(fd_); !refusal.ok()) {
+        CloseLocked();
+        return refusal;
+      }
+    }
     CloseLocked();
     *before_answer = w.code() == Code::kUnavailable;
     if (w.code() == Code::kDeadlineExceeded) {

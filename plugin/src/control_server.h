@@ -1,0 +1,75 @@
+// ControlHandler: what the control socket does with one validated request — maps the ops of
+// replication/PROTOCOL.md "Control socket" onto a Replicator and rocksdr's reserved column
+// families. The socket side (accept, peer check, framing) is in control_server.cc; this class
+// has no I/O, so it can be driven directly.
+//
+//  - Role ops translate the sidecar's types (rocksdr::sidecar::PrimaryConfig / ActivationBundle)
+//    into the runtime's (rocksdr::PrimaryConfig / SecondaryBundle). The allowed-secondaries list
+//    is kept here and consulted by the primary's authorize callback at every handshake: an id not
+//    in it is refused (an empty list admits nobody).
+//  - KV ops read the reserved column families through the base DB and write them with
+//    ReplicatedDBImpl::InternalWrite (synced). Replicated store: the keys as given, refused for
+//    writes on a DR secondary. Local store: keys under "sidecar/" in __rocksdr_local (never
+//    shipped), so the sidecar cannot touch the plugin's own node state.
+//  - status: the Replicator's ReplicationStatus as JSON (shape in PROTOCOL.md).
+//
+// Who may include: plugin/src only. Thread-safe: Handle may be called from many connection
+// threads at once.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "rocksdr/control_server.h"
+#include "rocksdr/replication/control_protocol.h"
+#include "rocksdr/replication_status.h"
+#include "rocksdr/replicator.h"
+
+namespace rocksdr::plugin {
+
+// The local store's key prefix in kLocalCf.
+inline constexpr std::string_view kSidecarLocalPrefix = "sidecar/";
+
+// ReplicationStatus as the control socket's status JSON.
+nlohmann::json StatusToJson(const ReplicationStatus& status);
+std::string_view ConnectionStateName(ConnectionState state);
+
+class ControlHandler {
+ public:
+  ControlHandler(Replicator* replicator, ControlServerOptions options);
+
+  // Serves a request that passed ParseRequest (hello is answered by the connection). Returns
+  // the result object or the error to send back.
+  Result<nlohmann::json> Handle(const replication::control::Request& request);
+
+ private:
+  struct AllowList {
+    std::mutex mu;
+    std::optional<std::set<std::string>> ids;  // nullopt: never set (nobody admitted)
+  };
+
+  Result<nlohmann::json> StatusJson();
+  Result<nlohmann::json> EnablePrimary(const nlohmann::json& args, bool promote);
+  Result<nlohmann::json> ReplicationAddress();
+  Result<nlohmann::json> SetAllowed(const nlohmann::json& args);
+  Result<nlohmann::json> Revoke(const nlohmann::json& args);
+  Result<nlohmann::json> EnableSecondary(const nlohmann::json& args, bool update);
+  Result<nlohmann::json> Get(const nlohmann::json& args);
+  Result<nlohmann::json> Write(const nlohmann::json& args, bool is_delete);
+  Result<nlohmann::json> Scan(const nlohmann::json& args);
+
+  Result<rocksdr::PrimaryConfig> ToPrimaryConfig(const sidecar::PrimaryConfig& config) const;
+  Result<SecondaryBundle> ToBundle(const sidecar::ActivationBundle& bundle) const;
+  Result<std::string> ListenAddress();
+
+  Replicator* const replicator_;
+  const ControlServerOptions options_;
+  const std::shared_ptr<AllowList> allow_;
+};
+
+}  // namespace rocksdr::plugin
