@@ -125,7 +125,43 @@ Result<std::string> GetKey(const json& args, std::string_view field) {
 }  // namespace
 
 ControlHandler::ControlHandler(Replicator* replicator, ControlServerOptions options)
-    : replicator_(replicator), options_(std::move(options)), allow_(std::make_shared<AllowList>()) {}
+    : replicator_(replicator), options_(std::move(options)) {}
+
+Result<std::optional<std::set<std::string>>> LoadAllowedSecondaries(Replicator* replicator) {
+  std::optional<std::string> raw;
+  ROCKSDR_RETURN_IF_ERROR(replicator->WithDb([&](ReplicatedDB* db, const auto&) -> rocksdr::Status {
+    ReplicatedDBImpl* impl = ReplicatedDBImpl::From(db);
+    std::string v;
+    rocksdb::Status s =
+        impl->base()->Get(rocksdb::ReadOptions(), impl->local_cf(), std::string(kLocalKeyAllowedSecondaries), &v);
+    if (s.IsNotFound()) return rocksdr::Status::OK();
+    if (!s.ok()) return FromRocks(s, "reading the allowed secondaries");
+    raw = std::move(v);
+    return rocksdr::Status::OK();
+  }));
+  if (!raw) return std::optional<std::set<std::string>>();
+  auto j = ctl::ParseMessageBody("{\"ids\":" + *raw + "}");
+  if (!j.ok()) return Status::Corruption("the stored allowed secondaries are not a JSON array");
+  auto ids = ctl::GetStringList(*j, "ids", ctl::kMaxIdBytes, ctl::kMaxIds);
+  if (!ids.ok()) return Status::Corruption("the stored allowed secondaries: " + ids.status().message());
+  return std::optional<std::set<std::string>>(std::set<std::string>(ids->begin(), ids->end()));
+}
+
+Status SaveAllowedSecondaries(Replicator* replicator, const std::optional<std::set<std::string>>& ids) {
+  return replicator->WithDb([&](ReplicatedDB* db, const auto&) -> rocksdr::Status {
+    ReplicatedDBImpl* impl = ReplicatedDBImpl::From(db);
+    rocksdb::WriteBatch batch;
+    const std::string key(kLocalKeyAllowedSecondaries);
+    rocksdb::Status s = ids ? batch.Put(impl->local_cf(), key, json(std::vector<std::string>(ids->begin(), ids->end())).dump())
+                            : batch.Delete(impl->local_cf(), key);
+    if (s.ok()) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      s = impl->InternalWrite(wo, &batch);
+    }
+    return FromRocks(s, "saving the allowed secondaries");
+  });
+}
 
 Result<json> ControlHandler::Handle(const ctl::Request& r) {
   const std::string& op = r.op;
@@ -166,11 +202,10 @@ Result<json> ControlHandler::Handle(const ctl::Request& r) {
 Result<json> ControlHandler::StatusJson() {
   const ReplicationStatus st = replicator_->GetStatus();
   json j = StatusToJson(st);
-  {
-    std::lock_guard<std::mutex> l(allow_->mu);
-    j["allowed_secondaries"] = allow_->ids ? json(std::vector<std::string>(allow_->ids->begin(), allow_->ids->end()))
-                                           : json::array();
-  }
+  auto allowed = LoadAllowedSecondaries(replicator_);
+  if (!allowed.ok()) return allowed.status();
+  j["allowed_secondaries"] = *allowed ? json(std::vector<std::string>((*allowed)->begin(), (*allowed)->end()))
+                                      : json::array();
   auto addr = ReplicationAddress();
   j["replication_address"] = addr.ok() ? (*addr)["address"] : json("");
   j["control_protocol_version"] = ctl::kProtocolVersion;
@@ -195,12 +230,12 @@ Result<rocksdr::PrimaryConfig> ControlHandler::ToPrimaryConfig(const sidecar::Pr
   c.tls.cert_pem = config.server_cert_pem;
   c.tls.key_pem = config.server_key_pem;
   c.tls.ca_pem = config.ca_cert_pem;
-  std::weak_ptr<AllowList> weak = allow_;
-  c.authorize = [weak](const std::string& id) -> rocksdr::Status {
-    auto allow = weak.lock();
-    if (!allow) return Status::Unavailable("the control server has stopped");
-    std::lock_guard<std::mutex> l(allow->mu);
-    if (allow->ids && allow->ids->count(id) != 0) return Status::OK();
+  // The Replicator owns the server that calls this, so it outlives the callback.
+  Replicator* r = replicator_;
+  c.authorize = [r](const std::string& id) -> rocksdr::Status {
+    auto allowed = LoadAllowedSecondaries(r);
+    if (!allowed.ok()) return allowed.status();
+    if (*allowed && (*allowed)->count(id) != 0) return Status::OK();
     return Status::PermissionDenied("secondary '" + id + "' is not in this primary's registry (never added, or "
                                     "revoked): generate a new secondary activation token on the primary");
   };
@@ -233,17 +268,15 @@ Result<json> ControlHandler::EnablePrimary(const json& args, bool promote) {
   }
   auto c = ToPrimaryConfig(*config);
   if (!c.ok()) return c.status();
-  std::optional<std::set<std::string>> previous;
-  {
-    std::lock_guard<std::mutex> l(allow_->mu);
-    previous = allow_->ids;
-    allow_->ids.emplace(config->allowed_secondary_ids.begin(), config->allowed_secondary_ids.end());
-  }
+  std::lock_guard<std::mutex> l(allow_mu_);
+  auto previous = LoadAllowedSecondaries(replicator_);
+  if (!previous.ok()) return previous.status();
+  ROCKSDR_RETURN_IF_ERROR(SaveAllowedSecondaries(
+      replicator_, std::set<std::string>(config->allowed_secondary_ids.begin(), config->allowed_secondary_ids.end())));
   rocksdr::Status s = promote ? replicator_->Promote(*c) : replicator_->BecomePrimary(*c);
   c->tls.key_pem.clear();
   if (!s.ok()) {
-    std::lock_guard<std::mutex> l(allow_->mu);
-    allow_->ids = std::move(previous);
+    (void)SaveAllowedSecondaries(replicator_, *previous);  // best effort: the DB may be what failed
     return s;
   }
   return json::object();
@@ -270,8 +303,8 @@ Result<json> ControlHandler::SetAllowed(const json& args) {
   ROCKSDR_RETURN_IF_ERROR(ctl::CheckFields(args, {"ids"}, "set_allowed_secondaries"));
   auto ids = ctl::GetStringList(args, "ids", ctl::kMaxIdBytes, ctl::kMaxIds);
   if (!ids.ok()) return ids.status().WithContext("set_allowed_secondaries");
-  std::lock_guard<std::mutex> l(allow_->mu);
-  allow_->ids.emplace(ids->begin(), ids->end());
+  std::lock_guard<std::mutex> l(allow_mu_);
+  ROCKSDR_RETURN_IF_ERROR(SaveAllowedSecondaries(replicator_, std::set<std::string>(ids->begin(), ids->end())));
   return json::object();
 }
 
@@ -281,8 +314,10 @@ Result<json> ControlHandler::Revoke(const json& args) {
   if (!id.ok()) return id.status().WithContext("revoke_secondary");
   if (id->empty()) return Status::InvalidArgument("revoke_secondary: field 'id' is empty");
   {
-    std::lock_guard<std::mutex> l(allow_->mu);
-    if (allow_->ids) allow_->ids->erase(*id);
+    std::lock_guard<std::mutex> l(allow_mu_);
+    auto allowed = LoadAllowedSecondaries(replicator_);
+    if (!allowed.ok()) return allowed.status();
+    if (*allowed && (*allowed)->erase(*id) != 0) ROCKSDR_RETURN_IF_ERROR(SaveAllowedSecondaries(replicator_, *allowed));
   }
   ROCKSDR_RETURN_IF_ERROR(replicator_->Revoke(*id));
   return json::object();

@@ -5,8 +5,10 @@
 //
 //  - Role ops translate the sidecar's types (rocksdr::sidecar::PrimaryConfig / ActivationBundle)
 //    into the runtime's (rocksdr::PrimaryConfig / SecondaryBundle). The allowed-secondaries list
-//    is kept here and consulted by the primary's authorize callback at every handshake: an id not
-//    in it is refused (an empty list admits nobody).
+//    is persisted in __rocksdr_local (key kLocalKeyAllowedSecondaries, a JSON array; node-local,
+//    out of the sidecar's "sidecar/" range) and read by the primary's authorize callback at every
+//    handshake: an id not in it is refused (an empty or absent list admits nobody). Persisting it
+//    makes it outlive a control server restart and apply to whichever server is running.
 //  - KV ops read the reserved column families through the base DB and write them with
 //    ReplicatedDBImpl::InternalWrite (synced). Replicated store: the keys as given, refused for
 //    writes on a DR secondary. Local store: keys under "sidecar/" in __rocksdr_local (never
@@ -34,6 +36,13 @@ namespace rocksdr::plugin {
 
 // The local store's key prefix in kLocalCf.
 inline constexpr std::string_view kSidecarLocalPrefix = "sidecar/";
+// The allowed secondaries (JSON array of ids, sorted) in kLocalCf.
+inline constexpr std::string_view kLocalKeyAllowedSecondaries = "control/allowed_secondaries";
+
+// The persisted allowed list (nullopt: never set). Errors: kCorruption for a malformed value.
+Result<std::optional<std::set<std::string>>> LoadAllowedSecondaries(Replicator* replicator);
+// Replaces it (nullopt: deletes it). Synced.
+Status SaveAllowedSecondaries(Replicator* replicator, const std::optional<std::set<std::string>>& ids);
 
 // ReplicationStatus as the control socket's status JSON.
 nlohmann::json StatusToJson(const ReplicationStatus& status);
@@ -48,11 +57,6 @@ class ControlHandler {
   Result<nlohmann::json> Handle(const replication::control::Request& request);
 
  private:
-  struct AllowList {
-    std::mutex mu;
-    std::optional<std::set<std::string>> ids;  // nullopt: never set (nobody admitted)
-  };
-
   Result<nlohmann::json> StatusJson();
   Result<nlohmann::json> EnablePrimary(const nlohmann::json& args, bool promote);
   Result<nlohmann::json> ReplicationAddress();
@@ -69,7 +73,7 @@ class ControlHandler {
 
   Replicator* const replicator_;
   const ControlServerOptions options_;
-  const std::shared_ptr<AllowList> allow_;
+  std::mutex allow_mu_;  // serializes read-modify-write of the persisted allowed list
 };
 
 }  // namespace rocksdr::plugin

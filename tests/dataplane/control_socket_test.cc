@@ -633,6 +633,15 @@ TEST_F(ControlSocketTest, PrimaryAndSecondaryDrivenThroughTheirControlSockets) {
   auto xg = xc->Get(Store::kReplicated, "core/keyring");
   ASSERT_TRUE(xg.ok());
   EXPECT_FALSE(xg->has_value());
+  // The allowed list is persisted: a restarted control server (new connection, new handler)
+  // sees it, and changes made through it reach the primary that is already running.
+  psrv->Stop();
+  EXPECT_EQ(pc->Status().status().code(), Code::kUnavailable);
+  psrv = Serve(p.get(), Sock("p"));
+  ASSERT_NE(psrv, nullptr);
+  pst = pc->Status();
+  ASSERT_TRUE(pst.ok()) << pst.status().ToString();
+  EXPECT_EQ((*pst)["allowed_secondaries"], json::array({"s1"}));
   // A refused secondary stops trying (an operator must act). Once allowed and re-pointed with
   // update-primary, it joins.
   ASSERT_TRUE(pc->SetAllowedSecondaries({"s1", "intruder"}).ok());
