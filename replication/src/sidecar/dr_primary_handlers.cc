@@ -118,7 +118,7 @@ ApiResponse HandleSecondaryToken(DrContext& ctx, ApiRequest& req) {
   Result<int64_t> ttl = GetDurationSeconds(req.body, "ttl", crypto::kDefaultActivationTtlSeconds, 1,
                                            ctx.options.max_activation_ttl_seconds);
   if (!ttl.ok()) return Fail(ttl.status());
-  const std::string& api_addr = ctx.core->options().api_addr;
+  const std::string api_addr = ctx.core->api_addr();
   if (api_addr.empty()) {
     return ErrorResponse(500, "this sidecar has no api_addr configured; set api_addr (the address secondaries "
                               "use to reach this node's API) in its configuration");
@@ -232,7 +232,7 @@ ApiResponse HandleUnwrap(DrContext& ctx, ApiRequest& req) {
                                   (repl.ok() ? std::string("empty") : repl.status().message()) +
                                   "); set primary_cluster_addr when enabling the primary, or check the plugin");
   }
-  bundle.primary_api_addr = ctx.core->options().api_addr;
+  bundle.primary_api_addr = ctx.core->api_addr();
   bundle.ca_cert_pem = (*cluster)->ca_cert_pem;
   bundle.client_cert_pem = client->cert_pem;
   bundle.client_key_pem = client->key_pem;

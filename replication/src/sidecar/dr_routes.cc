@@ -38,7 +38,7 @@ Result<crypto::CertifiedKey> IssueServerCertificate(DrContext& ctx, const DrClus
                                                     const std::string& primary_cluster_addr) {
   Result<crypto::CertifiedKey> ca = LoadCa(ctx, cluster);
   if (!ca.ok()) return ca.status();
-  std::vector<std::string> hosts = {ctx.core->options().api_addr, primary_cluster_addr};
+  std::vector<std::string> hosts = {ctx.core->api_addr(), primary_cluster_addr};
   hosts.insert(hosts.end(), ctx.options.extra_cert_hosts.begin(), ctx.options.extra_cert_hosts.end());
   crypto::CertificateRequest req;
   req.common_name = "rocksdr-primary";
@@ -48,7 +48,7 @@ Result<crypto::CertifiedKey> IssueServerCertificate(DrContext& ctx, const DrClus
   return crypto::IssueCertificate(*ca, req);
 }
 
-Status RegisterDrRoutes(Router& router, Core& core, DrOptions options) {
+Status RegisterDrRoutesWithOptions(Router& router, Core& core, DrOptions options) {
   auto ctx = std::make_shared<DrContext>(&core, std::move(options));
   using H = ApiResponse (*)(DrContext&, ApiRequest&);
   auto bind = [ctx](H h) { return [ctx, h](ApiRequest& r) { return h(*ctx, r); }; };
@@ -94,5 +94,7 @@ Status RegisterDrRoutes(Router& router, Core& core, DrOptions options) {
   }
   return Status::OK();
 }
+
+Status RegisterDrRoutes(Router& router, Core& core) { return RegisterDrRoutesWithOptions(router, core, DrOptions()); }
 
 }  // namespace rocksdr::sidecar

@@ -1,0 +1,363 @@
+// The DR secondary's endpoints (dr_handlers.h): enable, generate-operation-token attempt/update,
+// promote, update-primary, disable, operation-token/delete.
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "dr_context.h"
+#include "rocksdr/crypto/encoding.h"
+#include "rocksdr/crypto/jwt.h"
+#include "rocksdr/crypto/otp.h"
+#include "rocksdr/crypto/random.h"
+#include "rocksdr/crypto/shamir.h"
+#include "rocksdr/sidecar/dr_activation.h"
+
+namespace rocksdr::sidecar {
+
+namespace {
+
+ApiResponse Fail(const Status& s) { return ErrorFromStatus(s); }
+
+// Activation failures are the caller's to fix (token, address, CA file): 400 as Vault, never 503
+// (which clients read as "sealed"), except our own bugs.
+ApiResponse ActivationError(const Status& s) {
+  return ErrorResponse(s.code() == Code::kInternal ? 500 : 400, s.message());
+}
+
+Status NotSecondary(const PluginRole& r) {
+  return Status::InvalidArgument("this cluster is not a DR secondary (mode: " + r.role + ")");
+}
+
+// The primary's seal threshold, from the replicated seal configuration.
+Result<int> PrimaryThreshold(Core& core) {
+  Result<std::optional<SealConfig>> c = core.seal().Config();
+  if (!c.ok()) return c.status();
+  if (!c->has_value()) {
+    return Status::FailedPrecondition(
+        "the primary's seal configuration has not reached this secondary yet; wait for the initial sync "
+        "(sys/replication/dr/status) and try again");
+  }
+  return (*c)->secret_threshold;
+}
+
+// Vault decodes a key as hex, then as standard base64.
+Result<crypto::SecureBytes> DecodeKey(const std::string& key) {
+  if (key.size() > 1024) return Status::InvalidArgument("'key' is too long");
+  Result<crypto::SecureBytes> hex = crypto::HexDecode(key, 1024);
+  if (hex.ok()) return hex;
+  Result<crypto::SecureBytes> b64 = crypto::Base64Decode(key, true, 1024);
+  if (b64.ok()) return b64;
+  return Status::InvalidArgument("'key' must be a valid hex or base64 string");
+}
+
+// Reads and checks dr_operation_token; returns the keys stored with it.
+Result<std::vector<crypto::SecureBytes>> CheckOpToken(DrContext& ctx, const ApiRequest& req, std::string* token_out) {
+  Result<std::string> token = GetString(req.body, "dr_operation_token");
+  if (!token.ok()) return token.status();
+  if (token->empty()) return Status::InvalidArgument("missing dr_operation_token");
+  Result<std::vector<crypto::SecureBytes>> keys = ctx.optokens.Open(*token);
+  if (!keys.ok()) return keys.status();
+  if (token_out != nullptr) *token_out = std::move(*token);
+  return keys;
+}
+
+Result<UnwrapOptions> ReadUnwrapParams(DrContext& ctx, const ApiRequest& req, std::string* token,
+                                       std::string* primary_api_addr) {
+  Result<std::string> t = GetString(req.body, "token");
+  if (!t.ok()) return t.status();
+  if (t->size() > crypto::kMaxJwtSize) return Status::InvalidArgument("token is longer than 8 KiB");
+  Result<std::string> addr = GetString(req.body, "primary_api_addr");
+  if (!addr.ok()) return addr.status();
+  if (addr->size() > 512) return Status::InvalidArgument("primary_api_addr is longer than 512 characters");
+  Result<std::string> ca_file = GetString(req.body, "ca_file");
+  if (!ca_file.ok()) return ca_file.status();
+  if (ca_file->size() > 4096) return Status::InvalidArgument("ca_file is longer than 4096 characters");
+  Result<std::string> ca_path = GetString(req.body, "ca_path");
+  if (!ca_path.ok()) return ca_path.status();
+  if (!ca_path->empty()) {
+    return Status::InvalidArgument("ca_path is not supported by rocksdr; put the CA certificates in one PEM file "
+                                   "and pass it as ca_file");
+  }
+  UnwrapOptions o;
+  o.ca_file = *ca_file;
+  o.timeout = ctx.options.unwrap_timeout;
+  o.now = ctx.core->Now();
+  *token = std::move(*t);
+  *primary_api_addr = std::move(*addr);
+  return o;
+}
+
+Status StoreBundle(DrContext& ctx, const ActivationBundle& bundle) {
+  return ctx.core->control()->Put(Store::kLocal, std::string(kDrBundleLocalKey),
+                                  BundleToJson(bundle, /*include_key=*/false).dump());
+}
+
+}  // namespace
+
+ApiResponse HandleSecondaryEnable(DrContext& ctx, ApiRequest& req) {
+  std::string token, primary_api_addr;
+  Result<UnwrapOptions> uo = ReadUnwrapParams(ctx, req, &token, &primary_api_addr);
+  if (!uo.ok()) return Fail(uo.status());
+  if (token.empty()) return ErrorResponse(400, "missing token: pass the wrapping_token from the primary's secondary-token");
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  Result<PluginRole> role = ReadPluginRole(*ctx.core);
+  if (!role.ok()) return Fail(role.status());
+  if (role->role != "disabled") {
+    return ErrorResponse(400, "DR replication is already enabled on this cluster (mode: " + role->role +
+                                  "); a DR secondary follows a new primary with secondary/update-primary");
+  }
+  Result<ActivationBundle> bundle = UnwrapAtPrimary(token, primary_api_addr, *uo);
+  if (!bundle.ok()) {
+    spdlog::warn("dr: secondary activation failed: {}", bundle.status().message());
+    return ActivationError(bundle.status());
+  }
+  if (Status st = ctx.core->control()->EnableSecondary(*bundle); !st.ok()) {
+    return Fail(st.WithContext("the plugin refused to become a DR secondary"));
+  }
+  // From here on the replicated store is the primary's: this node's own keyring and tokens are
+  // stale. Seal (dr_handlers.h, "Seal and keys").
+  ctx.core->SetDrSecondary(true);
+  ctx.core->seal().Seal();
+  ctx.attempt.Cancel();
+  Status st = StoreBundle(ctx, *bundle);
+  if (st.ok()) st = ctx.optokens.RevokeAll();
+  if (!st.ok()) spdlog::error("dr: secondary enabled, but saving its local state failed: {}", st.message());
+  spdlog::info("dr: enabled as DR secondary \"{}\" of cluster {} (primary API {})", bundle->secondary_id,
+               bundle->cluster_id, bundle->primary_api_addr);
+  return Envelope(req, nullptr, {std::string(kWarnSecondaryEnabled)});
+}
+
+ApiResponse HandleAttemptStatus(DrContext& ctx, ApiRequest& /*req*/) {
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  Result<PluginRole> role = ReadPluginRole(*ctx.core);
+  if (!role.ok()) return Fail(role.status());
+  if (role->role != "secondary") return Fail(NotSecondary(*role));
+  Result<int> threshold = PrimaryThreshold(*ctx.core);
+  if (!threshold.ok()) return Fail(threshold.status());
+  return Bare(ctx.attempt.View(*threshold).ToJson());
+}
+
+ApiResponse HandleAttemptStart(DrContext& ctx, ApiRequest& req) {
+  Result<std::string> pgp = GetString(req.body, "pgp_key");
+  if (!pgp.ok()) return Fail(pgp.status());
+  if (!pgp->empty()) {
+    return ErrorResponse(400, "pgp_key is not supported by rocksdr; omit it: an OTP is generated and returned once");
+  }
+  Result<std::string> otp_param = GetString(req.body, "otp");
+  if (!otp_param.ok()) return Fail(otp_param.status());
+  if (!otp_param->empty()) {
+    bool printable = true;
+    for (char c : *otp_param) printable = printable && c > ' ' && c <= '~';
+    if (otp_param->size() != crypto::kTokenLength || !printable) {
+      return ErrorResponse(400, "otp must be " + std::to_string(crypto::kTokenLength) +
+                                    " printable characters (generate one with `rocksdr operator generate-root "
+                                    "-generate-otp`), or omit it and one is generated");
+    }
+  }
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  Result<PluginRole> role = ReadPluginRole(*ctx.core);
+  if (!role.ok()) return Fail(role.status());
+  if (role->role != "secondary") return Fail(NotSecondary(*role));
+  Result<int> threshold = PrimaryThreshold(*ctx.core);
+  if (!threshold.ok()) return Fail(threshold.status());
+  Result<std::string> nonce = crypto::RandomUuid();
+  if (!nonce.ok()) return Fail(nonce.status());
+  crypto::SecureString otp;
+  const bool generated = otp_param->empty();
+  if (generated) {
+    Result<crypto::SecureString> g = crypto::GenerateOtp(crypto::kTokenLength);
+    if (!g.ok()) return Fail(g.status());
+    otp = std::move(g).value();
+  } else {
+    otp.assign(otp_param->begin(), otp_param->end());
+    crypto::Zeroize(otp_param->data(), otp_param->size());
+  }
+  Result<AttemptView> v = ctx.attempt.Start(*threshold, std::move(*nonce), std::move(otp));
+  if (!v.ok()) return Fail(v.status());
+  if (!generated) v->otp.clear();  // Vault returns the OTP only when it generated it
+  spdlog::info("dr: DR operation token generation started (nonce {}, {} keys required)", v->nonce, v->required);
+  nlohmann::json body = v->ToJson();
+  crypto::Zeroize(v->otp.data(), v->otp.size());
+  return Bare(std::move(body));
+}
+
+ApiResponse HandleAttemptCancel(DrContext& ctx, ApiRequest& /*req*/) {
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  ctx.attempt.Cancel();
+  return NoContent();
+}
+
+ApiResponse HandleAttemptUpdate(DrContext& ctx, ApiRequest& req) {
+  Result<std::string> key = GetString(req.body, "key");
+  if (!key.ok()) return Fail(key.status());
+  Result<std::string> nonce = GetString(req.body, "nonce");
+  if (!nonce.ok()) return Fail(nonce.status());
+  if (key->empty()) return ErrorResponse(400, "'key' must be specified in request body as JSON");
+  if (nonce->empty()) return ErrorResponse(400, "'nonce' must be specified in request body as JSON");
+  Result<crypto::SecureBytes> raw = DecodeKey(*key);
+  crypto::Zeroize(key->data(), key->size());
+  if (!raw.ok()) return Fail(raw.status());
+
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  if (!ctx.attempt.in_progress()) return ErrorResponse(400, "no DR operation token generation in progress");
+  Result<int> threshold = PrimaryThreshold(*ctx.core);
+  if (!threshold.ok()) return Fail(threshold.status());
+  const size_t want = *threshold == 1 ? crypto::kRootKeySize : crypto::kRootKeySize + crypto::shamir::kShareOverhead;
+  if (*nonce == ctx.attempt.nonce() && raw->size() != want) {
+    return ErrorResponse(400, "key has the wrong length (" + std::to_string(raw->size()) +
+                                  " bytes; the primary's unseal keys are " + std::to_string(want) + " bytes)");
+  }
+  Result<OperationTokenAttempt::SubmitResult> r = ctx.attempt.Submit(*raw, *nonce);
+  if (!r.ok()) return Fail(r.status());
+  if (!r->threshold_reached) return Bare(r->view.ToJson());
+
+  Result<crypto::SecureBytes> root = ctx.core->seal().VerifyShares(r->keys);
+  if (!root.ok()) {
+    ctx.attempt.Abort();
+    spdlog::warn("dr: DR operation token generation aborted: {}", root.status().message());
+    return ErrorResponse(400, "DR operation token generation aborted: " + root.status().message() +
+                                  "; use the PRIMARY cluster's unseal keys (not this secondary's own); progress "
+                                  "was reset to 0, submit the keys again with the same nonce");
+  }
+  Result<crypto::SecureString> token = ctx.optokens.Create(r->keys, ctx.core->Now());
+  if (!token.ok()) {
+    ctx.attempt.Abort();
+    return Fail(token.status().WithContext("storing the DR operation token"));
+  }
+  Result<AttemptView> done = ctx.attempt.Complete(std::string_view(token->data(), token->size()));
+  if (!done.ok()) return Fail(done.status());
+  spdlog::info("dr: DR operation token generated");
+  return Bare(done->ToJson());
+}
+
+ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
+  const auto started = std::chrono::steady_clock::now();
+  Result<std::string> cluster_addr = GetString(req.body, "primary_cluster_addr");
+  if (!cluster_addr.ok()) return Fail(cluster_addr.status());
+  if (cluster_addr->size() > 512) return ErrorResponse(400, "primary_cluster_addr is longer than 512 characters");
+  Result<bool> force = GetBool(req.body, "force", false);
+  if (!force.ok()) return Fail(force.status());
+
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  std::string op_token;
+  Result<std::vector<crypto::SecureBytes>> keys = CheckOpToken(ctx, req, &op_token);
+  if (!keys.ok()) return Fail(keys.status());
+  Result<PluginRole> role = ReadPluginRole(*ctx.core);
+  if (!role.ok()) return Fail(role.status());
+  if (role->role != "secondary") return Fail(NotSecondary(*role));
+  std::vector<std::string> warnings = {std::string(kWarnPromoted)};
+  if (role->connected_to_primary) {
+    if (!*force) {
+      return ErrorResponse(400, "this secondary is still connected to its primary (" + role->primary_api_addr +
+                                    "); promoting now would make two primaries whose data diverge. Demote the "
+                                    "primary first (sys/replication/dr/primary/demote), or pass force=true");
+    }
+    warnings.push_back("force=true: promoted while still connected to the primary " + role->primary_api_addr +
+                       "; demote or disable that primary now, or the two clusters will diverge");
+  }
+  // Unseal with the primary's keys: from now on this node runs with the cluster's keyring.
+  ctx.core->seal().Seal();
+  for (const auto& k : *keys) {
+    Result<SealState> s = ctx.core->seal().SubmitUnsealKey(k);
+    if (!s.ok()) {
+      ctx.core->seal().ResetUnseal();
+      return ErrorResponse(500, "the keys of this DR operation token no longer open the replicated keyring (" +
+                                    s.status().message() + "); generate a new DR operation token");
+    }
+  }
+  if (ctx.core->seal().sealed()) {
+    return ErrorResponse(500, "unsealing with the keys of this DR operation token did not complete; generate a new one");
+  }
+  Result<std::optional<DrClusterRecord>> cluster = ctx.registry.LoadCluster();
+  if (!cluster.ok()) return Fail(cluster.status());
+  if (!cluster->has_value()) {
+    return ErrorResponse(500, "the DR cluster record has not been replicated to this secondary; it cannot be promoted");
+  }
+  DrClusterRecord rec = **cluster;
+  Result<crypto::CertifiedKey> server = IssueServerCertificate(ctx, rec, *cluster_addr);
+  if (!server.ok()) return Fail(server.status());
+  PrimaryConfig config;
+  config.cluster_id = rec.cluster_id;
+  config.epoch = role->epoch + 1;
+  config.ca_cert_pem = rec.ca_cert_pem;
+  config.server_cert_pem = server->cert_pem;
+  config.server_key_pem = server->key_pem;
+  if (Status st = ctx.core->control()->Promote(config); !st.ok()) {
+    return Fail(st.WithContext("the plugin refused the promotion"));
+  }
+  ctx.core->SetDrSecondary(false);
+  ctx.attempt.Cancel();
+  // The new primary starts with no secondaries: the others need new activation tokens.
+  rec.primary_cluster_addr = *cluster_addr;
+  Status st = ctx.registry.Clear();
+  if (st.ok()) st = ctx.registry.StoreCluster(rec);
+  if (st.ok()) st = ctx.optokens.RevokeAll();
+  if (st.ok()) st = ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey));
+  if (!st.ok()) warnings.push_back("promoted, but cleaning up DR bookkeeping failed: " + st.message());
+  const int64_t ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("dr: promoted to DR primary at epoch {} in {} ms", config.epoch, ms);
+  return Envelope(req, nlohmann::json{{"epoch", config.epoch}, {"promote_duration_ms", ms}}, std::move(warnings));
+}
+
+ApiResponse HandleUpdatePrimary(DrContext& ctx, ApiRequest& req) {
+  std::string token, primary_api_addr;
+  Result<UnwrapOptions> uo = ReadUnwrapParams(ctx, req, &token, &primary_api_addr);
+  if (!uo.ok()) return Fail(uo.status());
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  Result<std::vector<crypto::SecureBytes>> keys = CheckOpToken(ctx, req, nullptr);
+  if (!keys.ok()) return Fail(keys.status());
+  Result<PluginRole> role = ReadPluginRole(*ctx.core);
+  if (!role.ok()) return Fail(role.status());
+  if (role->role != "secondary") return Fail(NotSecondary(*role));
+  if (token.empty()) {
+    if (Status st = ctx.core->control()->UpdatePrimary(std::nullopt); !st.ok()) return Fail(st);
+    (void)ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey));
+    spdlog::info("dr: secondary forgot its primary");
+    return Envelope(req, nullptr);
+  }
+  Result<ActivationBundle> bundle = UnwrapAtPrimary(token, primary_api_addr, *uo);
+  if (!bundle.ok()) return ActivationError(bundle.status());
+  if (!role->cluster_id.empty() && bundle->cluster_id != role->cluster_id) {
+    return ErrorResponse(400, "the new primary belongs to cluster " + bundle->cluster_id +
+                                  " but this secondary to cluster " + role->cluster_id +
+                                  "; update-primary only follows a primary of the same cluster (use "
+                                  "secondary/disable, then secondary/enable, which wipes this node)");
+  }
+  if (Status st = ctx.core->control()->UpdatePrimary(*bundle); !st.ok()) return Fail(st);
+  if (Status st = StoreBundle(ctx, *bundle); !st.ok()) return Fail(st);
+  spdlog::info("dr: secondary now follows the primary at {}", bundle->primary_api_addr);
+  return Envelope(req, nullptr, {std::string(kWarnSecondaryEnabled)});
+}
+
+ApiResponse HandleSecondaryDisable(DrContext& ctx, ApiRequest& req) {
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  Result<std::vector<crypto::SecureBytes>> keys = CheckOpToken(ctx, req, nullptr);
+  if (!keys.ok()) return Fail(keys.status());
+  Result<PluginRole> role = ReadPluginRole(*ctx.core);
+  if (!role.ok()) return Fail(role.status());
+  if (role->role != "secondary") return Fail(NotSecondary(*role));
+  if (Status st = ctx.core->control()->Disable(); !st.ok()) return Fail(st.WithContext("disable"));
+  ctx.core->SetDrSecondary(false);
+  ctx.attempt.Cancel();
+  std::vector<std::string> warnings = {std::string(kWarnDisabled)};
+  Status st = ctx.optokens.RevokeAll();
+  if (st.ok()) st = ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey));
+  if (!st.ok()) warnings.push_back("replication disabled, but cleaning up DR bookkeeping failed: " + st.message());
+  if (ctx.core->seal().sealed()) {
+    warnings.push_back("this node is sealed; unseal it with the unseal keys of the cluster it replicated from");
+  }
+  spdlog::info("dr: DR secondary disabled");
+  return Envelope(req, nullptr, std::move(warnings));
+}
+
+ApiResponse HandleOperationTokenDelete(DrContext& ctx, ApiRequest& req) {
+  Result<std::string> token = GetString(req.body, "dr_operation_token");
+  if (!token.ok()) return Fail(token.status());
+  if (token->empty()) return ErrorResponse(400, "missing dr_operation_token");
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  if (Status st = ctx.optokens.Revoke(*token); !st.ok()) return Fail(st);
+  return NoContent();
+}
+
+}  // namespace rocksdr::sidecar
