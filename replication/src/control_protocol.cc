@@ -240,8 +240,10 @@ Result<uint64_t> GetUint(const json& object, std::string_view field, bool requir
     if (required) return Missing(field);
     return uint64_t{0};
   }
-  if (!v->is_number_unsigned()) return WrongType(field, "an unsigned integer", *v);
-  return v->get<uint64_t>();
+  if (v->is_number_unsigned()) return v->get<uint64_t>();
+  // Parsed text gives non-negative integers as unsigned; values built in-process may be signed.
+  if (v->is_number_integer() && v->get<int64_t>() >= 0) return static_cast<uint64_t>(v->get<int64_t>());
+  return WrongType(field, "an unsigned integer", *v);
 }
 
 Result<bool> GetBool(const json& object, std::string_view field, bool required) {

@@ -13,6 +13,7 @@
 //    Put made through the primary's client; the secondary refuses replicated writes; a
 //    secondary not in the allowed list is refused by the primary; revoke.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
