@@ -38,5 +38,8 @@ CLI::App* OperatorGroup(CLI::App& root);
 // One per command file.
 void RegisterVersionCommand(CLI::App& root, Context& ctx);          // version.cc
 void RegisterOperatorGenerateRoot(CLI::App& root, Context& ctx);    // operator_generate_root.cc
+void RegisterServerCommand(CLI::App& root, Context& ctx);           // server_command.cc
+void RegisterReadWriteCommands(CLI::App& root, Context& ctx);       // rw_commands.cc
+void RegisterSealCommands(CLI::App& root, Context& ctx);            // seal_commands.cc
 
 }  // namespace rocksdr::cli

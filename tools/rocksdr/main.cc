@@ -37,6 +37,9 @@ int Run(int argc, char** argv) {
 
   RegisterVersionCommand(app, ctx);
   RegisterOperatorGenerateRoot(app, ctx);
+  RegisterServerCommand(app, ctx);
+  RegisterReadWriteCommands(app, ctx);
+  RegisterSealCommands(app, ctx);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   args = NormalizeArgs(args);

@@ -48,7 +48,9 @@ void ReadWrite(Stream& stream, std::shared_ptr<Exchange> ex, const HttpClientOpt
   ex->step = "write request";
   beast::get_lowest_layer(stream).expires_after(o.timeout);
   http::async_write(stream, ex->req, [&stream, ex, &o](beast::error_code ec, size_t) {
-    if (ec) {
+    // A server may answer (e.g. 413) and stop reading before the whole request is sent; a
+    // reset or broken pipe on write is then followed by an attempt to read that answer.
+    if (ec && ec != asio::error::broken_pipe && ec != asio::error::connection_reset) {
       ex->error = ec;
       return;
     }

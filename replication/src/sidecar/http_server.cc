@@ -197,11 +197,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnRead(beast::error_code ec, size_t /*bytes*/) {
     if (ec == http::error::end_of_stream) return DoClose();
     if (ec == http::error::body_limit) {
+      drain_after_write_ = true;
       return Send(ErrorResponse(413, "request body too large (limit " +
                                          std::to_string(shared_->options.max_body_bytes) + " bytes)"),
                   /*keep_alive=*/false, false, 11);
     }
     if (ec == http::error::header_limit) {
+      drain_after_write_ = true;
       return Send(ErrorResponse(431, "request headers too large (limit " +
                                          std::to_string(shared_->options.max_header_bytes) + " bytes)"),
                   false, false, 11);
@@ -237,8 +239,36 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ec) return DoClose();
     const bool close = res_->need_eof();
     res_.reset();
+    if (close && drain_after_write_) return DoDrain();
     if (close) return DoClose();
     DoRead();
+  }
+
+  // After refusing an oversized request: stop sending, then read and discard what the client is
+  // still sending (bounded in bytes and time), so that closing does not reset the connection
+  // before the client has read our answer.
+  void DoDrain() {
+    if constexpr (kTls) {
+      return DoClose();
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      drain_budget_ = 4 * shared_->options.max_body_bytes + (64 << 10);
+      stream_.expires_after(std::chrono::seconds(2));
+      ReadDrain();
+    }
+  }
+
+  void ReadDrain() {
+    if constexpr (!kTls) {
+      drain_buf_.resize(16 * 1024);
+      stream_.async_read_some(asio::buffer(drain_buf_),
+                              [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                                if (ec || n >= self->drain_budget_) return;  // closed by the destructor
+                                self->drain_budget_ -= n;
+                                self->ReadDrain();
+                              });
+    }
   }
 
   void DoClose() {
@@ -261,6 +291,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> res_;
   std::string remote_;
+  bool drain_after_write_ = false;
+  size_t drain_budget_ = 0;
+  std::vector<char> drain_buf_;
 };
 
 class HttpServerImpl : public HttpServer, public std::enable_shared_from_this<HttpServerImpl> {
