@@ -487,6 +487,27 @@ TEST_F(ControlSocketTest, ConnectionLimitAndConcurrentCallers) {
   EXPECT_EQ(sc->size(), 200u);
 }
 
+TEST_F(ControlSocketTest, IdleConnectionsAreClosedAndTheClientReconnectsTransparently) {
+  auto node = OpenNode("db");
+  ASSERT_NE(node, nullptr);
+  ControlServerOptions o;
+  o.idle_timeout = std::chrono::milliseconds(150);
+  auto server = Serve(node.get(), Sock("ctl"), o);
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(Sock("ctl"));
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return server->connections() == 1; }, std::chrono::seconds(5)));
+  ASSERT_TRUE(WaitFor([&] { return server->connections() == 0; }, std::chrono::seconds(5)))
+      << "an idle connection must be closed";
+  // A role change (not retried when its outcome could be unknown) on the stale connection gets
+  // the plugin's real answer: the client noticed the close and reconnected first.
+  Status d = c->Demote();
+  EXPECT_EQ(d.code(), Code::kFailedPrecondition) << d.ToString();
+  EXPECT_NE(d.message().find("Demote needs a DR primary"), std::string::npos) << d.ToString();
+  ASSERT_TRUE(WaitFor([&] { return server->connections() == 0; }, std::chrono::seconds(5)));
+  EXPECT_TRUE(c->Put(Store::kLocal, "after-idle", "v").ok());
+}
+
 TEST_F(ControlSocketTest, DeadOrHungPluginIsReportedWithinTheTimeout) {
   // Nothing at the path.
   auto none = sidecar::ConnectPluginControl(Sock("nobody"), std::chrono::milliseconds(500));

@@ -2,6 +2,7 @@
 #include "sidecar/plugin_control_client.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -67,6 +68,12 @@ PluginControlClient::~PluginControlClient() {
 rocksdr::Status PluginControlClient::NotAnswering(const std::string& why) const {
   return rocksdr::Status::Unavailable("plugin control socket " + path_ +
                                       " is not answering: is the application running? (" + why + ")");
+}
+
+bool PluginControlClient::Usable() const {
+  // An idle connection has nothing to read: readable means EOF (closed by the server) or junk.
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
 }
 
 void PluginControlClient::CloseLocked() {
@@ -138,8 +145,11 @@ rocksdr::Status PluginControlClient::ConnectLocked(Clock::time_point deadline) {
 }
 
 Result<json> PluginControlClient::Exchange(std::string_view op, const json& args, Clock::time_point deadline,
-                                           bool* before_answer) {
+                                           bool* before_answer, bool* not_sent) {
   *before_answer = false;
+  bool unused = false;
+  if (not_sent == nullptr) not_sent = &unused;
+  *not_sent = false;
   const uint64_t id = next_id_++;
   auto msg = ctl::EncodeMessage(ctl::MakeRequest(id, op, args));
   if (!msg.ok()) return msg.status();  // too large / not UTF-8: the connection is still fine
@@ -156,6 +166,7 @@ Result<json> PluginControlClient::Exchange(std::string_view op, const json& args
     }
     CloseLocked();
     *before_answer = w.code() == Code::kUnavailable;
+    *not_sent = *before_answer;  // the peer was gone: it cannot have read the whole request
     if (w.code() == Code::kDeadlineExceeded) {
       return rocksdr::Status::DeadlineExceeded("plugin control socket " + path_ + ": sending '" + std::string(op) +
                                                "' timed out");
@@ -206,23 +217,29 @@ Result<json> PluginControlClient::Call(std::string_view op, json args, std::chro
   const auto deadline = Clock::now() + timeout;
   Result<json> out = rocksdr::Status::Internal("unreachable");
   for (int attempt = 0; attempt < 2; ++attempt) {
-    bool reused = fd_ >= 0;
+    if (fd_ >= 0 && !Usable()) CloseLocked();  // e.g. the server closed it for idleness
+    const bool reused = fd_ >= 0;
     if (!reused) {
-      rocksdr::Status c = ConnectLocked(Clock::now() + std::min<Clock::duration>(options_.timeout, deadline - Clock::now()));
+      rocksdr::Status c =
+          ConnectLocked(Clock::now() + std::min<Clock::duration>(options_.timeout, deadline - Clock::now()));
       if (!c.ok()) {
         out = c;
         break;
       }
     }
     bool before_answer = false;
-    out = Exchange(op, args, deadline, &before_answer);
+    bool not_sent = false;
+    out = Exchange(op, args, deadline, &before_answer, &not_sent);
     if (out.ok() || fd_ >= 0) break;  // an answer (possibly an error the plugin reported)
-    if (before_answer && reused && idempotent && attempt == 0) continue;  // a stale connection
+    // A stale connection: retry on a fresh one when the request surely was not served, or when
+    // serving it twice is harmless.
+    if (reused && attempt == 0 && (not_sent || (before_answer && idempotent))) continue;
     if (before_answer) {
-      out = idempotent ? NotAnswering(out.status().message())
-                       : rocksdr::Status::Unavailable(
-                             "plugin control socket " + path_ + ": the connection closed before '" + std::string(op) +
-                             "' was answered; its outcome is unknown (check the status, then retry)");
+      out = (idempotent || not_sent)
+                ? NotAnswering(out.status().message())
+                : rocksdr::Status::Unavailable(
+                      "plugin control socket " + path_ + ": the connection closed before '" + std::string(op) +
+                      "' was answered; its outcome is unknown (check the status, then retry)");
     }
     break;
   }

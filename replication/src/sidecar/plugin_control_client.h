@@ -52,9 +52,12 @@ class PluginControlClient : public PluginControl {
   rocksdr::Status ConnectLocked(Clock::time_point deadline);
   void CloseLocked();
   rocksdr::Status NotAnswering(const std::string& why) const;
-  // One attempt on the current connection. *before_answer: failed before any answer byte.
+  // One attempt on the current connection. *before_answer: failed before any answer byte;
+  // *not_sent: the request could not be written (so it was not served).
   Result<nlohmann::json> Exchange(std::string_view op, const nlohmann::json& args, Clock::time_point deadline,
-                                  bool* before_answer);
+                                  bool* before_answer, bool* not_sent = nullptr);
+  // False when the idle connection has something to read (EOF from a server that closed it).
+  bool Usable() const;
 
   const std::string path_;
   const PluginControlClientOptions options_;

@@ -11,10 +11,12 @@
 //    uid or root (SO_PEERCRED), since we send it private keys.
 //  - Every call is bounded: `timeout` for connect + one request/response, role changes
 //    (enable/promote/demote/disable/update) `role_change_timeout` (they may wipe or reopen the DB).
-//  - A broken connection is dropped and the next call reconnects. A read-only or idempotent call
-//    (status, get, put, delete, scan, ...) that finds a reused connection closed before any answer
-//    is retried once on a fresh one; a role change is not (its outcome is then unknown: the error
-//    says so). A timed-out connection is closed (a late answer must not be read as the next one's).
+//  - A broken connection is dropped and the next call reconnects; a connection the server closed
+//    while idle is noticed before sending. A call whose request could not be written is retried
+//    once on a fresh connection; so is a read-only or idempotent call (status, get, put, delete,
+//    scan, ...) that finds a reused connection closed before any answer; a role change is not (its
+//    outcome is then unknown: the error says so). A timed-out connection is closed (a late answer
+//    must not be read as the next one's).
 //  - No plugin at the path, or it does not answer: kUnavailable "plugin control socket <path> is
 //    not answering: is the application running? (...)"; a timeout: kDeadlineExceeded.
 //  - Errors the plugin reports come back with the plugin's code and message.
