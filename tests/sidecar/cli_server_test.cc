@@ -165,9 +165,11 @@ TEST_F(CliServerTest, OperatorFlowReadWriteAndCleanLogs) {
   EXPECT_EQ(r.out, "Key      Value\n---      -----\nlevel    3\nuser     alice\n");
   CliRun rj = Cli({"read", "-format=json", "secret/app"}, auth);
   EXPECT_EQ(nlohmann::json::parse(rj.out)["data"]["user"], "alice");
-  CliRun forced = Cli({"write", "-f", "sys/replication/dr/primary/enable"}, auth);
-  EXPECT_EQ(forced.code, 2);  // not registered by this build's core routes
-  EXPECT_NE(forced.err.find("Code: 404"), std::string::npos) << forced.err;
+  CliRun forced = Cli({"write", "-f", "sys/no/such/path"}, auth);
+  EXPECT_EQ(forced.code, 2);
+  EXPECT_NE(forced.err.find("URL: PUT " + addr_ + "/v1/sys/no/such/path\nCode: 404. Errors:\n\n* unsupported path"),
+            std::string::npos)
+      << forced.err;
   CliRun dr = Cli({"read", "sys/replication/dr/status"}, auth);
   EXPECT_EQ(dr.out, "Key     Value\n---     -----\nmode    disabled\n");
   CliRun del = Cli({"delete", "secret/app"}, auth);

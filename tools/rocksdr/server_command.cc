@@ -19,7 +19,9 @@
 #include "cli.h"
 #include "rocksdr/crypto/encoding.h"
 #include "rocksdr/sidecar/config.h"
+#include "rocksdr/sidecar/dr_handlers.h"
 #include "rocksdr/sidecar/memory_plugin_control.h"
+#include "rocksdr/sidecar/plugin_control_client.h"
 #include "rocksdr/sidecar/sidecar.h"
 
 namespace rocksdr::cli {
@@ -57,11 +59,18 @@ void RunServer(Context& ctx, ServerFlags& f) {
     if (!loaded.ok()) return Fail(ctx, "Error loading configuration: " + loaded.status().message());
     config = std::move(loaded).value();
   }
-  if (!config.in_memory) {
-    return Fail(ctx, "Error: plugin.control_socket (" + config.control_socket +
-                         "): this build of rocksdr has no control-socket client yet; use plugin.in_memory: true");
-  }
   SetUpLogging(config);
+  std::unique_ptr<sidecar::PluginControl> control;
+  if (config.in_memory) {
+    control = std::make_unique<sidecar::MemoryPluginControl>();
+  } else {
+    // Connect lazily: the sidecar may start before the application that hosts the plugin.
+    sidecar::PluginControlClientOptions co;
+    co.connect_now = false;
+    Result<std::unique_ptr<sidecar::PluginControl>> c = sidecar::ConnectPluginControl(config.control_socket, co);
+    if (!c.ok()) return Fail(ctx, "Error: plugin.control_socket " + config.control_socket + ": " + c.status().message());
+    control = std::move(c).value();
+  }
 
   // Block the signals in every thread; the main thread waits for them with sigwait.
   sigset_t signals;
@@ -71,7 +80,7 @@ void RunServer(Context& ctx, ServerFlags& f) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Result<std::unique_ptr<sidecar::Sidecar>> started =
-      sidecar::Sidecar::Start(config, std::make_unique<sidecar::MemoryPluginControl>());
+      sidecar::Sidecar::Start(config, std::move(control), {&sidecar::RegisterDrRoutes});
   if (!started.ok()) return Fail(ctx, "Error starting the server: " + started.status().message());
   std::unique_ptr<sidecar::Sidecar> server = std::move(started).value();
 
@@ -79,7 +88,7 @@ void RunServer(Context& ctx, ServerFlags& f) {
            << "             Api Address: " << server->core().api_addr() << "\n"
            << "                Listener: tcp (addr: \"" << server->address() << "\", tls: \""
            << (config.tls_disable ? "disabled" : "enabled") << "\")\n"
-           << "                 Storage: " << (config.in_memory ? "inmem" : "plugin") << "\n"
+           << "                 Storage: " << (config.in_memory ? "inmem" : "plugin at " + config.control_socket) << "\n"
            << "                 Version: rocksdr v" << kVersion << "\n\n";
   if (f.dev) {
     Result<sidecar::InitOutput> dev = server->InitializeAndUnsealForDev();
