@@ -1,0 +1,609 @@
+// The DR control plane end to end over real HTTP: two sidecars (Core + Router + HttpServer on
+// 127.0.0.1 port 0) — a primary and a would-be secondary — following the guide's three steps,
+// with every error path of issue 4 (activation token reuse, expiry, tampering, unreachable
+// primary; operation-token nonce/duplicate/wrong keys; promotion single use), then revoke, demote,
+// update-primary and disable.
+//
+// The plugins are MemoryPluginControl instances. FakeReplicatedControl is a FAKE OF THE DATA
+// PLANE: when the secondary is enabled it copies the primary's replicated store into its own
+// (what the bootstrap would deliver), and Sync() copies it again (what the WAL stream would
+// deliver). Everything above the PluginControl interface is the real sidecar code.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "rocksdr/crypto/encoding.h"
+#include "rocksdr/crypto/jwt.h"
+#include "rocksdr/crypto/keyring.h"
+#include "rocksdr/crypto/otp.h"
+#include "rocksdr/crypto/x509_ca.h"
+#include "rocksdr/sidecar/core.h"
+#include "rocksdr/sidecar/dr_activation.h"
+#include "rocksdr/sidecar/dr_handlers.h"
+#include "rocksdr/sidecar/handlers.h"
+#include "rocksdr/sidecar/http_client.h"
+#include "rocksdr/sidecar/http_server.h"
+#include "rocksdr/sidecar/memory_plugin_control.h"
+
+namespace rocksdr::sidecar {
+namespace {
+
+using nlohmann::json;
+
+class FakeReplicatedControl : public MemoryPluginControl {
+ public:
+  void Follow(MemoryPluginControl* primary) {
+    std::lock_guard<std::mutex> l(mu2_);
+    primary_ = primary;
+  }
+  void Sync() {
+    MemoryPluginControl* p;
+    {
+      std::lock_guard<std::mutex> l(mu2_);
+      p = primary_;
+    }
+    ASSERT_NE(p, nullptr);
+    CopyReplicatedFrom(*p);
+  }
+  void SetConnected(bool v) { connected_.store(v); }
+  std::optional<ActivationBundle> last_bundle() {
+    std::lock_guard<std::mutex> l(mu2_);
+    return last_bundle_;
+  }
+
+  rocksdr::Status EnableSecondary(const ActivationBundle& bundle) override {
+    rocksdr::Status st = MemoryPluginControl::EnableSecondary(bundle);
+    if (!st.ok()) return st;
+    {
+      std::lock_guard<std::mutex> l(mu2_);
+      last_bundle_ = bundle;
+    }
+    Sync();  // the bootstrap
+    return rocksdr::Status::OK();
+  }
+  rocksdr::Status UpdatePrimary(const std::optional<ActivationBundle>& bundle) override {
+    rocksdr::Status st = MemoryPluginControl::UpdatePrimary(bundle);
+    if (st.ok()) {
+      std::lock_guard<std::mutex> l(mu2_);
+      last_bundle_ = bundle;
+    }
+    return st;
+  }
+  Result<json> Status() override {
+    Result<json> j = MemoryPluginControl::Status();
+    if (j.ok() && connected_.load() && (*j)["role"] == "secondary") (*j)["secondary"]["connection_state"] = "connected";
+    return j;
+  }
+
+ private:
+  std::mutex mu2_;
+  MemoryPluginControl* primary_ = nullptr;
+  std::optional<ActivationBundle> last_bundle_;
+  std::atomic<bool> connected_{false};
+};
+
+struct Reply {
+  int status = 0;
+  json body;
+};
+
+struct Node {
+  FakeReplicatedControl control;
+  std::atomic<int64_t> now{1'800'000'000};
+  std::unique_ptr<Core> core;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<HttpServer> server;
+  std::string addr;
+  std::vector<std::string> keys_hex;
+  std::vector<std::string> keys_b64;
+  std::string root_token;
+
+  void Start(int shares, int threshold) {
+    CoreOptions co;
+    co.clock = [this] { return now.load(); };
+    core = std::make_unique<Core>(&control, co);
+    router = std::make_unique<Router>(core.get());
+    ASSERT_TRUE(RegisterCoreRoutes(*router, *core).ok());
+    ASSERT_TRUE(RegisterDrRoutes(*router, *core).ok());
+    HttpServerOptions ho;
+    ho.listen_address = "127.0.0.1:0";
+    Result<std::unique_ptr<HttpServer>> s = HttpServer::Start(ho, router.get());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server = std::move(s).value();
+    addr = "http://127.0.0.1:" + std::to_string(server->port());
+    core->SetApiAddr(addr);
+    Result<InitOutput> init = core->Initialize(shares, threshold);
+    ASSERT_TRUE(init.ok()) << init.status().ToString();
+    root_token.assign(init->root_token.data(), init->root_token.size());
+    for (const auto& k : init->keys) {
+      keys_hex.push_back(crypto::HexEncode(crypto::AsStringView(k)));
+      keys_b64.push_back(crypto::Base64Encode(crypto::AsStringView(k)));
+    }
+    for (int i = 0; i < threshold; ++i) ASSERT_TRUE(core->seal().SubmitUnsealKey(init->keys[i]).ok());
+    ASSERT_FALSE(core->seal().sealed());
+  }
+
+  Reply Call(const std::string& method, const std::string& path, const json& body = json::object(),
+             const std::string& token = "") {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!token.empty()) headers.emplace_back("X-Vault-Token", token);
+    Result<HttpResult> r = HttpRequest(addr, method, "/v1/" + path, method == "GET" ? "" : body.dump(), headers);
+    Reply out;
+    if (!r.ok()) {
+      ADD_FAILURE() << "HTTP " << method << " " << path << ": " << r.status().ToString();
+      return out;
+    }
+    out.status = r->status;
+    if (!r->body.empty()) out.body = json::parse(r->body, nullptr, false);
+    return out;
+  }
+};
+
+std::string FirstError(const Reply& r) {
+  if (!r.body.is_object() || !r.body.contains("errors") || r.body["errors"].empty()) return "<no error>";
+  return r.body["errors"][0].get<std::string>();
+}
+
+bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+const std::string kDr = "sys/replication/dr/";
+
+class DrFlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    primary_.Start(5, 3);
+    secondary_.Start(3, 2);
+    primary_.control.SetReplicationAddress("127.0.0.1:8201");
+    secondary_.control.SetReplicationAddress("127.0.0.1:9201");  // its listener once promoted
+    secondary_.control.Follow(&primary_.control);
+  }
+
+  void EnablePrimary() {
+    Reply r = primary_.Call("POST", kDr + "primary/enable", json::object(), primary_.root_token);
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+  }
+
+  // `root` defaults to the node's own root token (after a promotion: the original primary's).
+  std::string SecondaryToken(Node& on, const std::string& id, const std::string& root = "") {
+    Reply r = on.Call("POST", kDr + "primary/secondary-token", {{"id", id}}, root.empty() ? on.root_token : root);
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    if (r.status != 200) return "";
+    return r.body["wrap_info"]["token"].get<std::string>();
+  }
+
+  void ActivateSecondary() {
+    std::string token = SecondaryToken(primary_, "secondary");
+    Reply r = secondary_.Call("POST", kDr + "secondary/enable", {{"token", token}}, secondary_.root_token);
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+  }
+
+  // Runs generate-operation-token on `node` with `keys` (hex); returns the decoded token.
+  std::string OperationToken(Node& node, const std::vector<std::string>& keys, size_t count) {
+    Reply start = node.Call("PUT", kDr + "secondary/generate-operation-token/attempt");
+    EXPECT_EQ(start.status, 200) << start.body.dump();
+    const std::string nonce = start.body["nonce"], otp = start.body["otp"];
+    Reply last;
+    for (size_t i = 0; i < count; ++i) {
+      last = node.Call("PUT", kDr + "secondary/generate-operation-token/update", {{"key", keys[i]}, {"nonce", nonce}});
+      EXPECT_EQ(last.status, 200) << last.body.dump();
+    }
+    EXPECT_TRUE(last.body.value("complete", false)) << last.body.dump();
+    Result<crypto::SecureString> t = crypto::DecodeToken(last.body.value("encoded_token", ""), otp);
+    EXPECT_TRUE(t.ok());
+    return t.ok() ? std::string(t->data(), t->size()) : "";
+  }
+
+  Node primary_;
+  Node secondary_;
+};
+
+TEST_F(DrFlowTest, PrimaryEnableAndSecondaryTokenShapes) {
+  // Not root -> 403; enable works once.
+  EXPECT_EQ(primary_.Call("POST", kDr + "primary/enable").status, 403);
+  Reply en = primary_.Call("POST", kDr + "primary/enable", json::object(), primary_.root_token);
+  ASSERT_EQ(en.status, 200) << en.body.dump();
+  EXPECT_TRUE(en.body["data"].is_null());
+  ASSERT_EQ(en.body["warnings"].size(), 1u);
+  EXPECT_EQ(en.body["warnings"][0],
+            "This cluster is being enabled as a primary for replication. rocksdr will be unavailable for a brief "
+            "period and will resume service shortly.");
+  EXPECT_EQ(primary_.control.role(), "primary");
+  EXPECT_EQ(primary_.control.epoch(), 1u);
+  EXPECT_TRUE(primary_.core->seal().KeyringValue(crypto::kReplicationCaKeyName).ok());
+  // The CA key is in the sealed keyring only: nothing in the replicated store holds a private key.
+  for (const auto& [k, v] : primary_.control.Dump(Store::kReplicated)) {
+    EXPECT_FALSE(Contains(v, "PRIVATE KEY")) << k;
+  }
+  Reply again = primary_.Call("POST", kDr + "primary/enable", json::object(), primary_.root_token);
+  EXPECT_EQ(again.status, 400);
+  EXPECT_TRUE(Contains(FirstError(again), "already enabled")) << FirstError(again);
+
+  Reply tok = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "secondary"}}, primary_.root_token);
+  ASSERT_EQ(tok.status, 200) << tok.body.dump();
+  EXPECT_TRUE(tok.body["data"].is_null());
+  const json& wi = tok.body["wrap_info"];
+  EXPECT_EQ(wi["ttl"], 1800);
+  EXPECT_EQ(wi["creation_path"], "sys/replication/dr/primary/secondary-token");
+  const std::string ct = wi["creation_time"];
+  ASSERT_EQ(ct.size(), std::string("2027-01-15T08:00:00.123456789Z").size()) << ct;
+  EXPECT_EQ(ct.substr(0, 20), "2027-01-15T08:00:00.");
+  EXPECT_EQ(ct.back(), 'Z');
+  const std::string token = wi["token"];
+  EXPECT_EQ(token.substr(0, token.find('.')), crypto::Base64UrlEncode(crypto::kEs512JwtHeader));
+  Result<crypto::ActivationClaims> claims = crypto::PeekActivationClaims(token);
+  ASSERT_TRUE(claims.ok()) << claims.status().ToString();
+  EXPECT_EQ(claims->addr, primary_.addr);
+  EXPECT_EQ(claims->type, "wrapping");
+  EXPECT_EQ(claims->accessor, wi["accessor"]);
+  EXPECT_EQ(claims->iat, primary_.now.load());
+  EXPECT_EQ(claims->exp - claims->iat, 1800);
+  EXPECT_EQ(claims->nbf, claims->iat - 5);
+  // Neither the token nor its jti/accessor is stored in clear.
+  for (const auto& [k, v] : primary_.control.Dump(Store::kReplicated)) {
+    EXPECT_FALSE(Contains(v, claims->jti)) << k;
+    EXPECT_FALSE(Contains(v, claims->accessor)) << k;
+  }
+
+  // ids are unique, validated; ttl is bounded and accepts Vault durations.
+  Reply dup = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "secondary"}}, primary_.root_token);
+  EXPECT_EQ(dup.status, 400);
+  EXPECT_TRUE(Contains(FirstError(dup), "already exists")) << FirstError(dup);
+  EXPECT_EQ(primary_.Call("POST", kDr + "primary/secondary-token", json::object(), primary_.root_token).status, 400);
+  EXPECT_EQ(primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "a/b"}}, primary_.root_token).status, 400);
+  Reply hour = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "s2"}, {"ttl", "1h"}}, primary_.root_token);
+  ASSERT_EQ(hour.status, 200);
+  EXPECT_EQ(hour.body["wrap_info"]["ttl"], 3600);
+  Reply secs = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "s3"}, {"ttl", 90}}, primary_.root_token);
+  ASSERT_EQ(secs.status, 200);
+  EXPECT_EQ(secs.body["wrap_info"]["ttl"], 90);
+  EXPECT_EQ(primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "s4"}, {"ttl", "48h"}}, primary_.root_token)
+                .status,
+            400);
+  EXPECT_EQ(primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "s5"}, {"ttl", "soon"}}, primary_.root_token)
+                .status,
+            400);
+  // A non-primary refuses.
+  Reply notp = secondary_.Call("POST", kDr + "primary/secondary-token", {{"id", "x"}}, secondary_.root_token);
+  EXPECT_EQ(notp.status, 400);
+  EXPECT_TRUE(Contains(FirstError(notp), "not a DR primary")) << FirstError(notp);
+}
+
+TEST_F(DrFlowTest, ActivationTokenErrorsAndExactlyOnce) {
+  EnablePrimary();
+  const std::string token = SecondaryToken(primary_, "secondary");
+  ASSERT_FALSE(token.empty());
+
+  // Malformed.
+  Reply bad = secondary_.Call("POST", kDr + "secondary/enable", {{"token", "not-a-jwt"}}, secondary_.root_token);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_TRUE(Contains(FirstError(bad), "activation token is malformed")) << FirstError(bad);
+  // Missing.
+  EXPECT_EQ(secondary_.Call("POST", kDr + "secondary/enable", json::object(), secondary_.root_token).status, 400);
+
+  // Tampered signature: the primary refuses it, and the token stays usable.
+  std::string tampered = token;
+  const size_t sig = tampered.rfind('.') + 10;
+  tampered[sig] = tampered[sig] == 'A' ? 'B' : 'A';
+  Reply t = secondary_.Call("POST", kDr + "secondary/enable", {{"token", tampered}}, secondary_.root_token);
+  EXPECT_EQ(t.status, 400);
+  EXPECT_TRUE(Contains(FirstError(t), "rejected the activation token")) << FirstError(t);
+  EXPECT_TRUE(Contains(FirstError(t), "tampered")) << FirstError(t);
+  EXPECT_EQ(secondary_.control.role(), "disabled");
+
+  // Unreachable primary.
+  Reply u = secondary_.Call("POST", kDr + "secondary/enable", {{"token", token}, {"primary_api_addr", "http://127.0.0.1:1"}},
+                            secondary_.root_token);
+  EXPECT_EQ(u.status, 400);
+  EXPECT_TRUE(Contains(FirstError(u), "could not reach the primary at http://127.0.0.1:1")) << FirstError(u);
+  EXPECT_TRUE(Contains(FirstError(u), "check primary_api_addr")) << FirstError(u);
+
+  // Expired, seen by the secondary's own clock (no call to the primary)...
+  UnwrapOptions late;
+  late.now = primary_.now.load() + 3600;
+  Result<ActivationBundle> e1 = UnwrapAtPrimary(token, "", late);
+  ASSERT_FALSE(e1.ok());
+  EXPECT_TRUE(Contains(e1.status().message(), "activation token expired at")) << e1.status().message();
+  EXPECT_TRUE(Contains(e1.status().message(), "generate a new one on the primary")) << e1.status().message();
+  // ...and by the primary's (the secondary's clock is behind).
+  primary_.now += 3600;
+  UnwrapOptions on_time;
+  on_time.now = secondary_.now.load();
+  Result<ActivationBundle> e2 = UnwrapAtPrimary(token, "", on_time);
+  ASSERT_FALSE(e2.ok());
+  EXPECT_TRUE(Contains(e2.status().message(), "activation token expired at")) << e2.status().message();
+  EXPECT_TRUE(Contains(e2.status().message(), "generate a new one on the primary")) << e2.status().message();
+  primary_.now -= 3600;
+
+  // The real activation succeeds once.
+  Reply ok = secondary_.Call("POST", kDr + "secondary/enable", {{"token", token}}, secondary_.root_token);
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_TRUE(Contains(ok.body["warnings"][0].get<std::string>(), "rocksdr will be unavailable until these tasks "
+                                                                   "and initial sync complete."));
+  EXPECT_EQ(secondary_.control.role(), "secondary");
+  std::optional<ActivationBundle> b = secondary_.control.last_bundle();
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->secondary_id, "secondary");
+  EXPECT_EQ(b->primary_api_addr, primary_.addr);
+  ASSERT_EQ(b->primary_replication_addrs.size(), 1u);
+  EXPECT_EQ(b->primary_replication_addrs[0], "127.0.0.1:8201");
+  EXPECT_EQ(b->epoch, 1u);
+  Result<json> ps = primary_.control.Status();
+  ASSERT_TRUE(ps.ok());
+  EXPECT_EQ(b->cluster_id, (*ps)["cluster_id"]);
+  // The client certificate: signed by the primary's CA, for clients, naming the id and cluster.
+  EXPECT_TRUE(crypto::VerifyPeerCertificate(b->ca_cert_pem, b->client_cert_pem, std::nullopt,
+                                            crypto::CertificateUsage::kClient)
+                  .ok());
+  EXPECT_FALSE(crypto::VerifyPeerCertificate(b->ca_cert_pem, b->client_cert_pem, std::nullopt,
+                                             crypto::CertificateUsage::kServer)
+                   .ok());
+  Result<crypto::CertificateInfo> info = crypto::InspectCertificate(b->client_cert_pem);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->subject_common_name, "secondary");
+  Result<std::string> cid = crypto::ClusterIdOf(b->client_cert_pem);
+  ASSERT_TRUE(cid.ok());
+  EXPECT_EQ(*cid, b->cluster_id);
+  EXPECT_TRUE(crypto::CheckCertifiedKey({b->client_cert_pem, b->client_key_pem}).ok());
+  // Admitted by the primary's listener.
+  EXPECT_EQ(primary_.control.allowed_secondaries(), std::vector<std::string>{"secondary"});
+  // The bundle kept in the secondary's LOCAL store has no private key.
+  auto local = secondary_.control.Dump(Store::kLocal);
+  ASSERT_TRUE(local.count("sidecar/dr/bundle"));
+  EXPECT_FALSE(Contains(local["sidecar/dr/bundle"], "PRIVATE KEY"));
+  EXPECT_TRUE(Contains(local["sidecar/dr/bundle"], b->cluster_id));
+
+  // Second use: the primary says Vault's message, the secondary-side client says "already used".
+  Reply again = primary_.Call("POST", "sys/wrapping/unwrap", json::object(), token);
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(FirstError(again), "wrapping token is not valid or does not exist");
+  Reply again_body = primary_.Call("POST", "sys/wrapping/unwrap", {{"token", token}});
+  EXPECT_EQ(FirstError(again_body), "wrapping token is not valid or does not exist");
+  Result<ActivationBundle> reuse = UnwrapAtPrimary(token, "", on_time);
+  ASSERT_FALSE(reuse.ok());
+  EXPECT_TRUE(Contains(reuse.status().message(), "already used")) << reuse.status().message();
+}
+
+TEST_F(DrFlowTest, SecondaryTakesThePrimarysKeysAndPromotes) {
+  EnablePrimary();
+  // Data written on the primary before the secondary exists.
+  ASSERT_EQ(primary_.Call("POST", "secret/app", {{"answer", "42"}}, primary_.root_token).status / 100, 2);
+  ActivateSecondary();
+
+  // The secondary is sealed, shows the primary's seal configuration, and its own keys and token
+  // do not work any more.
+  Reply ss = secondary_.Call("GET", "sys/seal-status");
+  ASSERT_EQ(ss.status, 200);
+  EXPECT_TRUE(ss.body["sealed"]);
+  EXPECT_EQ(ss.body["t"], 3);
+  EXPECT_EQ(ss.body["n"], 5);
+  EXPECT_NE(secondary_.Call("GET", "auth/token/lookup-self", json::object(), secondary_.root_token).status, 200);
+  Reply own_unseal;
+  for (int i = 0; i < 3; ++i) own_unseal = secondary_.Call("POST", "sys/unseal", {{"key", secondary_.keys_hex[i]}});
+  EXPECT_EQ(own_unseal.status, 400) << own_unseal.body.dump();
+  EXPECT_TRUE(secondary_.core->seal().sealed());
+  // Ordinary paths are refused (sealed first, as in Vault's order).
+  EXPECT_NE(secondary_.Call("GET", "secret/app", json::object(), primary_.root_token).status, 200);
+
+  const std::string gen = kDr + "secondary/generate-operation-token/";
+  // Idle status; update without an attempt.
+  Reply idle = secondary_.Call("GET", gen + "attempt");
+  ASSERT_EQ(idle.status, 200) << idle.body.dump();
+  EXPECT_FALSE(idle.body["started"]);
+  EXPECT_EQ(idle.body["required"], 3);
+  EXPECT_EQ(idle.body["otp_length"], 28);
+  Reply noatt = secondary_.Call("POST", gen + "update", {{"key", primary_.keys_hex[0]}, {"nonce", "x"}});
+  EXPECT_EQ(noatt.status, 400);
+  EXPECT_EQ(FirstError(noatt), "no DR operation token generation in progress");
+  // pgp_key and a bad otp are refused.
+  EXPECT_EQ(secondary_.Call("POST", gen + "attempt", {{"pgp_key", "abc"}}).status, 400);
+  Reply short_otp = secondary_.Call("POST", gen + "attempt", {{"otp", "HenFLWmt0AgrjWJp/RECzQ=="}});
+  EXPECT_EQ(short_otp.status, 400);
+  EXPECT_TRUE(Contains(FirstError(short_otp), "otp must be 28")) << FirstError(short_otp);
+
+  // Start with PUT (the guide's curl); the OTP is returned once.
+  Reply start = secondary_.Call("PUT", gen + "attempt");
+  ASSERT_EQ(start.status, 200) << start.body.dump();
+  const std::string nonce = start.body["nonce"], otp = start.body["otp"];
+  EXPECT_EQ(otp.size(), 28u);
+  EXPECT_TRUE(crypto::IsBase62(otp));
+  EXPECT_TRUE(start.body["started"]);
+  EXPECT_EQ(start.body["progress"], 0);
+  EXPECT_EQ(start.body["required"], 3);
+  EXPECT_EQ(start.body["otp_length"], 28);
+  Reply busy = secondary_.Call("POST", gen + "attempt");
+  EXPECT_EQ(busy.status, 400);
+  EXPECT_TRUE(Contains(FirstError(busy), "already in progress")) << FirstError(busy);
+  Reply st = secondary_.Call("GET", gen + "attempt");
+  EXPECT_EQ(st.body["nonce"], nonce);
+  EXPECT_EQ(st.body["otp"], "");
+
+  // Wrong nonce.
+  Reply wn = secondary_.Call("PUT", gen + "update", {{"key", primary_.keys_hex[0]}, {"nonce", "wrong"}});
+  EXPECT_EQ(wn.status, 400);
+  EXPECT_EQ(FirstError(wn), "incorrect nonce supplied; nonce for this DR operation token generation operation is \"" +
+                                nonce + "\"");
+  // The secondary's own keys: counted, then the attempt aborts and progress resets.
+  for (int i = 0; i < 2; ++i) {
+    Reply r = secondary_.Call("PUT", gen + "update", {{"key", secondary_.keys_hex[i]}, {"nonce", nonce}});
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(r.body["progress"], i + 1);
+  }
+  Reply abort = secondary_.Call("PUT", gen + "update", {{"key", secondary_.keys_hex[2]}, {"nonce", nonce}});
+  EXPECT_EQ(abort.status, 400);
+  EXPECT_TRUE(Contains(FirstError(abort), "DR operation token generation aborted: ")) << FirstError(abort);
+  EXPECT_TRUE(Contains(FirstError(abort), "PRIMARY")) << FirstError(abort);
+  Reply after = secondary_.Call("GET", gen + "attempt");
+  EXPECT_TRUE(after.body["started"]);
+  EXPECT_EQ(after.body["progress"], 0);
+  EXPECT_EQ(after.body["nonce"], nonce);
+
+  // The primary's keys (hex and base64), with a duplicate and a wrong-length key on the way.
+  Reply k1 = secondary_.Call("PUT", gen + "update", {{"key", primary_.keys_hex[0]}, {"nonce", nonce}});
+  EXPECT_EQ(k1.body["progress"], 1);
+  Reply dup = secondary_.Call("PUT", gen + "update", {{"key", primary_.keys_b64[0]}, {"nonce", nonce}});
+  EXPECT_EQ(dup.status, 400);
+  EXPECT_EQ(FirstError(dup), "given key has already been provided during this generation operation");
+  Reply wl = secondary_.Call("PUT", gen + "update", {{"key", "abcd"}, {"nonce", nonce}});
+  EXPECT_EQ(wl.status, 400);
+  EXPECT_TRUE(Contains(FirstError(wl), "wrong length")) << FirstError(wl);
+  Reply k2 = secondary_.Call("PUT", gen + "update", {{"key", primary_.keys_b64[3]}, {"nonce", nonce}});
+  EXPECT_EQ(k2.body["progress"], 2);
+  EXPECT_FALSE(k2.body["complete"]);
+  Reply k3 = secondary_.Call("PUT", gen + "update", {{"key", primary_.keys_hex[4]}, {"nonce", nonce}});
+  ASSERT_EQ(k3.status, 200) << k3.body.dump();
+  EXPECT_TRUE(k3.body["complete"]);
+  EXPECT_EQ(k3.body["progress"], 3);
+  const std::string encoded = k3.body["encoded_token"];
+  EXPECT_EQ(k3.body["encoded_root_token"], encoded);
+  EXPECT_FALSE(secondary_.Call("GET", gen + "attempt").body["started"]);
+  Result<crypto::SecureString> decoded = crypto::DecodeToken(encoded, otp);
+  ASSERT_TRUE(decoded.ok());
+  const std::string op_token(decoded->data(), decoded->size());
+  EXPECT_EQ(op_token.size(), 28u);
+  EXPECT_EQ(op_token.substr(0, 4), "rdr.");
+  // The operation token is not a token of the replicated store, and not stored in clear.
+  for (const auto& [k, v] : secondary_.control.Dump(Store::kLocal)) EXPECT_FALSE(Contains(v, op_token)) << k;
+
+  // Promote: a wrong token, then a live connection to the primary without force, are refused.
+  Reply wrong = secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", "rdr.wrong"}});
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_TRUE(Contains(FirstError(wrong), "invalid DR operation token")) << FirstError(wrong);
+  secondary_.control.SetConnected(true);
+  Reply live = secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", op_token}});
+  EXPECT_EQ(live.status, 400);
+  EXPECT_TRUE(Contains(FirstError(live), "force=true")) << FirstError(live);
+  secondary_.control.SetConnected(false);
+  EXPECT_EQ(secondary_.control.role(), "secondary");
+
+  // More data replicates before the failover.
+  ASSERT_EQ(primary_.Call("POST", "secret/late", {{"v", "1"}}, primary_.root_token).status / 100, 2);
+  secondary_.control.Sync();
+
+  Reply promote = secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", op_token}},
+                                  primary_.root_token);
+  ASSERT_EQ(promote.status, 200) << promote.body.dump();
+  EXPECT_EQ(promote.body["warnings"][0],
+            "This cluster is being promoted to a replication primary. rocksdr will be unavailable for a brief period "
+            "and will resume service shortly.");
+  EXPECT_EQ(promote.body["data"]["epoch"], 2);
+  EXPECT_TRUE(promote.body["data"]["promote_duration_ms"].is_number());
+  EXPECT_EQ(secondary_.control.role(), "primary");
+  EXPECT_EQ(secondary_.control.epoch(), 2u);
+  EXPECT_FALSE(secondary_.core->IsDrSecondary());
+  EXPECT_FALSE(secondary_.core->seal().sealed());
+
+  // Single use.
+  Reply twice = secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", op_token}});
+  EXPECT_EQ(twice.status, 400);
+  EXPECT_TRUE(Contains(FirstError(twice), "invalid DR operation token")) << FirstError(twice);
+
+  // The ORIGINAL primary's root token works here, and the data is here; the secondary's own root
+  // token does not.
+  Reply who = secondary_.Call("GET", "auth/token/lookup-self", json::object(), primary_.root_token);
+  ASSERT_EQ(who.status, 200) << who.body.dump();
+  EXPECT_EQ(who.body["data"]["policies"], json::array({"root"}));
+  EXPECT_EQ(secondary_.Call("GET", "auth/token/lookup-self", json::object(), secondary_.root_token).status, 403);
+  Reply data = secondary_.Call("GET", "secret/app", json::object(), primary_.root_token);
+  ASSERT_EQ(data.status, 200) << data.body.dump();
+  EXPECT_EQ(data.body["data"]["answer"], "42");
+  EXPECT_EQ(secondary_.Call("GET", "secret/late", json::object(), primary_.root_token).status, 200);
+  // ...and so do the primary's unseal keys.
+  secondary_.core->seal().Seal();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(secondary_.Call("POST", "sys/unseal", {{"key", primary_.keys_hex[i]}}).status, 200);
+  EXPECT_FALSE(secondary_.core->seal().sealed());
+
+  // The promoted node is a working primary: it issues activation tokens from the replicated keys.
+  const std::string next = SecondaryToken(secondary_, "old-primary", primary_.root_token);
+  Result<crypto::ActivationClaims> claims = crypto::PeekActivationClaims(next);
+  ASSERT_TRUE(claims.ok());
+  EXPECT_EQ(claims->addr, secondary_.addr);
+}
+
+TEST_F(DrFlowTest, RevokeSecondaryDisconnectsAndFreesTheId) {
+  EnablePrimary();
+  ActivateSecondary();
+  EXPECT_EQ(primary_.control.allowed_secondaries(), std::vector<std::string>{"secondary"});
+  Reply unknown = primary_.Call("POST", kDr + "primary/revoke-secondary", {{"id", "nobody"}}, primary_.root_token);
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(primary_.Call("POST", kDr + "primary/revoke-secondary", {{"id", "secondary"}}).status, 403);
+  Reply r = primary_.Call("POST", kDr + "primary/revoke-secondary", {{"id", "secondary"}}, primary_.root_token);
+  EXPECT_EQ(r.status, 204) << r.body.dump();
+  EXPECT_TRUE(primary_.control.allowed_secondaries().empty());
+  EXPECT_EQ(primary_.control.revoked_secondaries(), std::vector<std::string>{"secondary"});
+  // The id needs (and may get) a new token.
+  EXPECT_FALSE(SecondaryToken(primary_, "secondary").empty());
+}
+
+TEST_F(DrFlowTest, DemoteOldPrimaryThenFollowTheNewOne) {
+  EnablePrimary();
+  ActivateSecondary();
+  // Fail over.
+  const std::string op = OperationToken(secondary_, primary_.keys_hex, 3);
+  ASSERT_EQ(secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", op}}).status, 200);
+
+  // The old primary demotes: a secondary with no primary, same cluster.
+  Reply d = primary_.Call("POST", kDr + "primary/demote", json::object(), primary_.root_token);
+  ASSERT_EQ(d.status, 200) << d.body.dump();
+  EXPECT_TRUE(Contains(d.body["warnings"][0].get<std::string>(), "demoted"));
+  EXPECT_EQ(primary_.control.role(), "secondary");
+  EXPECT_TRUE(primary_.core->IsDrSecondary());
+  EXPECT_EQ(primary_.Call("GET", "secret/x", json::object(), primary_.root_token).status, 400);  // DR secondary mode
+
+  // It gets an operation token with the (shared) unseal keys and follows the new primary.
+  const std::string op2 = OperationToken(primary_, primary_.keys_hex, 3);
+  const std::string token = SecondaryToken(secondary_, "old-primary", primary_.root_token);
+  Reply bad = primary_.Call("POST", kDr + "secondary/update-primary", {{"dr_operation_token", "nope"}, {"token", token}});
+  EXPECT_EQ(bad.status, 400);
+  Reply up = primary_.Call("POST", kDr + "secondary/update-primary", {{"dr_operation_token", op2}, {"token", token}});
+  ASSERT_EQ(up.status, 200) << up.body.dump();
+  std::optional<ActivationBundle> b = primary_.control.last_bundle();
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->primary_api_addr, secondary_.addr);
+  EXPECT_EQ(b->secondary_id, "old-primary");
+  EXPECT_EQ(b->primary_replication_addrs, std::vector<std::string>{"127.0.0.1:9201"});
+  EXPECT_EQ(b->epoch, 2u);
+  EXPECT_EQ(secondary_.control.allowed_secondaries(), std::vector<std::string>{"old-primary"});
+  // The operation token is reusable for update-primary until deleted.
+  Reply forget = primary_.Call("POST", kDr + "secondary/update-primary", {{"dr_operation_token", op2}, {"token", ""}});
+  EXPECT_EQ(forget.status, 200) << forget.body.dump();
+  EXPECT_FALSE(primary_.control.last_bundle().has_value());
+  EXPECT_EQ(primary_.Call("POST", kDr + "secondary/operation-token/delete", {{"dr_operation_token", op2}}).status, 204);
+  EXPECT_EQ(primary_.Call("POST", kDr + "secondary/update-primary", {{"dr_operation_token", op2}, {"token", ""}}).status,
+            400);
+}
+
+TEST_F(DrFlowTest, DisableBothSides) {
+  EnablePrimary();
+  ActivateSecondary();
+  const std::string op = OperationToken(secondary_, primary_.keys_hex, 3);
+  EXPECT_EQ(secondary_.Call("POST", kDr + "secondary/disable", {{"dr_operation_token", "x"}}).status, 400);
+  Reply sd = secondary_.Call("POST", kDr + "secondary/disable", {{"dr_operation_token", op}});
+  ASSERT_EQ(sd.status, 200) << sd.body.dump();
+  EXPECT_EQ(secondary_.control.role(), "disabled");
+  EXPECT_FALSE(secondary_.core->IsDrSecondary());
+  // Sealed; the primary's keys unseal it.
+  ASSERT_EQ(sd.body["warnings"].size(), 2u);
+  for (int i = 0; i < 3; ++i) secondary_.Call("POST", "sys/unseal", {{"key", primary_.keys_hex[i]}});
+  EXPECT_FALSE(secondary_.core->seal().sealed());
+
+  Reply pd = primary_.Call("POST", kDr + "primary/disable", json::object(), primary_.root_token);
+  ASSERT_EQ(pd.status, 200) << pd.body.dump();
+  EXPECT_EQ(primary_.control.role(), "disabled");
+  for (const auto& [k, v] : primary_.control.Dump(Store::kReplicated)) {
+    EXPECT_NE(k.rfind("sidecar/dr/", 0), 0u) << k;
+  }
+  // Re-enabling makes a new cluster id.
+  EnablePrimary();
+  Result<json> after = primary_.control.Status();
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE((*after)["cluster_id"], "");
+  EXPECT_NE((*after)["cluster_id"], secondary_.control.last_bundle()->cluster_id);
+}
+
+}  // namespace
+}  // namespace rocksdr::sidecar
