@@ -4,10 +4,10 @@
 // primary; operation-token nonce/duplicate/wrong keys; promotion single use), then revoke, demote,
 // update-primary and disable.
 //
-// The plugins are MemoryPluginControl instances. FakeReplicatedControl is a FAKE OF THE DATA
-// PLANE: when the secondary is enabled it copies the primary's replicated store into its own
-// (what the bootstrap would deliver), and Sync() copies it again (what the WAL stream would
-// deliver). Everything above the PluginControl interface is the real sidecar code.
+// The plugins are testing::FakeReplicatedControl (support/dr_harness.h): a FAKE OF THE DATA
+// PLANE over MemoryPluginControl — enabling the secondary copies the primary's replicated store
+// into its own (the bootstrap), Sync() copies it again (the WAL stream). Everything above the
+// PluginControl interface is the real sidecar code.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -29,120 +29,14 @@
 #include "rocksdr/sidecar/http_client.h"
 #include "rocksdr/sidecar/http_server.h"
 #include "rocksdr/sidecar/memory_plugin_control.h"
+#include "support/dr_harness.h"
 
 namespace rocksdr::sidecar {
 namespace {
 
 using nlohmann::json;
-
-class FakeReplicatedControl : public MemoryPluginControl {
- public:
-  void Follow(MemoryPluginControl* primary) {
-    std::lock_guard<std::mutex> l(mu2_);
-    primary_ = primary;
-  }
-  void Sync() {
-    MemoryPluginControl* p;
-    {
-      std::lock_guard<std::mutex> l(mu2_);
-      p = primary_;
-    }
-    ASSERT_NE(p, nullptr);
-    CopyReplicatedFrom(*p);
-  }
-  void SetConnected(bool v) { connected_.store(v); }
-  std::optional<ActivationBundle> last_bundle() {
-    std::lock_guard<std::mutex> l(mu2_);
-    return last_bundle_;
-  }
-
-  rocksdr::Status EnableSecondary(const ActivationBundle& bundle) override {
-    rocksdr::Status st = MemoryPluginControl::EnableSecondary(bundle);
-    if (!st.ok()) return st;
-    {
-      std::lock_guard<std::mutex> l(mu2_);
-      last_bundle_ = bundle;
-    }
-    Sync();  // the bootstrap
-    return rocksdr::Status::OK();
-  }
-  rocksdr::Status UpdatePrimary(const std::optional<ActivationBundle>& bundle) override {
-    rocksdr::Status st = MemoryPluginControl::UpdatePrimary(bundle);
-    if (st.ok()) {
-      std::lock_guard<std::mutex> l(mu2_);
-      last_bundle_ = bundle;
-    }
-    return st;
-  }
-  Result<json> Status() override {
-    Result<json> j = MemoryPluginControl::Status();
-    if (j.ok() && connected_.load() && (*j)["role"] == "secondary") (*j)["secondary"]["connection_state"] = "connected";
-    return j;
-  }
-
- private:
-  std::mutex mu2_;
-  MemoryPluginControl* primary_ = nullptr;
-  std::optional<ActivationBundle> last_bundle_;
-  std::atomic<bool> connected_{false};
-};
-
-struct Reply {
-  int status = 0;
-  json body;
-};
-
-struct Node {
-  FakeReplicatedControl control;
-  std::atomic<int64_t> now{1'800'000'000};
-  std::unique_ptr<Core> core;
-  std::unique_ptr<Router> router;
-  std::unique_ptr<HttpServer> server;
-  std::string addr;
-  std::vector<std::string> keys_hex;
-  std::vector<std::string> keys_b64;
-  std::string root_token;
-
-  void Start(int shares, int threshold) {
-    CoreOptions co;
-    co.clock = [this] { return now.load(); };
-    core = std::make_unique<Core>(&control, co);
-    router = std::make_unique<Router>(core.get());
-    ASSERT_TRUE(RegisterCoreRoutes(*router, *core).ok());
-    ASSERT_TRUE(RegisterDrRoutes(*router, *core).ok());
-    HttpServerOptions ho;
-    ho.listen_address = "127.0.0.1:0";
-    Result<std::unique_ptr<HttpServer>> s = HttpServer::Start(ho, router.get());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server = std::move(s).value();
-    addr = "http://127.0.0.1:" + std::to_string(server->port());
-    core->SetApiAddr(addr);
-    Result<InitOutput> init = core->Initialize(shares, threshold);
-    ASSERT_TRUE(init.ok()) << init.status().ToString();
-    root_token.assign(init->root_token.data(), init->root_token.size());
-    for (const auto& k : init->keys) {
-      keys_hex.push_back(crypto::HexEncode(crypto::AsStringView(k)));
-      keys_b64.push_back(crypto::Base64Encode(crypto::AsStringView(k)));
-    }
-    for (int i = 0; i < threshold; ++i) ASSERT_TRUE(core->seal().SubmitUnsealKey(init->keys[i]).ok());
-    ASSERT_FALSE(core->seal().sealed());
-  }
-
-  Reply Call(const std::string& method, const std::string& path, const json& body = json::object(),
-             const std::string& token = "") {
-    std::vector<std::pair<std::string, std::string>> headers;
-    if (!token.empty()) headers.emplace_back("X-Vault-Token", token);
-    Result<HttpResult> r = HttpRequest(addr, method, "/v1/" + path, method == "GET" ? "" : body.dump(), headers);
-    Reply out;
-    if (!r.ok()) {
-      ADD_FAILURE() << "HTTP " << method << " " << path << ": " << r.status().ToString();
-      return out;
-    }
-    out.status = r->status;
-    if (!r->body.empty()) out.body = json::parse(r->body, nullptr, false);
-    return out;
-  }
-};
+using Reply = testing::DrReply;
+using Node = testing::DrNode;
 
 std::string FirstError(const Reply& r) {
   if (!r.body.is_object() || !r.body.contains("errors") || r.body["errors"].empty()) return "<no error>";

@@ -6,12 +6,13 @@
 //                                 (-decode=- reads ENCODED from stdin)
 // Accepted with -dr-token (the DR operation token flow) or without; -format=json prints
 // {"otp": ..., "otp_length": N} / {"token": ...}. The server-side modes (-init, -status,
-// -cancel, providing a key) arrive with the HTTP client; until then their flags are unknown.
+// -cancel, providing a key) live in operator_generate_root_server.cc.
 #include <iostream>
 #include <iterator>
 #include <string>
 
 #include "cli.h"
+#include "operator_generate_root_server.h"
 #include "output.h"
 #include "rocksdr/crypto/otp.h"
 
@@ -110,19 +111,26 @@ void RegisterOperatorGenerateRoot(CLI::App& root, Context& ctx) {
                                         "setting this triggers a decode operation.");
   cmd->add_option("--otp", flags->otp, "OTP code to use with -decode.");
   cmd->add_option("--format", flags->format, "Output format: table (default) or json.");
-  cmd->callback([&ctx, flags, decode] {
+  auto server = std::make_shared<GenerateRootServerFlags>();
+  AddGenerateRootServerFlags(cmd, server.get());
+  CLI::Option* nonce = cmd->get_option("--nonce");
+  cmd->callback([&ctx, flags, decode, server, nonce] {
     GenerateRootFlags& f = *flags;
     f.decode_given = decode->count() > 0;
     if (f.dr_token && f.recovery_token) return Fail(ctx, "Both -recovery-token and -dr-token flags are set");
     auto format = ResolveFormat(f.format);
     if (!format.ok()) return Fail(ctx, format.status().message());
     if (f.generate_otp && f.decode_given) return Fail(ctx, "Use either -generate-otp or -decode, not both");
+    const bool wants_server = WantsGenerateRootServer(*server, nonce->count() > 0);
+    if ((f.generate_otp || f.decode_given) && wants_server) {
+      return Fail(ctx, "-generate-otp and -decode cannot be combined with -init, -status, -cancel or a key");
+    }
     if (f.generate_otp) return RunGenerateOtp(ctx, *format);
     if (f.decode_given) return RunDecode(ctx, f, *format);
+    if (wants_server) return RunGenerateRootServer(ctx, *server, f.dr_token, f.otp, *format);
     Fail(ctx,
-         "Nothing to do: this version of rocksdr supports the offline modes -generate-otp and "
-         "-decode=<encoded> -otp=<otp>; -init, -status, -cancel and providing keys need the "
-         "server API client, which is not built in yet.");
+         "Nothing to do: use -generate-otp, -decode=<encoded> -otp=<otp>, -init, -status, -cancel, or "
+         "give an unseal key (with -nonce=<nonce>, or \"-\" to read it from stdin).");
   });
 }
 

@@ -1,0 +1,100 @@
+// Implementation of dr_harness.h.
+#include "support/dr_harness.h"
+
+#include <gtest/gtest.h>
+
+#include "rocksdr/crypto/encoding.h"
+#include "rocksdr/sidecar/dr_handlers.h"
+#include "rocksdr/sidecar/handlers.h"
+#include "rocksdr/sidecar/http_client.h"
+
+namespace rocksdr::sidecar::testing {
+
+using nlohmann::json;
+
+void FakeReplicatedControl::Follow(MemoryPluginControl* primary) {
+  std::lock_guard<std::mutex> l(mu2_);
+  primary_ = primary;
+}
+
+void FakeReplicatedControl::Sync() {
+  MemoryPluginControl* p;
+  {
+    std::lock_guard<std::mutex> l(mu2_);
+    p = primary_;
+  }
+  ASSERT_NE(p, nullptr);
+  CopyReplicatedFrom(*p);
+}
+
+std::optional<ActivationBundle> FakeReplicatedControl::last_bundle() {
+  std::lock_guard<std::mutex> l(mu2_);
+  return last_bundle_;
+}
+
+rocksdr::Status FakeReplicatedControl::EnableSecondary(const ActivationBundle& bundle) {
+  rocksdr::Status st = MemoryPluginControl::EnableSecondary(bundle);
+  if (!st.ok()) return st;
+  {
+    std::lock_guard<std::mutex> l(mu2_);
+    last_bundle_ = bundle;
+  }
+  Sync();  // the bootstrap
+  return rocksdr::Status::OK();
+}
+
+rocksdr::Status FakeReplicatedControl::UpdatePrimary(const std::optional<ActivationBundle>& bundle) {
+  rocksdr::Status st = MemoryPluginControl::UpdatePrimary(bundle);
+  if (st.ok()) {
+    std::lock_guard<std::mutex> l(mu2_);
+    last_bundle_ = bundle;
+  }
+  return st;
+}
+
+Result<json> FakeReplicatedControl::Status() {
+  Result<json> j = MemoryPluginControl::Status();
+  if (j.ok() && connected_.load() && (*j)["role"] == "secondary") (*j)["secondary"]["connection_state"] = "connected";
+  return j;
+}
+
+void DrNode::Start(int shares, int threshold) {
+  CoreOptions co;
+  co.clock = [this] { return now.load(); };
+  core = std::make_unique<Core>(&control, co);
+  router = std::make_unique<Router>(core.get());
+  ASSERT_TRUE(RegisterCoreRoutes(*router, *core).ok());
+  ASSERT_TRUE(RegisterDrRoutes(*router, *core).ok());
+  HttpServerOptions ho;
+  ho.listen_address = "127.0.0.1:0";
+  Result<std::unique_ptr<HttpServer>> s = HttpServer::Start(ho, router.get());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  server = std::move(s).value();
+  addr = "http://127.0.0.1:" + std::to_string(server->port());
+  core->SetApiAddr(addr);
+  Result<InitOutput> init = core->Initialize(shares, threshold);
+  ASSERT_TRUE(init.ok()) << init.status().ToString();
+  root_token.assign(init->root_token.data(), init->root_token.size());
+  for (const auto& k : init->keys) {
+    keys_hex.push_back(crypto::HexEncode(crypto::AsStringView(k)));
+    keys_b64.push_back(crypto::Base64Encode(crypto::AsStringView(k)));
+  }
+  for (int i = 0; i < threshold; ++i) ASSERT_TRUE(core->seal().SubmitUnsealKey(init->keys[i]).ok());
+  ASSERT_FALSE(core->seal().sealed());
+}
+
+DrReply DrNode::Call(const std::string& method, const std::string& path, const json& body, const std::string& token) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!token.empty()) headers.emplace_back("X-Vault-Token", token);
+  Result<HttpResult> r = HttpRequest(addr, method, "/v1/" + path, method == "GET" ? "" : body.dump(), headers);
+  DrReply out;
+  if (!r.ok()) {
+    ADD_FAILURE() << "HTTP " << method << " " << path << ": " << r.status().ToString();
+    return out;
+  }
+  out.status = r->status;
+  if (!r->body.empty()) out.body = json::parse(r->body, nullptr, false);
+  return out;
+}
+
+}  // namespace rocksdr::sidecar::testing

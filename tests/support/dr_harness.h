@@ -1,0 +1,70 @@
+// Test harness for the DR endpoints: a sidecar node (Core + Router with the core and DR routes +
+// HttpServer on 127.0.0.1:0, injected clock), initialized and unsealed, over FakeReplicatedControl.
+//
+// FakeReplicatedControl is a FAKE OF THE DATA PLANE: a MemoryPluginControl that, when enabled as a
+// secondary, copies its primary's replicated store into its own (what the bootstrap would
+// deliver); Sync() copies it again (what the WAL stream would deliver); SetConnected makes its
+// status report a live connection to the primary. Everything above PluginControl is real.
+//
+// Who may call: tests, from the test thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rocksdr/sidecar/core.h"
+#include "rocksdr/sidecar/http_server.h"
+#include "rocksdr/sidecar/memory_plugin_control.h"
+#include "rocksdr/sidecar/router.h"
+
+namespace rocksdr::sidecar::testing {
+
+class FakeReplicatedControl : public MemoryPluginControl {
+ public:
+  void Follow(MemoryPluginControl* primary);
+  void Sync();
+  void SetConnected(bool v) { connected_.store(v); }
+  std::optional<ActivationBundle> last_bundle();
+
+  rocksdr::Status EnableSecondary(const ActivationBundle& bundle) override;
+  rocksdr::Status UpdatePrimary(const std::optional<ActivationBundle>& bundle) override;
+  Result<nlohmann::json> Status() override;
+
+ private:
+  std::mutex mu2_;
+  MemoryPluginControl* primary_ = nullptr;
+  std::optional<ActivationBundle> last_bundle_;
+  std::atomic<bool> connected_{false};
+};
+
+struct DrReply {
+  int status = 0;
+  nlohmann::json body;
+};
+
+struct DrNode {
+  FakeReplicatedControl control;
+  std::atomic<int64_t> now{1'800'000'000};
+  std::unique_ptr<Core> core;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<HttpServer> server;
+  std::string addr;
+  std::vector<std::string> keys_hex;
+  std::vector<std::string> keys_b64;
+  std::string root_token;
+
+  // Starts the server and initializes (shares/threshold) and unseals the node. Uses gtest
+  // assertions; check HasFatalFailure() after it.
+  void Start(int shares, int threshold);
+  // One HTTP call to /v1/<path>; a transport failure is a test failure (status 0).
+  DrReply Call(const std::string& method, const std::string& path, const nlohmann::json& body = nlohmann::json::object(),
+               const std::string& token = "");
+};
+
+}  // namespace rocksdr::sidecar::testing
