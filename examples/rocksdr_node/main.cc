@@ -6,12 +6,24 @@
 //   rocksdr_node secondary --db DIR --config plugin.yaml --cluster ID --id SECONDARY_ID
 //                          --primary HOST:PORT [--epoch N] [--no-verify-host] [--sync 0|1]
 //   rocksdr_node dump      --db DIR
+//   rocksdr_node serve     --db DIR --config plugin.yaml --control-socket PATH
+//                          [--replication-address HOST:PORT] [--no-verify-host]
+//                          [--load-every-ms N] [--sync 0|1]
 //
 // The TLS identity comes from the YAML's replication.tls files. `secondary` resumes a node that
 // is already a secondary of that cluster (UpdatePrimary: keeps its position) and otherwise joins
 // (BecomeSecondary: wipes it, the primary bootstraps it). Column families: "default", "users",
 // "counters" plus whatever the stream creates; every one has a uint64-add merge operator
 // (fixed64 little-endian counters), as the tests' primaries.
+//
+// serve opens the DB with the role as persisted (first start: the YAML's role) and leaves role
+// changes to a sidecar (`rocksdr server`) that drives it through the control socket at PATH
+// (rocksdr/control_server.h). --replication-address is the listener a primary opens when the
+// sidecar enables or promotes it. With --load-every-ms N > 0 it also acts as the application: every
+// N ms it puts "app/<8-digit n>" -> "value-<n>" in the default column family, n = 1, 2, ...
+// continuing after the largest key already there; writes the plugin refuses (a secondary, a
+// fenced primary) are skipped and retried at the next tick. It prints "rocksdr_node: wrote app/..."
+// to stderr every 50 writes.
 //
 // dump prints one line per record of every column family except rocksdr's node-local one:
 // "<cf>\t<hex key>\t<hex value>", sorted by column family then key; then "cursor\t<n>" if the
@@ -21,14 +33,18 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "rocksdr/control_server.h"
 #include "rocksdr/options.h"
 #include "rocksdr/replicator.h"
 
@@ -73,7 +89,10 @@ int Usage(const std::string& why) {
             << "usage: rocksdr_node primary --db DIR --config YAML --cluster ID [--epoch N] [--port-file F]\n"
             << "       rocksdr_node secondary --db DIR --config YAML --cluster ID --id ID --primary HOST:PORT\n"
             << "                              [--epoch N] [--no-verify-host] [--sync 0|1]\n"
-            << "       rocksdr_node dump --db DIR\n";
+            << "       rocksdr_node dump --db DIR\n"
+            << "       rocksdr_node serve --db DIR --config YAML --control-socket PATH\n"
+            << "                          [--replication-address HOST:PORT] [--no-verify-host]\n"
+            << "                          [--load-every-ms N] [--sync 0|1]\n";
   return 2;
 }
 
@@ -118,6 +137,46 @@ int Dump(const std::string& path) {
   return rc;
 }
 
+// The application's own writes in `serve`: one put every `every`, until `stop`.
+void RunLoader(rocksdr::Replicator* r, std::chrono::milliseconds every, const std::atomic<bool>* stop) {
+  uint64_t next = 1;
+  // Continue after the largest key already written (a promoted secondary holds the primary's).
+  rocksdr::Status s = r->WithDb([&](rocksdr::ReplicatedDB* db, const auto&) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    it->SeekForPrev("app/99999999");
+    if (it->Valid() && it->key().starts_with("app/") && it->key().size() == 12) {
+      next = std::stoull(it->key().ToString().substr(4)) + 1;
+    }
+    return rocksdr::Status::OK();
+  });
+  if (!s.ok()) std::cerr << "rocksdr_node: loader: " << s.ToString() << "\n";
+  uint64_t written = 0;
+  bool refused_reported = false;
+  while (!stop->load()) {
+    std::this_thread::sleep_for(every);
+    char key[32];
+    snprintf(key, sizeof(key), "app/%08llu", static_cast<unsigned long long>(next));
+    const std::string value = "value-" + std::to_string(next);
+    rocksdb::Status ws;
+    s = r->WithDb([&](rocksdr::ReplicatedDB* db, const auto&) {
+      ws = db->Put(rocksdb::WriteOptions(), key, value);
+      return rocksdr::Status::OK();
+    });
+    if (!s.ok() || !ws.ok()) {
+      if (!refused_reported) {
+        std::cerr << "rocksdr_node: application writes refused, retrying: "
+                  << (s.ok() ? ws.ToString() : s.ToString()) << "\n";
+        refused_reported = true;
+      }
+      continue;
+    }
+    if (refused_reported) std::cerr << "rocksdr_node: application writes accepted again\n";
+    refused_reported = false;
+    ++next;
+    if (++written % 50 == 0) std::cerr << "rocksdr_node: wrote " << key << "\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -137,8 +196,18 @@ int main(int argc, char** argv) {
   auto flag = [&](const std::string& name) { return flags.count(name) ? flags[name] : std::string(); };
   if (flag("db").empty()) return Usage("--db is required");
   if (cmd == "dump") return Dump(flag("db"));
-  if (cmd != "primary" && cmd != "secondary") return Usage("unknown command '" + cmd + "'");
-  if (flag("config").empty() || flag("cluster").empty()) return Usage("--config and --cluster are required");
+  if (cmd != "primary" && cmd != "secondary" && cmd != "serve") return Usage("unknown command '" + cmd + "'");
+  if (flag("config").empty()) return Usage("--config is required");
+  if (cmd == "serve" && flag("control-socket").empty()) return Usage("serve needs --control-socket");
+  if (cmd != "serve" && flag("cluster").empty()) return Usage("--cluster is required");
+  uint64_t load_every_ms = 0;
+  if (!flag("load-every-ms").empty()) {
+    const std::string& v = flag("load-every-ms");
+    if (v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
+      return Usage("--load-every-ms must be a number of milliseconds below 1000000");
+    }
+    load_every_ms = std::stoull(v);
+  }
   uint64_t epoch = 1;
   if (!flag("epoch").empty()) epoch = std::stoull(flag("epoch"));
 
@@ -172,6 +241,32 @@ int main(int argc, char** argv) {
   std::unique_ptr<rocksdr::Replicator> r = std::move(*opened);
 
   rocksdr::Status s;
+  if (cmd == "serve") {
+    rocksdr::ControlServerOptions co;
+    co.replication_listen_address = flag("replication-address");
+    co.verify_primary_host = verify_host;
+    auto cs = rocksdr::StartControlServer(r.get(), flag("control-socket"), co);
+    if (!cs.ok()) {
+      std::cerr << "rocksdr_node: control socket: " << cs.status().ToString() << "\n";
+      return 1;
+    }
+    std::atomic<bool> stop{false};
+    std::thread loader;
+    if (load_every_ms > 0) loader = std::thread(RunLoader, r.get(), std::chrono::milliseconds(load_every_ms), &stop);
+    std::cerr << "rocksdr_node: serving control socket " << flag("control-socket") << " as "
+              << rocksdr::RoleName(r->db()->role()) << " (pid " << getpid() << ")\n";
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    stop = true;
+    if (loader.joinable()) loader.join();
+    (*cs)->Stop();
+    s = r->Close();
+    if (!s.ok()) {
+      std::cerr << "rocksdr_node: closing: " << s.ToString() << "\n";
+      return 1;
+    }
+    return 0;
+  }
   if (cmd == "primary") {
     rocksdr::PrimaryConfig c;
     c.cluster_id = flag("cluster");
