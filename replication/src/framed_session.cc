@@ -21,6 +21,25 @@ std::string DescribeNetworkError(const boost::system::error_code& ec) {
   return ec.message();
 }
 
+std::string Printable(std::string_view text, size_t max_bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : text) {
+    if (out.size() >= max_bytes) {
+      out += "...";
+      break;
+    }
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 FramedSession::FramedSession(Stream stream, const ProtocolLimits& limits, std::string name)
     : stream_(std::move(stream)),
       shutdown_timer_(stream_.get_executor()),

@@ -94,4 +94,8 @@ class FramedSession : public std::enable_shared_from_this<FramedSession> {
 // A readable description of a network error, e.g. "peer closed the connection".
 std::string DescribeNetworkError(const boost::system::error_code& ec);
 
+// Text that came from the peer, made safe for logs and status: printable ASCII is kept, every
+// other byte becomes \xNN, and the result is cut at max_bytes (marked with "...").
+std::string Printable(std::string_view text, size_t max_bytes = 512);
+
 }  // namespace rocksdr::replication

@@ -181,7 +181,8 @@ void ReceiverSession::OnFrame(Frame& frame, size_t wire_bytes) {
   if (frame.type == FrameType::kGoodbye) {
     Goodbye m;
     Status st = Decode(frame.payload, &m, options_.limits);
-    const std::string why = "primary said goodbye: " + (st.ok() ? m.reason : st.message());
+    const std::string why =
+        "primary said goodbye: " + (st.ok() ? Printable(m.reason) : st.message());
     spdlog::info("replication: {}: {}", name(), why);
     CloseNow(why);
     return;
@@ -232,8 +233,9 @@ void ReceiverSession::HandleError(const Frame& frame) {
     default:
       break;
   }
-  spdlog::warn("replication: {}: {}", name(), as_status.ToString());
-  CloseNow(as_status.message());
+  const std::string why = Printable(as_status.message());
+  spdlog::warn("replication: {}: {}", name(), why);
+  CloseNow(why);
 }
 
 void ReceiverSession::HandleWelcome(const Frame& frame) {
@@ -243,8 +245,9 @@ void ReceiverSession::HandleWelcome(const Frame& frame) {
   Status st = CheckWelcome(hello_, welcome, &code);
   if (!st.ok()) {
     // Another cluster, an older (superseded) primary, or no common version: refuse and stop.
-    spdlog::error("replication: {}: refusing the primary: {}", name(), st.message());
-    Fail(code, st.message(), /*halt=*/true);
+    const std::string why = Printable(st.message());
+    spdlog::error("replication: {}: refusing the primary: {}", name(), why);
+    Fail(code, why, /*halt=*/true);
     return;
   }
   if (welcome.mode == ResumeMode::kStream) {
@@ -261,7 +264,7 @@ void ReceiverSession::HandleWelcome(const Frame& frame) {
   } else {
     phase_ = Phase::kAwaitBootstrap;
     spdlog::info("replication: {}: the primary bootstraps this secondary: {}", name(),
-                 welcome.bootstrap_reason);
+                 Printable(welcome.bootstrap_reason));
   }
   received_bytes_ = 0;
   host_->OnWelcome();
@@ -271,7 +274,7 @@ void ReceiverSession::HandleWelcome(const Frame& frame) {
     s.primary_sequence = welcome.primary_latest_sequence;
     s.last_frame_time = std::chrono::system_clock::now();
     if (phase_ != Phase::kStreaming) {
-      s.bootstrap_reason = welcome.bootstrap_reason;
+      s.bootstrap_reason = Printable(welcome.bootstrap_reason);
       s.bootstrap_bytes_received = 0;
       s.bootstrap_bytes_total = 0;
     }

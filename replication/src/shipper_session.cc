@@ -257,7 +257,7 @@ void ShipperSession::OnFrame(Frame& frame, size_t /*wire_bytes*/) {
     case FrameType::kError: {
       ErrorMessage m;
       Status st = Decode(frame.payload, &m, options_.limits);
-      const std::string why = st.ok() ? ToStatus(m, "secondary").ToString()
+      const std::string why = st.ok() ? Printable(ToStatus(m, "secondary").ToString())
                                       : "secondary sent a malformed ERROR: " + st.message();
       spdlog::warn("replication: {}: {}", name(), why);
       CloseNow(why);
@@ -266,7 +266,8 @@ void ShipperSession::OnFrame(Frame& frame, size_t /*wire_bytes*/) {
     case FrameType::kGoodbye: {
       Goodbye m;
       Status st = Decode(frame.payload, &m, options_.limits);
-      const std::string why = "secondary said goodbye: " + (st.ok() ? m.reason : st.message());
+      const std::string why =
+          "secondary said goodbye: " + (st.ok() ? Printable(m.reason) : st.message());
       spdlog::info("replication: {}: {}", name(), why);
       SendGoodbyeAndClose(why);
       return;
@@ -308,7 +309,7 @@ void ShipperSession::HandleHello(const Frame& frame) {
                       "bad HELLO: " + st.message());
     return;
   }
-  set_name("secondary \"" + hello.secondary_id + "\" at " + peer_address_);
+  set_name("secondary \"" + Printable(hello.secondary_id, 64) + "\" at " + peer_address_);
   if (auto fenced = host_->FencedReason()) {
     SendErrorAndClose(ErrorCode::kStaleEpoch,
                       "this primary has been superseded (" + *fenced +
@@ -318,12 +319,12 @@ void ShipperSession::HandleHello(const Frame& frame) {
   // Version, cluster id and epoch (handshake.h), then the certificate binding.
   HelloVerdict verdict = CheckHello(hello, options_.cluster_id, options_.epoch);
   if (!verdict.status.ok() && verdict.code != ErrorCode::kStaleEpoch) {
-    SendErrorAndClose(verdict.code, verdict.status.message());
+    SendErrorAndClose(verdict.code, Printable(verdict.status.message()));
     return;
   }
   st = CheckPeerCertificate(hello);
   if (!st.ok()) {
-    SendErrorAndClose(ErrorCode::kNotAuthorized, st.message());
+    SendErrorAndClose(ErrorCode::kNotAuthorized, Printable(st.message()));
     return;
   }
   if (!verdict.status.ok()) {  // kStaleEpoch: an authenticated member knows a newer epoch
@@ -336,7 +337,7 @@ void ShipperSession::HandleHello(const Frame& frame) {
     return;
   }
   if (auto refused = host_->Admit(hello.secondary_id, self())) {
-    SendErrorAndClose(refused->first, refused->second);
+    SendErrorAndClose(refused->first, Printable(refused->second));
     return;
   }
   id_ = hello.secondary_id;
