@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -99,7 +100,12 @@ class DrFlowTest : public ::testing::Test {
 TEST_F(DrFlowTest, PrimaryEnableAndSecondaryTokenShapes) {
   // Not root -> 403; enable works once.
   EXPECT_EQ(primary_.Call("POST", kDr + "primary/enable").status, 403);
-  Reply en = primary_.Call("POST", kDr + "primary/enable", json::object(), primary_.root_token);
+  Reply badaddr = primary_.Call("POST", kDr + "primary/enable", {{"primary_cluster_addr", "no-port"}}, primary_.root_token);
+  EXPECT_EQ(badaddr.status, 400);
+  EXPECT_TRUE(Contains(FirstError(badaddr), "host:port")) << FirstError(badaddr);
+  EXPECT_EQ(primary_.control.role(), "disabled");
+  Reply en = primary_.Call("POST", kDr + "primary/enable", {{"primary_cluster_addr", "https://10.0.0.5:8201/"}},
+                           primary_.root_token);
   ASSERT_EQ(en.status, 200) << en.body.dump();
   EXPECT_TRUE(en.body["data"].is_null());
   ASSERT_EQ(en.body["warnings"].size(), 1u);
@@ -109,11 +115,28 @@ TEST_F(DrFlowTest, PrimaryEnableAndSecondaryTokenShapes) {
   EXPECT_EQ(primary_.control.role(), "primary");
   EXPECT_EQ(primary_.control.epoch(), 1u);
   EXPECT_TRUE(primary_.core->seal().KeyringValue(crypto::kReplicationCaKeyName).ok());
+  // The listener's certificate: from the new CA, for servers, naming localhost, loopback, the
+  // advertised cluster address and the cluster id.
+  std::optional<PrimaryConfig> pc = primary_.control.last_primary_config();
+  ASSERT_TRUE(pc.has_value());
+  EXPECT_EQ(pc->epoch, 1u);
+  EXPECT_TRUE(crypto::VerifyPeerCertificate(pc->ca_cert_pem, pc->server_cert_pem, std::nullopt,
+                                            crypto::CertificateUsage::kServer)
+                  .ok());
+  EXPECT_TRUE(crypto::CheckCertifiedKey({pc->server_cert_pem, pc->server_key_pem}).ok());
+  Result<crypto::CertificateInfo> sinfo = crypto::InspectCertificate(pc->server_cert_pem);
+  ASSERT_TRUE(sinfo.ok());
+  EXPECT_EQ(sinfo->dns_names, std::vector<std::string>{"localhost"});
+  EXPECT_EQ(sinfo->ip_addresses, (std::vector<std::string>{"127.0.0.1", "::1", "10.0.0.5"}));
+  Result<std::string> scid = crypto::ClusterIdOf(pc->server_cert_pem);
+  ASSERT_TRUE(scid.ok());
+  EXPECT_EQ(*scid, pc->cluster_id);
   // The CA key is in the sealed keyring only: nothing in the replicated store holds a private key.
   for (const auto& [k, v] : primary_.control.Dump(Store::kReplicated)) {
     EXPECT_FALSE(Contains(v, "PRIVATE KEY")) << k;
   }
-  Reply again = primary_.Call("POST", kDr + "primary/enable", json::object(), primary_.root_token);
+  Reply again = primary_.Call("POST", kDr + "primary/enable", {{"primary_cluster_addr", "https://10.0.0.5:8201"}},
+                              primary_.root_token);
   EXPECT_EQ(again.status, 400);
   EXPECT_TRUE(Contains(FirstError(again), "already enabled")) << FirstError(again);
 
@@ -161,6 +184,10 @@ TEST_F(DrFlowTest, PrimaryEnableAndSecondaryTokenShapes) {
   EXPECT_EQ(primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "s5"}, {"ttl", "soon"}}, primary_.root_token)
                 .status,
             400);
+  // The advertised cluster address comes first in the bundle, then the listener's.
+  Reply unwrap = primary_.Call("POST", "sys/wrapping/unwrap", json::object(), token);
+  ASSERT_EQ(unwrap.status, 200) << unwrap.body.dump();
+  EXPECT_EQ(unwrap.body["data"]["primary_replication_addrs"], json::array({"10.0.0.5:8201", "127.0.0.1:8201"}));
   // A non-primary refuses.
   Reply notp = secondary_.Call("POST", kDr + "primary/secondary-token", {{"id", "x"}}, secondary_.root_token);
   EXPECT_EQ(notp.status, 400);
@@ -388,6 +415,17 @@ TEST_F(DrFlowTest, SecondaryTakesThePrimarysKeysAndPromotes) {
   EXPECT_TRUE(promote.body["data"]["promote_duration_ms"].is_number());
   EXPECT_EQ(secondary_.control.role(), "primary");
   EXPECT_EQ(secondary_.control.epoch(), 2u);
+  // Same cluster and CA as the original primary, a fresh server certificate from that CA.
+  std::optional<PrimaryConfig> pc = secondary_.control.last_primary_config();
+  std::optional<PrimaryConfig> orig = primary_.control.last_primary_config();
+  ASSERT_TRUE(pc.has_value() && orig.has_value());
+  EXPECT_EQ(pc->cluster_id, orig->cluster_id);
+  EXPECT_EQ(pc->ca_cert_pem, orig->ca_cert_pem);
+  EXPECT_NE(pc->server_cert_pem, orig->server_cert_pem);
+  EXPECT_TRUE(crypto::VerifyPeerCertificate(pc->ca_cert_pem, pc->server_cert_pem, std::nullopt,
+                                            crypto::CertificateUsage::kServer)
+                  .ok());
+  EXPECT_TRUE(pc->allowed_secondary_ids.empty());
   EXPECT_FALSE(secondary_.core->IsDrSecondary());
   EXPECT_FALSE(secondary_.core->seal().sealed());
 
@@ -416,6 +454,24 @@ TEST_F(DrFlowTest, SecondaryTakesThePrimarysKeysAndPromotes) {
   Result<crypto::ActivationClaims> claims = crypto::PeekActivationClaims(next);
   ASSERT_TRUE(claims.ok());
   EXPECT_EQ(claims->addr, secondary_.addr);
+}
+
+TEST_F(DrFlowTest, ConcurrentUnwrapsSucceedExactlyOnce) {
+  EnablePrimary();
+  const std::string token = SecondaryToken(primary_, "secondary");
+  std::atomic<int> ok{0}, invalid{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      Result<HttpResult> r = HttpRequest(primary_.addr, "POST", "/v1/sys/wrapping/unwrap", "{}", {{"X-Vault-Token", token}});
+      if (r.ok() && r->status == 200) ++ok;
+      if (r.ok() && r->status == 400) ++invalid;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(invalid.load(), 7);
+  EXPECT_EQ(primary_.control.allowed_secondaries(), std::vector<std::string>{"secondary"});
 }
 
 TEST_F(DrFlowTest, RevokeSecondaryDisconnectsAndFreesTheId) {

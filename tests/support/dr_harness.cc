@@ -52,6 +52,29 @@ rocksdr::Status FakeReplicatedControl::UpdatePrimary(const std::optional<Activat
   return st;
 }
 
+std::optional<PrimaryConfig> FakeReplicatedControl::last_primary_config() {
+  std::lock_guard<std::mutex> l(mu2_);
+  return last_primary_config_;
+}
+
+rocksdr::Status FakeReplicatedControl::EnablePrimary(const PrimaryConfig& config) {
+  rocksdr::Status st = MemoryPluginControl::EnablePrimary(config);
+  if (st.ok()) {
+    std::lock_guard<std::mutex> l(mu2_);
+    last_primary_config_ = config;
+  }
+  return st;
+}
+
+rocksdr::Status FakeReplicatedControl::Promote(const PrimaryConfig& config) {
+  rocksdr::Status st = MemoryPluginControl::Promote(config);
+  if (st.ok()) {
+    std::lock_guard<std::mutex> l(mu2_);
+    last_primary_config_ = config;
+  }
+  return st;
+}
+
 Result<json> FakeReplicatedControl::Status() {
   Result<json> j = MemoryPluginControl::Status();
   if (j.ok() && connected_.load() && (*j)["role"] == "secondary") (*j)["secondary"]["connection_state"] = "connected";

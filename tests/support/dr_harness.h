@@ -31,15 +31,20 @@ class FakeReplicatedControl : public MemoryPluginControl {
   void Sync();
   void SetConnected(bool v) { connected_.store(v); }
   std::optional<ActivationBundle> last_bundle();
+  // The config passed to the last EnablePrimary / Promote.
+  std::optional<PrimaryConfig> last_primary_config();
 
   rocksdr::Status EnableSecondary(const ActivationBundle& bundle) override;
   rocksdr::Status UpdatePrimary(const std::optional<ActivationBundle>& bundle) override;
+  rocksdr::Status EnablePrimary(const PrimaryConfig& config) override;
+  rocksdr::Status Promote(const PrimaryConfig& config) override;
   Result<nlohmann::json> Status() override;
 
  private:
   std::mutex mu2_;
   MemoryPluginControl* primary_ = nullptr;
   std::optional<ActivationBundle> last_bundle_;
+  std::optional<PrimaryConfig> last_primary_config_;
   std::atomic<bool> connected_{false};
 };
 

@@ -49,6 +49,10 @@ Result<PluginRole> ReadPluginRole(Core& core);
 // kNotFound (no CA key), the crypto's.
 Result<crypto::CertifiedKey> IssueServerCertificate(DrContext& ctx, const DrClusterRecord& cluster,
                                                     const std::string& primary_cluster_addr);
+// Reads the optional "primary_cluster_addr" parameter: "" or host:port, optionally with a scheme
+// ("https://h:8201", as Vault's examples); returns "host:port" or "". Errors: kInvalidArgument.
+Result<std::string> ReadClusterAddr(const nlohmann::json& body);
+
 // The CA (certificate + key) of the cluster, from the record and the open keyring.
 Result<crypto::CertifiedKey> LoadCa(DrContext& ctx, const DrClusterRecord& cluster);
 

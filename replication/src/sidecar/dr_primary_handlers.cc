@@ -61,9 +61,8 @@ ApiResponse Fail(const Status& s) { return ErrorFromStatus(s); }
 }  // namespace
 
 ApiResponse HandlePrimaryEnable(DrContext& ctx, ApiRequest& req) {
-  Result<std::string> cluster_addr = GetString(req.body, "primary_cluster_addr");
+  Result<std::string> cluster_addr = ReadClusterAddr(req.body);
   if (!cluster_addr.ok()) return Fail(cluster_addr.status());
-  if (cluster_addr->size() > 512) return ErrorResponse(400, "primary_cluster_addr is longer than 512 characters");
   std::lock_guard<std::mutex> lock(ctx.mu);
   Result<PluginRole> role = ReadPluginRole(*ctx.core);
   if (!role.ok()) return Fail(role.status());

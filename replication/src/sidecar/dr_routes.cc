@@ -4,6 +4,7 @@
 #include "dr_context.h"
 #include "rocksdr/crypto/keyring.h"
 #include "rocksdr/sidecar/dr_activation.h"
+#include "rocksdr/sidecar/net_address.h"
 
 namespace rocksdr::sidecar {
 
@@ -23,6 +24,22 @@ Result<PluginRole> ReadPluginRole(Core& core) {
     }
   }
   return r;
+}
+
+Result<std::string> ReadClusterAddr(const nlohmann::json& body) {
+  Result<std::string> raw = GetString(body, "primary_cluster_addr");
+  if (!raw.ok()) return raw.status();
+  if (raw->empty()) return std::string();
+  if (raw->size() > 512) return Status::InvalidArgument("primary_cluster_addr is longer than 512 characters");
+  std::string_view v = *raw;
+  if (size_t scheme = v.find("://"); scheme != std::string_view::npos) v = v.substr(scheme + 3);
+  while (!v.empty() && v.back() == '/') v.remove_suffix(1);
+  Result<HostPort> hp = ParseHostPort(v);
+  if (!hp.ok() || hp->port == 0) {
+    return Status::InvalidArgument("primary_cluster_addr must be host:port of the replication listener (e.g. "
+                                   "\"10.0.0.5:8201\")" + (hp.ok() ? std::string() : ": " + hp.status().message()));
+  }
+  return FormatHostPort(hp->host, hp->port);
 }
 
 Result<crypto::CertifiedKey> LoadCa(DrContext& ctx, const DrClusterRecord& cluster) {

@@ -1,6 +1,7 @@
 // The DR secondary's endpoints (dr_handlers.h): enable, generate-operation-token attempt/update,
 // promote, update-primary, disable, operation-token/delete.
 #include <chrono>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -99,18 +100,27 @@ ApiResponse HandleSecondaryEnable(DrContext& ctx, ApiRequest& req) {
   Result<UnwrapOptions> uo = ReadUnwrapParams(ctx, req, &token, &primary_api_addr);
   if (!uo.ok()) return Fail(uo.status());
   if (token.empty()) return ErrorResponse(400, "missing token: pass the wrapping_token from the primary's secondary-token");
-  std::lock_guard<std::mutex> lock(ctx.mu);
-  Result<PluginRole> role = ReadPluginRole(*ctx.core);
-  if (!role.ok()) return Fail(role.status());
-  if (role->role != "disabled") {
-    return ErrorResponse(400, "DR replication is already enabled on this cluster (mode: " + role->role +
-                                  "); a DR secondary follows a new primary with secondary/update-primary");
+  auto check_disabled = [&]() -> std::optional<ApiResponse> {
+    Result<PluginRole> role = ReadPluginRole(*ctx.core);
+    if (!role.ok()) return Fail(role.status());
+    if (role->role != "disabled") {
+      return ErrorResponse(400, "DR replication is already enabled on this cluster (mode: " + role->role +
+                                    "); a DR secondary follows a new primary with secondary/update-primary");
+    }
+    return std::nullopt;
+  };
+  {
+    std::lock_guard<std::mutex> lock(ctx.mu);
+    if (auto refused = check_disabled()) return *refused;
   }
+  // The call to the primary runs without the mutex (it may take up to the unwrap timeout).
   Result<ActivationBundle> bundle = UnwrapAtPrimary(token, primary_api_addr, *uo);
   if (!bundle.ok()) {
     spdlog::warn("dr: secondary activation failed: {}", bundle.status().message());
     return ActivationError(bundle.status());
   }
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  if (auto refused = check_disabled()) return *refused;  // a concurrent enable won
   if (Status st = ctx.core->control()->EnableSecondary(*bundle); !st.ok()) {
     return Fail(st.WithContext("the plugin refused to become a DR secondary"));
   }
@@ -232,9 +242,8 @@ ApiResponse HandleAttemptUpdate(DrContext& ctx, ApiRequest& req) {
 
 ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
   const auto started = std::chrono::steady_clock::now();
-  Result<std::string> cluster_addr = GetString(req.body, "primary_cluster_addr");
+  Result<std::string> cluster_addr = ReadClusterAddr(req.body);
   if (!cluster_addr.ok()) return Fail(cluster_addr.status());
-  if (cluster_addr->size() > 512) return ErrorResponse(400, "primary_cluster_addr is longer than 512 characters");
   Result<bool> force = GetBool(req.body, "force", false);
   if (!force.ok()) return Fail(force.status());
 
@@ -304,7 +313,7 @@ ApiResponse HandleUpdatePrimary(DrContext& ctx, ApiRequest& req) {
   std::string token, primary_api_addr;
   Result<UnwrapOptions> uo = ReadUnwrapParams(ctx, req, &token, &primary_api_addr);
   if (!uo.ok()) return Fail(uo.status());
-  std::lock_guard<std::mutex> lock(ctx.mu);
+  std::unique_lock<std::mutex> lock(ctx.mu);
   Result<std::vector<crypto::SecureBytes>> keys = CheckOpToken(ctx, req, nullptr);
   if (!keys.ok()) return Fail(keys.status());
   Result<PluginRole> role = ReadPluginRole(*ctx.core);
@@ -316,8 +325,14 @@ ApiResponse HandleUpdatePrimary(DrContext& ctx, ApiRequest& req) {
     spdlog::info("dr: secondary forgot its primary");
     return Envelope(req, nullptr);
   }
+  // The call to the primary runs without the mutex; the checks are repeated afterwards.
+  lock.unlock();
   Result<ActivationBundle> bundle = UnwrapAtPrimary(token, primary_api_addr, *uo);
   if (!bundle.ok()) return ActivationError(bundle.status());
+  lock.lock();
+  if (keys = CheckOpToken(ctx, req, nullptr); !keys.ok()) return Fail(keys.status());
+  if (role = ReadPluginRole(*ctx.core); !role.ok()) return Fail(role.status());
+  if (role->role != "secondary") return Fail(NotSecondary(*role));
   if (!role->cluster_id.empty() && bundle->cluster_id != role->cluster_id) {
     return ErrorResponse(400, "the new primary belongs to cluster " + bundle->cluster_id +
                                   " but this secondary to cluster " + role->cluster_id +
