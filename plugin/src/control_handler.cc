@@ -3,6 +3,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <ctime>
 
 #include "control_server.h"
 #include "replicated_db.h"
@@ -29,6 +30,19 @@ std::string_view ConnectionStateName(ConnectionState state) {
   return "unknown";
 }
 
+namespace {
+// "2006-01-02T15:04:05Z" from Unix milliseconds ("" for 0 = never).
+std::string Rfc3339(int64_t unix_ms) {
+  if (unix_ms <= 0) return "";
+  const time_t t = static_cast<time_t>(unix_ms / 1000);
+  struct tm tm {};
+  if (gmtime_r(&t, &tm) == nullptr) return "";
+  char buf[32];
+  if (std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return "";
+  return buf;
+}
+}  // namespace
+
 json StatusToJson(const ReplicationStatus& st) {
   json j;
   j["role"] = std::string(RoleName(st.role));
@@ -52,6 +66,7 @@ json StatusToJson(const ReplicationStatus& st) {
   }
   j["state"] = state;
   j["last_sequence_written"] = st.last_sequence_written;
+  j["last_sequence"] = st.last_sequence_written;  // the sidecar's name for it
   j["last_sequence_applied"] = st.last_sequence_applied ? json(*st.last_sequence_applied) : json(nullptr);
   j["wal"] = {{"oldest_sequence", st.wal.oldest_sequence},
               {"latest_sequence", st.wal.latest_sequence},
@@ -71,10 +86,12 @@ json StatusToJson(const ReplicationStatus& st) {
                     {"lag_bytes", s.lag_bytes},
                     {"lag_ms", s.lag_ms},
                     {"last_heartbeat_unix_ms", s.last_heartbeat_unix_ms},
+                    {"last_heartbeat", Rfc3339(s.last_heartbeat_unix_ms)},
                     {"needs_bootstrap_reason", s.needs_bootstrap_reason}});
   }
   j["secondaries"] = std::move(secs);
   j["bootstrap"] = {{"active", st.bootstrap.active},
+                    {"in_progress", st.bootstrap.active},
                     {"checkpoint_sequence", st.bootstrap.checkpoint_sequence},
                     {"files_done", st.bootstrap.files_done},
                     {"files_total", st.bootstrap.files_total},
@@ -92,6 +109,15 @@ json StatusToJson(const ReplicationStatus& st) {
                        {"reconnects", p.reconnects},
                        {"halted", p.halted},
                        {"last_error", p.last_error}};
+  if (st.role == Role::kSecondary) {
+    // The secondary summary the sidecar reads (identity fields are added by the handler).
+    const bool connected = p.state == ConnectionState::kStreaming || p.state == ConnectionState::kBootstrapping;
+    j["secondary"] = {{"connection_state", connected ? "connected" : std::string(ConnectionStateName(p.state))},
+                      {"applied_sequence", st.last_sequence_applied.value_or(0)},
+                      {"primary_address", p.primary_address},
+                      {"lag_sequences", p.lag_sequences},
+                      {"last_heartbeat", Rfc3339(p.last_heartbeat_unix_ms)}};
+  }
   j["fenced_reason"] = st.fenced_reason;
   j["external_ingestions"] = st.external_ingestions;
   j["listener_attached"] = st.listener_attached;
@@ -127,20 +153,40 @@ Result<std::string> GetKey(const json& args, std::string_view field) {
 ControlHandler::ControlHandler(Replicator* replicator, ControlServerOptions options)
     : replicator_(replicator), options_(std::move(options)) {}
 
-Result<std::optional<std::set<std::string>>> LoadAllowedSecondaries(Replicator* replicator) {
+Result<std::optional<std::string>> LoadLocal(Replicator* replicator, std::string_view key) {
   std::optional<std::string> raw;
   ROCKSDR_RETURN_IF_ERROR(replicator->WithDb([&](ReplicatedDB* db, const auto&) -> rocksdr::Status {
     ReplicatedDBImpl* impl = ReplicatedDBImpl::From(db);
     std::string v;
-    rocksdb::Status s =
-        impl->base()->Get(rocksdb::ReadOptions(), impl->local_cf(), std::string(kLocalKeyAllowedSecondaries), &v);
+    rocksdb::Status s = impl->base()->Get(rocksdb::ReadOptions(), impl->local_cf(), std::string(key), &v);
     if (s.IsNotFound()) return rocksdr::Status::OK();
-    if (!s.ok()) return FromRocks(s, "reading the allowed secondaries");
+    if (!s.ok()) return FromRocks(s, "reading " + std::string(key));
     raw = std::move(v);
     return rocksdr::Status::OK();
   }));
-  if (!raw) return std::optional<std::set<std::string>>();
-  auto j = ctl::ParseMessageBody("{\"ids\":" + *raw + "}");
+  return raw;
+}
+
+Status SaveLocal(Replicator* replicator, std::string_view key, const std::optional<std::string>& value) {
+  return replicator->WithDb([&](ReplicatedDB* db, const auto&) -> rocksdr::Status {
+    ReplicatedDBImpl* impl = ReplicatedDBImpl::From(db);
+    rocksdb::WriteBatch batch;
+    rocksdb::Status s = value ? batch.Put(impl->local_cf(), std::string(key), *value)
+                              : batch.Delete(impl->local_cf(), std::string(key));
+    if (s.ok()) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      s = impl->InternalWrite(wo, &batch);
+    }
+    return FromRocks(s, "saving " + std::string(key));
+  });
+}
+
+Result<std::optional<std::set<std::string>>> LoadAllowedSecondaries(Replicator* replicator) {
+  auto raw = LoadLocal(replicator, kLocalKeyAllowedSecondaries);
+  if (!raw.ok()) return raw.status();
+  if (!*raw) return std::optional<std::set<std::string>>();
+  auto j = ctl::ParseMessageBody("{\"ids\":" + **raw + "}");
   if (!j.ok()) return Status::Corruption("the stored allowed secondaries are not a JSON array");
   auto ids = ctl::GetStringList(*j, "ids", ctl::kMaxIdBytes, ctl::kMaxIds);
   if (!ids.ok()) return Status::Corruption("the stored allowed secondaries: " + ids.status().message());
@@ -148,19 +194,9 @@ Result<std::optional<std::set<std::string>>> LoadAllowedSecondaries(Replicator* 
 }
 
 Status SaveAllowedSecondaries(Replicator* replicator, const std::optional<std::set<std::string>>& ids) {
-  return replicator->WithDb([&](ReplicatedDB* db, const auto&) -> rocksdr::Status {
-    ReplicatedDBImpl* impl = ReplicatedDBImpl::From(db);
-    rocksdb::WriteBatch batch;
-    const std::string key(kLocalKeyAllowedSecondaries);
-    rocksdb::Status s = ids ? batch.Put(impl->local_cf(), key, json(std::vector<std::string>(ids->begin(), ids->end())).dump())
-                            : batch.Delete(impl->local_cf(), key);
-    if (s.ok()) {
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      s = impl->InternalWrite(wo, &batch);
-    }
-    return FromRocks(s, "saving the allowed secondaries");
-  });
+  std::optional<std::string> value;
+  if (ids) value = json(std::vector<std::string>(ids->begin(), ids->end())).dump();
+  return SaveLocal(replicator, kLocalKeyAllowedSecondaries, value);
 }
 
 Result<json> ControlHandler::Handle(const ctl::Request& r) {
@@ -202,13 +238,34 @@ Result<json> ControlHandler::Handle(const ctl::Request& r) {
 Result<json> ControlHandler::StatusJson() {
   const ReplicationStatus st = replicator_->GetStatus();
   json j = StatusToJson(st);
+  // The DB may be closed for a bootstrap: report what is known, never fail status for it.
   auto allowed = LoadAllowedSecondaries(replicator_);
-  if (!allowed.ok()) return allowed.status();
-  j["allowed_secondaries"] = *allowed ? json(std::vector<std::string>((*allowed)->begin(), (*allowed)->end()))
-                                      : json::array();
+  j["allowed_secondaries"] = allowed.ok() && *allowed
+                                 ? json(std::vector<std::string>((*allowed)->begin(), (*allowed)->end()))
+                                 : json::array();
   auto addr = ReplicationAddress();
   j["replication_address"] = addr.ok() ? (*addr)["address"] : json("");
   j["control_protocol_version"] = ctl::kProtocolVersion;
+  if (j.contains("secondary")) {
+    std::string text;
+    auto stored = LoadLocal(replicator_, kLocalKeySecondaryLink);
+    {
+      std::lock_guard<std::mutex> l(link_mu_);
+      if (stored.ok() && *stored) {
+        text = **stored;
+      } else if (!link_.empty()) {
+        // A bootstrap replaced the node-local column family (it keeps only role, epoch, cluster
+        // id): put the link back once the DB is open again.
+        text = link_;
+        if (stored.ok()) (void)SaveLocal(replicator_, kLocalKeySecondaryLink, link_);
+      }
+    }
+    auto parsed = text.empty() ? Result<json>(Status::NotFound("")) : ctl::ParseMessageBody(text);
+    if (parsed.ok()) {
+      j["secondary"]["secondary_id"] = parsed->value("secondary_id", "");
+      j["secondary"]["primary_api_addr"] = parsed->value("primary_api_addr", "");
+    }
+  }
   return j;
 }
 
@@ -338,6 +395,15 @@ Result<json> ControlHandler::EnableSecondary(const json& args, bool update) {
   if (!bundle.ok()) return bundle.status().WithContext(what);
   auto b = ToBundle(*bundle);
   if (!b.ok()) return b.status();
+  // What status reports about the primary this node follows (not a secret). Written first: once
+  // following, the DB may be closed for a bootstrap.
+  const std::string link =
+      json{{"secondary_id", bundle->secondary_id}, {"primary_api_addr", bundle->primary_api_addr}}.dump();
+  {
+    std::lock_guard<std::mutex> l(link_mu_);
+    ROCKSDR_RETURN_IF_ERROR(SaveLocal(replicator_, kLocalKeySecondaryLink, link));
+    link_ = link;
+  }
   rocksdr::Status s = update ? replicator_->UpdatePrimary(*b) : replicator_->BecomeSecondary(*b);
   b->tls.key_pem.clear();
   ROCKSDR_RETURN_IF_ERROR(s);

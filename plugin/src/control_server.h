@@ -39,6 +39,14 @@ inline constexpr std::string_view kSidecarLocalPrefix = "sidecar/";
 // The allowed secondaries (JSON array of ids, sorted) in kLocalCf.
 inline constexpr std::string_view kLocalKeyAllowedSecondaries = "control/allowed_secondaries";
 
+// What status reports about the followed primary: {"secondary_id", "primary_api_addr"} (JSON),
+// written by enable_secondary / update_primary.
+inline constexpr std::string_view kLocalKeySecondaryLink = "control/secondary_link";
+
+// A plugin-owned key of kLocalCf (nullopt: absent), and its synced replacement (nullopt: delete).
+Result<std::optional<std::string>> LoadLocal(Replicator* replicator, std::string_view key);
+Status SaveLocal(Replicator* replicator, std::string_view key, const std::optional<std::string>& value);
+
 // The persisted allowed list (nullopt: never set). Errors: kCorruption for a malformed value.
 Result<std::optional<std::set<std::string>>> LoadAllowedSecondaries(Replicator* replicator);
 // Replaces it (nullopt: deletes it). Synced.
@@ -74,6 +82,8 @@ class ControlHandler {
   Replicator* const replicator_;
   const ControlServerOptions options_;
   std::mutex allow_mu_;  // serializes read-modify-write of the persisted allowed list
+  std::mutex link_mu_;
+  std::string link_;     // GUARDED_BY(link_mu_): last kLocalKeySecondaryLink written by this handler
 };
 
 }  // namespace rocksdr::plugin

@@ -592,6 +592,8 @@ TEST_F(ControlSocketTest, PrimaryAndSecondaryDrivenThroughTheirControlSockets) {
   EXPECT_EQ((*pst)["cluster_id"], kCluster);
   EXPECT_EQ((*pst)["replication_address"], *addr);
   EXPECT_EQ((*pst)["allowed_secondaries"], json::array({"s1"}));
+  EXPECT_EQ((*pst)["last_sequence"], (*pst)["last_sequence_written"]);
+  EXPECT_FALSE(pst->contains("secondary"));
 
   ASSERT_TRUE(sc->EnableSecondary(BundleFor("s1", *addr)).ok());
   ASSERT_TRUE(WaitFor([&] {
@@ -628,6 +630,21 @@ TEST_F(ControlSocketTest, PrimaryAndSecondaryDrivenThroughTheirControlSockets) {
   ASSERT_TRUE(sst.ok());
   EXPECT_EQ((*sst)["role"], "secondary");
   EXPECT_EQ((*sst)["primary_link"]["primary_address"], *addr);
+  // The summary the sidecar reads (replication_status.cc): connection, position, identity.
+  EXPECT_EQ((*sst)["secondary"]["connection_state"], "connected") << sst->dump();
+  EXPECT_EQ((*sst)["secondary"]["secondary_id"], "s1");
+  EXPECT_EQ((*sst)["secondary"]["primary_api_addr"], "https://127.0.0.1:8200");
+  EXPECT_EQ((*sst)["secondary"]["applied_sequence"], (*sst)["last_sequence_applied"]);
+  EXPECT_FALSE((*sst)["secondary"]["last_heartbeat"].get<std::string>().empty());
+  // The bootstrap replaced the node-local column family; status put the link back.
+  ASSERT_TRUE(s->WithDb([&](ReplicatedDB* db, const auto&) {
+                 auto* impl = plugin::ReplicatedDBImpl::From(db);
+                 std::string v;
+                 EXPECT_TRUE(impl->base()->Get(rocksdb::ReadOptions(), impl->local_cf(), "control/secondary_link", &v).ok());
+                 EXPECT_NE(v.find("\"s1\""), std::string::npos) << v;
+                 return Status::OK();
+               })
+                  .ok());
   EXPECT_TRUE((*sst)["last_sequence_applied"].is_number_unsigned());
   // Wrong role for these ops: the runtime's message comes through.
   Status d = sc->Demote();
@@ -638,7 +655,7 @@ TEST_F(ControlSocketTest, PrimaryAndSecondaryDrivenThroughTheirControlSockets) {
   ASSERT_TRUE(WaitFor([&] {
     auto st = pc->Status();
     return st.ok() && !(*st)["secondaries"].empty() && (*st)["secondaries"][0]["id"] == "s1" &&
-           (*st)["secondaries"][0]["state"] == "streaming";
+           (*st)["secondaries"][0]["state"] == "streaming" && (*st)["secondaries"][0]["connected"] == true;
   })) << pc->Status()->dump();
 
   // A secondary with a valid certificate but not in the allowed list is refused by the primary.
