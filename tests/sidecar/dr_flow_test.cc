@@ -14,6 +14,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <fstream>
+#include <unistd.h>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -553,6 +555,55 @@ TEST_F(DrFlowTest, DisableBothSides) {
   ASSERT_TRUE(after.ok());
   EXPECT_NE((*after)["cluster_id"], "");
   EXPECT_NE((*after)["cluster_id"], secondary_.control.last_bundle()->cluster_id);
+}
+
+// The primary's API over TLS: activation needs ca_file to trust it, and says so when it is missing.
+TEST(DrTlsTest, ActivationOverTlsUsesCaFile) {
+  Result<crypto::CertifiedKey> ca = crypto::CreateCa("api-test-ca", std::chrono::hours(24));
+  ASSERT_TRUE(ca.ok());
+  crypto::CertificateRequest creq;
+  creq.common_name = "primary-api";
+  creq.dns_names = {"localhost"};
+  creq.ip_addresses = {"127.0.0.1"};
+  creq.usage = crypto::CertificateUsage::kServer;
+  Result<crypto::CertifiedKey> cert = crypto::IssueCertificate(*ca, creq);
+  ASSERT_TRUE(cert.ok());
+  const std::string dir = ::testing::TempDir() + "/dr_tls_" + std::to_string(getpid());
+  const std::string ca_file = dir + "_ca.pem", cert_file = dir + "_cert.pem", key_file = dir + "_key.pem";
+  {
+    std::ofstream(ca_file) << ca->cert_pem;
+    std::ofstream(cert_file) << cert->cert_pem;
+    std::ofstream k(key_file);
+    k.write(cert->key_pem.data(), static_cast<std::streamsize>(cert->key_pem.size()));
+  }
+  Node primary, secondary;
+  primary.ca_file = ca_file;
+  primary.Start(1, 1, cert_file, key_file);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  secondary.Start(1, 1);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  primary.control.SetReplicationAddress("127.0.0.1:8201");
+  secondary.control.Follow(&primary.control);
+  ASSERT_EQ(primary.Call("POST", kDr + "primary/enable", json::object(), primary.root_token).status, 200);
+  Reply tok = primary.Call("POST", kDr + "primary/secondary-token", {{"id", "s1"}}, primary.root_token);
+  ASSERT_EQ(tok.status, 200);
+  const std::string token = tok.body["wrap_info"]["token"];
+  EXPECT_EQ(crypto::PeekActivationClaims(token)->addr, primary.addr);
+
+  Reply untrusted = secondary.Call("POST", kDr + "secondary/enable", {{"token", token}}, secondary.root_token);
+  EXPECT_EQ(untrusted.status, 400);
+  EXPECT_TRUE(Contains(FirstError(untrusted), "could not reach the primary at " + primary.addr)) << FirstError(untrusted);
+  EXPECT_TRUE(Contains(FirstError(untrusted), "ca_file")) << FirstError(untrusted);
+  Reply missing = secondary.Call("POST", kDr + "secondary/enable", {{"token", token}, {"ca_file", dir + "_nope.pem"}},
+                                 secondary.root_token);
+  EXPECT_EQ(missing.status, 400);
+  Reply ok = secondary.Call("POST", kDr + "secondary/enable", {{"token", token}, {"ca_file", ca_file}},
+                            secondary.root_token);
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(secondary.control.role(), "secondary");
+  unlink(ca_file.c_str());
+  unlink(cert_file.c_str());
+  unlink(key_file.c_str());
 }
 
 }  // namespace

@@ -81,7 +81,7 @@ Result<json> FakeReplicatedControl::Status() {
   return j;
 }
 
-void DrNode::Start(int shares, int threshold) {
+void DrNode::Start(int shares, int threshold, const std::string& tls_cert_file, const std::string& tls_key_file) {
   CoreOptions co;
   co.clock = [this] { return now.load(); };
   core = std::make_unique<Core>(&control, co);
@@ -90,10 +90,13 @@ void DrNode::Start(int shares, int threshold) {
   ASSERT_TRUE(RegisterDrRoutes(*router, *core).ok());
   HttpServerOptions ho;
   ho.listen_address = "127.0.0.1:0";
+  ho.tls_cert_file = tls_cert_file;
+  ho.tls_key_file = tls_key_file;
   Result<std::unique_ptr<HttpServer>> s = HttpServer::Start(ho, router.get());
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   server = std::move(s).value();
-  addr = "http://127.0.0.1:" + std::to_string(server->port());
+  addr = tls_cert_file.empty() ? "http://127.0.0.1:" + std::to_string(server->port())
+                               : "https://localhost:" + std::to_string(server->port());
   core->SetApiAddr(addr);
   Result<InitOutput> init = core->Initialize(shares, threshold);
   ASSERT_TRUE(init.ok()) << init.status().ToString();
@@ -109,7 +112,9 @@ void DrNode::Start(int shares, int threshold) {
 DrReply DrNode::Call(const std::string& method, const std::string& path, const json& body, const std::string& token) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (!token.empty()) headers.emplace_back("X-Vault-Token", token);
-  Result<HttpResult> r = HttpRequest(addr, method, "/v1/" + path, method == "GET" ? "" : body.dump(), headers);
+  HttpClientOptions opts;
+  opts.ca_cert_file = ca_file;
+  Result<HttpResult> r = HttpRequest(addr, method, "/v1/" + path, method == "GET" ? "" : body.dump(), headers, opts);
   DrReply out;
   if (!r.ok()) {
     ADD_FAILURE() << "HTTP " << method << " " << path << ": " << r.status().ToString();

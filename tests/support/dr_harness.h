@@ -64,9 +64,12 @@ struct DrNode {
   std::vector<std::string> keys_b64;
   std::string root_token;
 
-  // Starts the server and initializes (shares/threshold) and unseals the node. Uses gtest
-  // assertions; check HasFatalFailure() after it.
-  void Start(int shares, int threshold);
+  std::string ca_file;  // for Call() when the server speaks TLS
+
+  // Starts the server and initializes (shares/threshold) and unseals the node. With
+  // tls_cert_file/tls_key_file the server speaks HTTPS (addr "https://localhost:PORT") and
+  // Call() trusts `ca_file`. Uses gtest assertions; check HasFatalFailure() after it.
+  void Start(int shares, int threshold, const std::string& tls_cert_file = "", const std::string& tls_key_file = "");
   // One HTTP call to /v1/<path>; a transport failure is a test failure (status 0).
   DrReply Call(const std::string& method, const std::string& path, const nlohmann::json& body = nlohmann::json::object(),
                const std::string& token = "");
