@@ -5,6 +5,7 @@
 
 #include "rocksdr/sidecar/handlers.h"
 #include "rocksdr/sidecar/net_address.h"
+#include "rocksdr/sidecar/web_ui.h"
 
 namespace rocksdr::sidecar {
 
@@ -38,6 +39,7 @@ Result<std::unique_ptr<Sidecar>> Sidecar::Start(const SidecarConfig& config, std
   ho.write_timeout = config.write_timeout;
   ho.max_connections = config.max_connections;
   ho.threads = config.threads;
+  if (config.ui) ho.other_handler = [](const std::string& target) { return ServeWebUi(target); };
   Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(ho, s->router_.get());
   if (!server.ok()) return server.status();
   s->server_ = std::move(server).value();
