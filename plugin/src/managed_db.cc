@@ -16,6 +16,15 @@ Result<std::unique_ptr<ManagedDb>> ManagedDb::Open(const DbSpec& spec) {
   return m;
 }
 
+Result<std::unique_ptr<ManagedDb>> ManagedDb::Adopt(const DbSpec& spec, std::unique_ptr<ReplicatedDB> db) {
+  if (spec.path.empty()) return Status::InvalidArgument("DbSpec.path is empty: give the DB directory");
+  if (!db) return Status::InvalidArgument("ManagedDb::Adopt: db is null");
+  std::unique_ptr<ManagedDb> m(new ManagedDb(spec));
+  m->impl_.reset(ReplicatedDBImpl::From(db.release()));
+  m->adopted_ = true;
+  return m;
+}
+
 ManagedDb::~ManagedDb() { (void)Close(); }
 
 rocksdb::ColumnFamilyOptions ManagedDb::CfOptions(const std::string& name) const {
@@ -75,7 +84,16 @@ Status ManagedDb::Close() {
   return Status::OK();
 }
 
+Status ManagedDb::CheckReopenable(const std::string& operation) const {
+  if (!adopted_) return Status::OK();
+  return Status::FailedPrecondition(
+      operation + " is refused: the application opened " + spec_.path +
+      " itself (LD_PRELOAD / Replicator::Adopt), so rocksdr runs it only as a DR primary and cannot reopen it or "
+      "install a bootstrap into it; run a secondary with its own runtime (rocksdr_node, Replicator::Open)");
+}
+
 Status ManagedDb::Reopen() {
+  ROCKSDR_RETURN_IF_ERROR(CheckReopenable("reopening the DB"));
   ROCKSDR_RETURN_IF_ERROR(Close());
   return DoOpen();
 }

@@ -10,6 +10,10 @@
 // spec.cf_options(name), through rocksdr::Open; CheckpointInstaller::Recover runs first, so an
 // install interrupted by a crash is completed or discarded before the DB is read.
 //
+// Adopted mode (Adopt, the LD_PRELOAD route, see rocksdr/replicator.h Replicator::Adopt): the
+// application opened the DB and holds its own column family handles; handles() is empty, Close()
+// deletes only the wrapper (and with it the base DB), and Reopen() is refused.
+//
 // Threading: not thread-safe; the owner (Replicator) serializes Open/Close/Reopen with its
 // exclusive DB lock and everything else with the shared one. handles() and impl() are valid
 // until the next Close/Reopen.
@@ -31,6 +35,8 @@ namespace rocksdr::plugin {
 class ManagedDb {
  public:
   static Result<std::unique_ptr<ManagedDb>> Open(const DbSpec& spec);
+  // Takes over a DB the application opened (through rocksdr::Open/Attach). spec.path names it.
+  static Result<std::unique_ptr<ManagedDb>> Adopt(const DbSpec& spec, std::unique_ptr<ReplicatedDB> db);
   ~ManagedDb();
   ManagedDb(const ManagedDb&) = delete;
   ManagedDb& operator=(const ManagedDb&) = delete;
@@ -38,6 +44,10 @@ class ManagedDb {
   // nullptr while closed.
   ReplicatedDBImpl* impl() const { return impl_.get(); }
   bool is_open() const { return impl_ != nullptr; }
+  bool adopted() const { return adopted_; }
+  // OK, or (adopted) kFailedPrecondition naming `operation`: it would need a reopen or a
+  // bootstrap install of a DB the application holds open.
+  Status CheckReopenable(const std::string& operation) const;
 
   // The application's column families (all on disk, "default" first), open handles.
   const std::vector<rocksdb::ColumnFamilyHandle*>& handles() const { return handles_; }
@@ -47,7 +57,7 @@ class ManagedDb {
 
   // Destroys the handles and closes the DB (idempotent).
   Status Close();
-  // Close() then open again with the same spec.
+  // Close() then open again with the same spec. kFailedPrecondition when adopted.
   Status Reopen();
 
   const DbSpec& spec() const { return spec_; }
@@ -60,6 +70,7 @@ class ManagedDb {
   DbSpec spec_;
   std::unique_ptr<ReplicatedDBImpl> impl_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  bool adopted_ = false;
 };
 
 }  // namespace rocksdr::plugin

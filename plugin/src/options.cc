@@ -1,6 +1,7 @@
 // Validation and path defaults of PluginOptions; see rocksdr/options.h.
 #include "rocksdr/options.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <string_view>
@@ -113,6 +114,68 @@ Status ValidatePluginOptions(const PluginOptions& o) {
       CheckRange("limits.heartbeat_interval_ms", o.heartbeat_interval_ms, 10, 60000, "ms"));
   ROCKSDR_RETURN_IF_ERROR(CheckRange("limits.peer_timeout_ms", o.peer_timeout_ms,
                                      2 * o.heartbeat_interval_ms + 1, 600000, "ms"));
+  ROCKSDR_RETURN_IF_ERROR(ValidatePreloadOptions(o));
+  return Status::OK();
+}
+
+std::string_view PreloadOnErrorName(PreloadOnError e) {
+  return e == PreloadOnError::kContinue ? "continue" : "fail";
+}
+
+Result<PreloadOnError> ParsePreloadOnError(std::string_view name) {
+  if (name == "fail") return PreloadOnError::kFail;
+  if (name == "continue") return PreloadOnError::kContinue;
+  return Status::InvalidArgument("unknown value '" + std::string(name.substr(0, 40)) +
+                                 "' (expected fail or continue)");
+}
+
+Status ValidatePreloadOptions(const PluginOptions& o) {
+  const PreloadOptions& p = o.preload;
+  if (p.epoch < 1 || p.epoch > (1ull << 56) - 1) {
+    return Bad("preload.epoch", "is " + std::to_string(p.epoch) + ", must be between 1 and 2^56-1");
+  }
+  ROCKSDR_RETURN_IF_ERROR(CheckRange("preload.close_wait.timeout_ms", p.close_wait_ms, 0, 600000, "ms"));
+  ROCKSDR_RETURN_IF_ERROR(
+      CheckRange("preload.close_wait.secondaries", p.close_wait_secondaries, 0, 64, "secondaries"));
+  if (p.cluster_id.size() > 64 ||
+      !std::all_of(p.cluster_id.begin(), p.cluster_id.end(),
+                   [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; })) {
+    return Bad("preload.cluster_id", "must be at most 64 characters of [0-9A-Za-z-]");
+  }
+  if (p.databases.empty()) return Status::OK();
+  if (p.databases.size() > 64) return Bad("preload.databases", "has more than 64 entries");
+  for (size_t i = 0; i < p.databases.size(); ++i) {
+    const std::string& d = p.databases[i];
+    ROCKSDR_RETURN_IF_ERROR(CheckPath("preload.databases", d));
+    if (d.empty() || d.front() != '/') {
+      return Bad("preload.databases", "entry '" + d.substr(0, 100) + "' must be an absolute path");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (p.databases[j] == d) return Bad("preload.databases", "lists '" + d.substr(0, 100) + "' twice");
+    }
+  }
+  if (p.cluster_id.empty()) {
+    return Bad("preload.cluster_id", "is required when preload.databases is set (the cluster the primary serves)");
+  }
+  if (o.replication_listen_address.empty()) {
+    return Bad("preload.databases", "needs replication.listen_address: the address a preloaded primary listens on");
+  }
+  if (o.tls_cert_file.empty() || o.tls_key_file.empty() || o.tls_ca_file.empty()) {
+    return Bad("preload.databases",
+               "needs replication.tls { cert_file, key_file, ca_file }: a preloaded primary has no activation "
+               "credentials");
+  }
+  if (p.databases.size() > 1) {
+    if (!o.state_dir.empty() || !o.control_socket_path.empty()) {
+      return Bad("preload.databases", "lists several DBs: leave state_dir and control_socket empty so that each "
+                                      "DB gets its own (\"<db path>.rocksdr\")");
+    }
+    const std::string& a = o.replication_listen_address;
+    if (a.size() < 2 || a.compare(a.size() - 2, 2, ":0") != 0) {
+      return Bad("preload.databases", "lists several DBs: replication.listen_address must use port 0 (each DB "
+                                      "listens on its own port, written to its preload-status.json)");
+    }
+  }
   return Status::OK();
 }
 

@@ -69,6 +69,17 @@ class YamlParser {
         {"heartbeat_interval_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->heartbeat_interval_ms); }},
         {"peer_timeout_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->peer_timeout_ms); }},
     };
+    const std::vector<std::pair<std::string, H>> close_wait = {
+        {"timeout_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->preload.close_wait_ms); }},
+        {"secondaries", [&](auto& n, auto& f) { return Uint(n, f, &o->preload.close_wait_secondaries); }},
+    };
+    const std::vector<std::pair<std::string, H>> preload = {
+        {"databases", [&](auto& n, auto& f) { return StringList(n, f, &o->preload.databases); }},
+        {"cluster_id", [&](auto& n, auto& f) { return String(n, f, &o->preload.cluster_id); }},
+        {"epoch", [&](auto& n, auto& f) { return Uint(n, f, &o->preload.epoch); }},
+        {"on_error", [&](auto& n, auto& f) { return OnError(n, f, &o->preload.on_error); }},
+        {"close_wait", [&](auto& n, auto& f) { return Map(n, f, close_wait); }},
+    };
     const std::vector<std::pair<std::string, H>> top = {
         {"role", [&](auto& n, auto& f) { return RoleValue(n, f, &o->role); }},
         {"state_dir", [&](auto& n, auto& f) { return String(n, f, &o->state_dir); }},
@@ -77,6 +88,7 @@ class YamlParser {
         {"replication", [&](auto& n, auto& f) { return Map(n, f, replication); }},
         {"wal_retention", [&](auto& n, auto& f) { return Map(n, f, retention); }},
         {"limits", [&](auto& n, auto& f) { return Map(n, f, limits); }},
+        {"preload", [&](auto& n, auto& f) { return Map(n, f, preload); }},
     };
     ROCKSDR_RETURN_IF_ERROR(Map(root, "", top));
 
@@ -150,6 +162,29 @@ class YamlParser {
       return Status::OK();
     }
     return At(MarkOf(field), "'" + field + "' must be true or false, got " + Shown(n));
+  }
+
+  // A list of strings (at most 64, each within the string bound).
+  Status StringList(const YAML::Node& n, const std::string& field, std::vector<std::string>* out) {
+    if (!n.IsSequence()) return At(MarkOf(field), "'" + field + "' must be a list of strings, got " + Shown(n));
+    if (n.size() > 64) return At(MarkOf(field), "'" + field + "' has more than 64 entries");
+    out->clear();
+    for (size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node e = n[i];
+      if (!e.IsScalar()) return At(e.Mark(), "entries of '" + field + "' must be strings, got " + Shown(e));
+      if (e.Scalar().size() > kMaxStringValueBytes) return At(e.Mark(), "an entry of '" + field + "' is longer than 4096 bytes");
+      out->push_back(e.Scalar());
+    }
+    return Status::OK();
+  }
+
+  Status OnError(const YAML::Node& n, const std::string& field, PreloadOnError* out) {
+    std::string text;
+    ROCKSDR_RETURN_IF_ERROR(String(n, field, &text));
+    Result<PreloadOnError> v = ParsePreloadOnError(text);
+    if (!v.ok()) return At(MarkOf(field), "'" + field + "': " + v.status().message());
+    *out = *v;
+    return Status::OK();
   }
 
   Status RoleValue(const YAML::Node& n, const std::string& field, Role* out) {

@@ -22,6 +22,7 @@
 #include "db_sink.h"
 #include "db_source_provider.h"
 #include "managed_db.h"
+#include "replicator_factory.h"
 #include "reserved_cf.h"
 #include "rocksdr/replication/primary_server.h"
 #include "rocksdr/replication/secondary_client.h"
@@ -162,6 +163,7 @@ class ReplicatorImpl : public Replicator {
   Status BecomeSecondary(const SecondaryBundle& bundle) override {
     std::lock_guard<std::mutex> role(role_mu_);
     ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    ROCKSDR_RETURN_IF_ERROR(db_->CheckReopenable("BecomeSecondary"));
     ROCKSDR_RETURN_IF_ERROR(PrepareClient(bundle).status());
     StopTransport();
     auto* impl = db_->impl();
@@ -177,6 +179,7 @@ class ReplicatorImpl : public Replicator {
   Status UpdatePrimary(const SecondaryBundle& bundle) override {
     std::lock_guard<std::mutex> role(role_mu_);
     ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    ROCKSDR_RETURN_IF_ERROR(db_->CheckReopenable("UpdatePrimary"));
     auto* impl = db_->impl();
     if (impl->role() != Role::kSecondary) {
       return Status::FailedPrecondition("UpdatePrimary needs a DR secondary; this node is " +
@@ -194,6 +197,7 @@ class ReplicatorImpl : public Replicator {
   Status Promote(const PrimaryConfig& config) override {
     std::lock_guard<std::mutex> role(role_mu_);
     ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    ROCKSDR_RETURN_IF_ERROR(db_->CheckReopenable("Promote"));
     auto* impl = db_->impl();
     if (impl->role() != Role::kSecondary) {
       return Status::FailedPrecondition("Promote needs a DR secondary; this node is " +
@@ -605,6 +609,10 @@ Result<replication::TlsCredentials> LoadTlsCredentials(const std::string& cert_f
   crypto::Zeroize(key->data(), key->size());
   c.ca_pem = std::move(*ca);
   return c;
+}
+
+std::unique_ptr<Replicator> plugin::NewReplicator(std::unique_ptr<ManagedDb> db, const ReplicatorOptions& options) {
+  return std::make_unique<ReplicatorImpl>(std::move(db), options);
 }
 
 Result<std::unique_ptr<Replicator>> Replicator::Open(const DbSpec& spec, const ReplicatorOptions& options) {

@@ -22,17 +22,74 @@
 //     max_unacked_bytes: 67108864
 //     heartbeat_interval_ms: 1000
 //     peer_timeout_ms: 10000
+//   preload:                      # LD_PRELOAD route (README "Replicating an unmodified application")
+//     databases: [/data/app]      # absolute DB paths attached as a DR primary when opened
+//     cluster_id: dr-cluster      # required with databases
+//     epoch: 1
+//     on_error: fail              # fail | continue
+//     close_wait: { timeout_ms: 5000, secondaries: 0 }
 //
 // Who may call: anyone, any thread (value type and pure functions; the loader reads one file).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "rocksdr/role.h"
 #include "rocksdr/status.h"
 
 namespace rocksdr {
+
+// What the LD_PRELOAD library does when it cannot attach replication to a DB it should.
+enum class PreloadOnError : uint8_t {
+  kFail,      // the application's DB::Open returns the error (also printed on stderr)
+  kContinue,  // the application gets its DB, unreplicated, with a loud warning on stderr and
+              // "replicated": false plus the reason in <state dir>/preload-status.json
+};
+std::string_view PreloadOnErrorName(PreloadOnError e);  // "fail" | "continue"
+Result<PreloadOnError> ParsePreloadOnError(std::string_view name);
+
+// The LD_PRELOAD route (plugin/preload/, librocksdr_preload.so): which DBs an unmodified
+// application replicates as a DR primary. Only the preloaded library reads this section.
+struct PreloadOptions {
+  // Absolute paths of the DB directories to attach to when the application opens them with
+  // rocksdb::DB::Open (compared after resolving symlinks, "." and ".."); at most 64. Any other
+  // DB the application opens is passed through untouched. With more than one entry, state_dir
+  // and control_socket must be empty (each DB gets "<db path>.rocksdr") and the replication
+  // listen port must be 0 (each DB gets its own port; see preload-status.json).
+  // Default: none
+  std::vector<std::string> databases;
+
+  // The cluster the primary serves ([0-9A-Za-z-], at most 64 bytes). Required with databases.
+  // Default: ""
+  std::string cluster_id;
+
+  // Epoch of a new history (a DB that is not primary of cluster_id yet). A DB created again at
+  // a path that already had a history (DestroyDB, then create) starts at the epoch after the
+  // one recorded in "<state dir>/preload-epoch", so its secondaries are bootstrapped instead of
+  // resuming at a position of the destroyed history. 1 .. 2^56-1.
+  // Default: 1
+  uint64_t epoch = 1;
+
+  // Default: kFail
+  PreloadOnError on_error = PreloadOnError::kFail;
+
+  // When the application closes a replicated DB, wait at most close_wait_ms (<= 10 min) until
+  // every connected secondary has acknowledged the DB's last sequence and at least
+  // close_wait_secondaries (<= 64) secondaries are connected and caught up; then close anyway,
+  // naming each secondary that was behind. 0 ms: close at once (the unshipped tail waits for
+  // the next open).
+  // Default: 5000 ms and 0 secondaries
+  uint64_t close_wait_ms = 5000;
+  uint64_t close_wait_secondaries = 0;
+};
+
+// Checks `preload` against the rest of `options` (ValidatePluginOptions calls it).
+// kInvalidArgument whose message starts with "preload.<field>".
+struct PluginOptions;
+Status ValidatePreloadOptions(const PluginOptions& options);
 
 struct PluginOptions {
   // Role taken at open when this node has no role persisted yet. Once a role is persisted (by
@@ -102,6 +159,9 @@ struct PluginOptions {
   // primary re-bootstraps it from a checkpoint without operator action.
   // Default: true
   bool auto_rebootstrap = true;
+
+  // The LD_PRELOAD route (YAML `preload`); see PreloadOptions.
+  PreloadOptions preload;
 };
 
 // Checks ranges and cross-field rules. kInvalidArgument whose message starts with the YAML

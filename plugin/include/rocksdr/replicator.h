@@ -115,6 +115,19 @@ class Replicator {
   // listen address and TLS files, starts serving; a persisted secondary waits for
   // UpdatePrimary(bundle) (its credentials are not persisted).
   static Result<std::unique_ptr<Replicator>> Open(const DbSpec& spec, const ReplicatorOptions& options = {});
+
+  // Runs the PRIMARY runtime over a DB the application opened itself (the LD_PRELOAD route,
+  // plugin/preload/): `db` comes from rocksdr::Open or rocksdr::Attach; spec.path names its
+  // directory and spec.plugin_options must be the options it was opened with (the other DbSpec
+  // fields are unused). The runtime never reopens it, and owns it from now on: Close() (or the
+  // destructor) stops the transport and deletes `db`. The application keeps its own column
+  // family handles (destroy them before Close): ColumnFamily() returns nullptr,
+  // ColumnFamilyNames() is empty and WithDb passes no handles. Nothing is started: call
+  // BecomePrimary. Refused with kFailedPrecondition (they need a bootstrap install or a reopen):
+  // BecomeSecondary, UpdatePrimary, Promote. Demote (fences writes), Disable and the rest work.
+  // Implemented in plugin/src/replicator_adopt.cc.
+  static Result<std::unique_ptr<Replicator>> Adopt(std::unique_ptr<ReplicatedDB> db, const DbSpec& spec,
+                                                   const ReplicatorOptions& options = {});
   virtual ~Replicator() = default;
 
   // The DB (nullptr while closed for a bootstrap). See the header comment for its lifetime.
