@@ -364,30 +364,44 @@
     chart.draw();
   }
 
+  // Rows are updated in place (keyed by id), so a Revoke button is never replaced under the
+  // pointer by the next poll.
   function renderSecondariesTab() {
     const d = state.status;
     const known = new Map();
     if (d && d.mode === 'primary' && Array.isArray(d.secondaries)) for (const s of d.secondaries) known.set(s.node_id, s);
     const ids = Array.from(new Set([...known.keys(), ...Object.keys(state.issued)])).sort();
     const body = $('sec-table').tBodies[0];
-    body.replaceChildren(...ids.map((id) => {
+    const rows = new Map(Array.from(body.rows).map((tr) => [tr.dataset.secondary, tr]));
+    for (const [id, tr] of rows) if (!ids.includes(id)) tr.remove();
+    ids.forEach((id, i) => {
+      let tr = rows.get(id);
+      if (!tr) {
+        const revoke = el('button', { class: 'btn btn-small btn-danger', type: 'button', text: 'Revoke',
+          dataset: { revoke: id } });
+        revoke.addEventListener('click', () => revokeSecondary(id, revoke));
+        tr = el('tr', { dataset: { secondary: id } },
+          el('td', { 'data-label': 'Secondary', text: id }), el('td', { 'data-label': 'Status' }),
+          el('td', { 'data-label': 'Lag (WAL seq)' }), el('td', { 'data-label': 'Last heartbeat' }),
+          el('td', { 'data-label': 'Token expires' }), el('td', { 'data-label': '' }, revoke));
+      }
+      if (body.rows[i] !== tr) body.insertBefore(tr, body.rows[i] || null);
       const s = known.get(id);
       const issued = state.issued[id];
       let status, cls;
       if (s) { status = s.connection_status; cls = `status-${s.connection_status}`; }
       else if (issued && issued.expires > Date.now()) { status = 'token issued, not used yet'; cls = 'status-pending'; }
       else { status = 'token issued (expired or used)'; cls = 'status-pending'; }
-      const revoke = el('button', { class: 'btn btn-small btn-danger', type: 'button', text: 'Revoke',
-        dataset: { revoke: id } });
-      revoke.addEventListener('click', () => revokeSecondary(id, revoke));
-      return el('tr', { dataset: { secondary: id } },
-        el('td', { 'data-label': 'Secondary', text: id }),
-        el('td', { 'data-label': 'Status', class: cls, text: status }),
-        el('td', { 'data-label': 'Lag (WAL seq)', text: s ? (s.lag_sequences ?? '—') : '—' }),
-        el('td', { 'data-label': 'Last heartbeat', text: s ? ago(s.last_heartbeat) : '—' }),
-        el('td', { 'data-label': 'Token expires', text: issued ? expiresText(issued.expires) : '—' }),
-        el('td', { 'data-label': '' }, revoke));
-    }));
+      const setCell = (n, text, className) => {
+        const td = tr.cells[n];
+        if (td.textContent !== text) td.textContent = text;
+        if (className !== undefined && td.className !== className) td.className = className;
+      };
+      setCell(1, status, cls);
+      setCell(2, s ? String(s.lag_sequences ?? '—') : '—');
+      setCell(3, s ? ago(s.last_heartbeat) : '—');
+      setCell(4, issued ? new Date(issued.expires).toLocaleString() : '—');
+    });
     $('sec-empty').hidden = ids.length > 0;
   }
 
