@@ -18,7 +18,8 @@
 //
 // serve opens the DB with the role as persisted (first start: the YAML's role) and leaves role
 // changes to a sidecar (`rocksdr server`) that drives it through the control socket at PATH
-// (rocksdr/control_server.h). --replication-address is the listener a primary opens when the
+// (rocksdr/control_server.h; the code path is common/served_node.h, shared with kv_service).
+// --replication-address is the listener a primary opens when the
 // sidecar enables or promotes it. With --load-every-ms N > 0 it also acts as the application: every
 // N ms it puts "app/<8-digit n>" -> "value-<n>" in the default column family, n = 1, 2, ...
 // continuing after the largest key already there; writes the plugin refuses (a secondary, a
@@ -29,14 +30,12 @@
 // "<cf>\t<hex key>\t<hex value>", sorted by column family then key; then "cursor\t<n>" if the
 // DB holds an applied cursor. Exit status: 0 ok, 1 runtime error, 2 usage error.
 #include <rocksdb/db.h>
-#include <rocksdb/merge_operator.h>
-#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -44,34 +43,17 @@
 #include <thread>
 #include <vector>
 
-#include "rocksdr/control_server.h"
-#include "rocksdr/options.h"
+#include "common/column_families.h"
+#include "common/flags.h"
+#include "common/port_file.h"
+#include "common/served_node.h"
+#include "common/stop_signals.h"
 #include "rocksdr/replicator.h"
 
 namespace {
 
-class UInt64Add : public rocksdb::AssociativeMergeOperator {
- public:
-  static uint64_t Decode(const rocksdb::Slice& s) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | (static_cast<size_t>(i) < s.size() ? static_cast<uint8_t>(s[i]) : 0);
-    return v;
-  }
-  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
-             std::string* new_value, rocksdb::Logger*) const override {
-    const uint64_t sum = (existing ? Decode(*existing) : 0) + Decode(value);
-    new_value->assign(8, '\0');
-    for (int i = 0; i < 8; ++i) (*new_value)[i] = static_cast<char>((sum >> (8 * i)) & 0xff);
-    return true;
-  }
-  const char* Name() const override { return "RocksdrTestUInt64Add"; }
-};
-
-rocksdb::ColumnFamilyOptions CfOptions(const std::string&) {
-  rocksdb::ColumnFamilyOptions o;
-  o.merge_operator = std::make_shared<UInt64Add>();
-  return o;
-}
+using rocksdr::examples::ExampleCfOptions;
+using rocksdr::examples::UInt64AddOperator;
 
 std::string Hex(const rocksdb::Slice& s) {
   static const char* d = "0123456789abcdef";
@@ -104,7 +86,7 @@ int Dump(const std::string& path) {
     return 1;
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (auto& n : names) descs.emplace_back(n, CfOptions(n));
+  for (auto& n : names) descs.emplace_back(n, ExampleCfOptions(n));
   rocksdb::DB* raw = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, descs, &handles, &raw);
@@ -120,7 +102,7 @@ int Dump(const std::string& path) {
   for (auto& [name, h] : by_name) {
     if (name == "__rocksdr_local") {
       std::string v;
-      if (db->Get(rocksdb::ReadOptions(), h, "cursor", &v).ok()) cursor = std::to_string(UInt64Add::Decode(v));
+      if (db->Get(rocksdb::ReadOptions(), h, "cursor", &v).ok()) cursor = std::to_string(UInt64AddOperator::Decode(v));
       continue;
     }
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h));
@@ -180,108 +162,77 @@ void RunLoader(rocksdr::Replicator* r, std::chrono::milliseconds every, const st
 }  // namespace
 
 int main(int argc, char** argv) {
+  namespace ex = rocksdr::examples;
   if (argc < 2) return Usage("missing command");
   const std::string cmd = argv[1];
-  std::map<std::string, std::string> flags;
-  bool verify_host = true;
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--no-verify-host") {
-      verify_host = false;
-      continue;
-    }
-    if (a.rfind("--", 0) != 0 || i + 1 >= argc) return Usage("bad argument '" + a + "'");
-    flags[a.substr(2)] = argv[++i];
-  }
-  auto flag = [&](const std::string& name) { return flags.count(name) ? flags[name] : std::string(); };
+  auto parsed = ex::Flags::Parse(argc, argv, 2, {"no-verify-host"});
+  if (!parsed.ok()) return Usage(parsed.status().message());
+  const ex::Flags& flags = *parsed;
+  auto flag = [&](const std::string& name) { return flags.Get(name); };
+  const bool verify_host = !flags.Switch("no-verify-host");
   if (flag("db").empty()) return Usage("--db is required");
   if (cmd == "dump") return Dump(flag("db"));
   if (cmd != "primary" && cmd != "secondary" && cmd != "serve") return Usage("unknown command '" + cmd + "'");
   if (flag("config").empty()) return Usage("--config is required");
   if (cmd == "serve" && flag("control-socket").empty()) return Usage("serve needs --control-socket");
   if (cmd != "serve" && flag("cluster").empty()) return Usage("--cluster is required");
-  uint64_t load_every_ms = 0;
-  if (!flag("load-every-ms").empty()) {
-    const std::string& v = flag("load-every-ms");
-    if (v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
-      return Usage("--load-every-ms must be a number of milliseconds below 1000000");
-    }
-    load_every_ms = std::stoull(v);
-  }
-  uint64_t epoch = 1;
-  if (!flag("epoch").empty()) epoch = std::stoull(flag("epoch"));
+  auto load_every_ms = flags.GetUint("load-every-ms", 0, 0, 999999);
+  if (!load_every_ms.ok()) return Usage(load_every_ms.status().message());
+  auto epoch = flags.GetUint("epoch", 1, 0, UINT64_MAX);
+  if (!epoch.ok()) return Usage(epoch.status().message());
 
-  // Handle SIGTERM/SIGINT synchronously: block them in every thread, wait for one below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ex::BlockStopSignals();
+  ex::NodeOptions no;
+  no.db_path = flag("db");
+  no.config_path = flag("config");
+  no.column_families = {"users", "counters"};
+  no.sync_apply = flag("sync") != "0";
 
-  auto po = rocksdr::LoadPluginOptionsFromYaml(flag("config"));
-  if (!po.ok()) {
-    std::cerr << "rocksdr_node: " << po.status().ToString() << "\n";
-    return 1;
-  }
-  rocksdr::DbSpec spec;
-  spec.path = flag("db");
-  spec.db_options.create_if_missing = true;
-  spec.cf_options = CfOptions;
-  spec.column_families = {"users", "counters"};
-  spec.plugin_options = *po;
-  rocksdr::ReplicatorOptions ro;
-  ro.sync_apply = flag("sync") != "0";
-  ro.reconnect_initial_ms = 20;
-  ro.reconnect_cap_ms = 500;
-  auto opened = rocksdr::Replicator::Open(spec, ro);
-  if (!opened.ok()) {
-    std::cerr << "rocksdr_node: " << opened.status().ToString() << "\n";
-    return 1;
-  }
-  std::unique_ptr<rocksdr::Replicator> r = std::move(*opened);
-
-  rocksdr::Status s;
   if (cmd == "serve") {
-    rocksdr::ControlServerOptions co;
-    co.replication_listen_address = flag("replication-address");
-    co.verify_primary_host = verify_host;
-    auto cs = rocksdr::StartControlServer(r.get(), flag("control-socket"), co);
-    if (!cs.ok()) {
-      std::cerr << "rocksdr_node: control socket: " << cs.status().ToString() << "\n";
+    ex::ServeOptions so;
+    so.socket_path = flag("control-socket");
+    so.replication_address = flag("replication-address");
+    so.verify_primary_host = verify_host;
+    auto node = ex::ServedNode::Open(no, so);
+    if (!node.ok()) {
+      std::cerr << "rocksdr_node: " << node.status().ToString() << "\n";
       return 1;
     }
+    rocksdr::Replicator* r = (*node)->replicator();
     std::atomic<bool> stop{false};
     std::thread loader;
-    if (load_every_ms > 0) loader = std::thread(RunLoader, r.get(), std::chrono::milliseconds(load_every_ms), &stop);
+    if (*load_every_ms > 0) loader = std::thread(RunLoader, r, std::chrono::milliseconds(*load_every_ms), &stop);
     std::cerr << "rocksdr_node: serving control socket " << flag("control-socket") << " as "
               << rocksdr::RoleName(r->db()->role()) << " (pid " << getpid() << ")\n";
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    ex::WaitForStopSignal();
     stop = true;
     if (loader.joinable()) loader.join();
-    (*cs)->Stop();
-    s = r->Close();
+    const rocksdr::Status s = (*node)->Close();
     if (!s.ok()) {
       std::cerr << "rocksdr_node: closing: " << s.ToString() << "\n";
       return 1;
     }
     return 0;
   }
+
+  auto opened = ex::OpenExampleReplicator(no);
+  if (!opened.ok()) {
+    std::cerr << "rocksdr_node: " << opened.status().ToString() << "\n";
+    return 1;
+  }
+  std::unique_ptr<rocksdr::Replicator> r = std::move(*opened);
+  rocksdr::Status s;
   if (cmd == "primary") {
     rocksdr::PrimaryConfig c;
     c.cluster_id = flag("cluster");
-    c.epoch = epoch;
+    c.epoch = *epoch;
     s = r->BecomePrimary(c);
-    if (s.ok() && !flag("port-file").empty()) {
-      const std::string tmp = flag("port-file") + ".tmp";
-      std::ofstream(tmp) << r->port() << "\n";
-      std::rename(tmp.c_str(), flag("port-file").c_str());
-    }
+    if (s.ok() && !flag("port-file").empty()) s = ex::WritePortFile(flag("port-file"), r->port());
   } else {
     if (flag("id").empty() || flag("primary").empty()) return Usage("secondary needs --id and --primary");
     rocksdr::SecondaryBundle b;
     b.cluster_id = flag("cluster");
-    b.epoch = epoch;
+    b.epoch = *epoch;
     b.secondary_id = flag("id");
     b.primary_address = flag("primary");
     b.verify_primary_host = verify_host;
@@ -293,8 +244,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cerr << "rocksdr_node: running as " << cmd << " (pid " << getpid() << ")\n";
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  ex::WaitForStopSignal();
   s = r->Close();
   if (!s.ok()) {
     std::cerr << "rocksdr_node: closing: " << s.ToString() << "\n";
