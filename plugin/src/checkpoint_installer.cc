@@ -315,7 +315,7 @@ Status CheckpointInstaller::FinishFile(const std::string& name, uint32_t crc32c)
   return Status::OK();
 }
 
-Result<uint64_t> CheckpointInstaller::Finalize() {
+Result<uint64_t> CheckpointInstaller::Finalize(const std::map<std::string, std::string>& carried_local_keys) {
   if (incremental_) {
     if (files_.size() != expected_files_ || announced_total_ != expected_total_) {
       return Status::FailedPrecondition("commit after " + std::to_string(files_.size()) + " of " +
@@ -372,6 +372,9 @@ Result<uint64_t> CheckpointInstaller::Finalize() {
     if (rs.ok()) rs = it->status();
     it.reset();
     if (rs.ok()) rs = wb.Put(local, rocksdb::Slice(kLocalKeyCursor.data(), kLocalKeyCursor.size()), Fixed64(seq));
+    for (const auto& [k, v] : carried_local_keys) {
+      if (rs.ok() && options_.local_keys.count(k) == 0 && k != kLocalKeyCursor) rs = wb.Put(local, k, v);
+    }
     for (const auto& [k, v] : options_.local_keys) {
       if (rs.ok()) rs = wb.Put(local, k, v);
     }
@@ -386,9 +389,11 @@ Result<uint64_t> CheckpointInstaller::Finalize() {
   return seq;
 }
 
-Result<uint64_t> CheckpointInstaller::Commit() {
+Result<uint64_t> CheckpointInstaller::Commit() { return Commit({}); }
+
+Result<uint64_t> CheckpointInstaller::Commit(const std::map<std::string, std::string>& carried_local_keys) {
   if (!active_) return Status::FailedPrecondition("no checkpoint install in progress");
-  auto seq = Finalize();
+  auto seq = Finalize(carried_local_keys);
   if (!seq.ok()) return Fail(seq.status());
   const std::string ready = target_ + ".ready";
   const std::string old = target_ + ".old";

@@ -22,7 +22,8 @@
 // Finalize opens the staged DB with the caller's options, checks that it contains at least the
 // announced sequence, takes its exact last sequence as the cursor, deletes every key of the
 // primary's kLocalCf (node-local state is never inherited: role, epoch, credentials, ...), and
-// writes the cursor plus the caller's `local_keys` in one synced WriteBatch.
+// writes the cursor plus the caller's `local_keys` (and the keys carried over from the replaced
+// DB, see Commit) in one synced WriteBatch.
 //
 // Validation: file names are plain ([A-Za-z0-9._-], not "." or "..", ≤ 255 bytes, no duplicates,
 // CURRENT present);
@@ -112,6 +113,10 @@ class CheckpointInstaller {
   // Finalizes and swaps (see above). REQUIRES: no process has the DB at target_dir open.
   // Returns the installed DB's cursor (>= the announced sequence).
   Result<uint64_t> Commit();
+  // The same, also writing `carried_local_keys` (this node's own kLocalCf keys read from the DB
+  // being replaced, e.g. the sidecar's credentials) into the installed DB, in the same synced
+  // WriteBatch as the cursor; options' local_keys win over them on a key collision.
+  Result<uint64_t> Commit(const std::map<std::string, std::string>& carried_local_keys);
 
   // Discards the staged files. Safe to call at any time.
   void Abort();
@@ -131,7 +136,7 @@ class CheckpointInstaller {
 
   Status Fail(Status s);  // aborts, returns s
   Status CloseOpenFile();
-  Result<uint64_t> Finalize();
+  Result<uint64_t> Finalize(const std::map<std::string, std::string>& carried_local_keys);
 
   const std::string target_;
   const std::string staging_;

@@ -225,6 +225,11 @@ Result<json> ControlHandler::Handle(const ctl::Request& r) {
     ROCKSDR_RETURN_IF_ERROR(replicator_->Disable());
     return json::object();
   }
+  if (op == ctl::kOpRequestBootstrap) {
+    ROCKSDR_RETURN_IF_ERROR(ctl::CheckFields(r.args, {}, "request_bootstrap"));
+    ROCKSDR_RETURN_IF_ERROR(replicator_->RequestBootstrap());
+    return json::object();
+  }
   if (op == ctl::kOpGet) return Get(r.args);
   if (op == ctl::kOpPut) return Write(r.args, /*is_delete=*/false);
   if (op == ctl::kOpDelete) return Write(r.args, /*is_delete=*/true);

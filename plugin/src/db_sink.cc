@@ -1,6 +1,9 @@
 // DbSink; see db_sink.h.
 #include "db_sink.h"
 
+#include <rocksdb/iterator.h>
+
+#include <memory>
 #include <utility>
 
 #include "reserved_cf.h"
@@ -116,6 +119,41 @@ Status DbSink::Apply(const std::vector<replication::WalBatch>& batches) {
   return s;
 }
 
+Status DbSink::MayRebootstrap(const std::string& reason) {
+  if (options_.auto_rebootstrap) return Status::OK();
+  const auto cursor = Cursor();
+  const std::string why = "needs bootstrap: " + reason +
+                          "; automatic re-bootstrap is off (auto_rebootstrap: false): this secondary keeps its "
+                          "data at sequence " + (cursor ? std::to_string(*cursor) : std::string("(none)")) +
+                          " and stops replicating until an operator requests a bootstrap "
+                          "(Replicator::RequestBootstrap, control op request_bootstrap)";
+  std::lock_guard<std::mutex> l(mu_);
+  needs_bootstrap_ = why;
+  return Status::FailedPrecondition(why);
+}
+
+Result<std::map<std::string, std::string>> DbSink::CarriedLocalKeys() {
+  // Bounded so that a runaway store cannot make the install hold it all in memory.
+  constexpr uint64_t kMaxCarriedBytes = uint64_t{64} << 20;
+  std::map<std::string, std::string> out;
+  uint64_t bytes = 0;
+  for (std::string_view prefix : {kLocalSidecarPrefix, kLocalControlPrefix}) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->impl()->base()->NewIterator(rocksdb::ReadOptions(), db_->impl()->local_cf()));
+    const rocksdb::Slice p(prefix.data(), prefix.size());
+    for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+      bytes += it->key().size() + it->value().size();
+      if (bytes > kMaxCarriedBytes) {
+        return Status::ResourceExhausted("this node's sidecar/control keys exceed 64 MiB; they cannot be carried over "
+                                         "a bootstrap install (clean up the sidecar's local store)");
+      }
+      out.emplace(it->key().ToString(), it->value().ToString());
+    }
+    if (!it->status().ok()) return Status::IOError("reading this node's local keys: " + it->status().ToString());
+  }
+  return out;
+}
+
 Status DbSink::BeginBootstrap(uint64_t sequence, uint32_t file_count, uint64_t total_bytes) {
   if (installer_) installer_->Abort();
   InstallerOptions io;
@@ -164,9 +202,17 @@ Status DbSink::FinishFile(uint32_t crc32c) {
 Status DbSink::CommitBootstrap() {
   if (!installer_) return Status::FailedPrecondition("BOOTSTRAP_END without a bootstrap in progress");
   std::unique_lock<std::shared_mutex> lock(*db_mu_);
+  // Read under the exclusive lock: nothing (the control socket included) writes them until the
+  // new DB is open.
+  auto carried = db_->is_open() ? CarriedLocalKeys() : Result<std::map<std::string, std::string>>(
+                                                            std::map<std::string, std::string>());
+  if (!carried.ok()) {
+    AbortBootstrap();
+    return carried.status();
+  }
   applier_.reset();
   Status closed = db_->Close();
-  Result<uint64_t> seq = closed.ok() ? installer_->Commit() : Result<uint64_t>(closed);
+  Result<uint64_t> seq = closed.ok() ? installer_->Commit(*carried) : Result<uint64_t>(closed);
   installer_.reset();
   current_file_.clear();
   Status reopened = db_->Reopen();  // the new DB, or the old one when the commit failed

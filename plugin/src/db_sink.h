@@ -44,8 +44,12 @@ struct DbSinkOptions {
   bool sync = true;
   std::chrono::milliseconds sync_interval{100};
   // Node-local keys written into an installed checkpoint (role, epoch, cluster id). Called on
-  // the I/O thread at CommitBootstrap.
+  // the I/O thread at BeginBootstrap. The node's own "sidecar/" and "control/" keys
+  // (reserved_cf.h) are carried over from the replaced DB by CommitBootstrap in any case.
   std::function<std::map<std::string, std::string>()> local_keys;
+  // PluginOptions::auto_rebootstrap: false makes MayRebootstrap refuse, so a secondary that
+  // holds a position is never replaced by a checkpoint without an operator's request.
+  bool auto_rebootstrap = true;
 };
 
 class DbSink : public replication::BatchSink {
@@ -69,6 +73,7 @@ class DbSink : public replication::BatchSink {
   std::optional<uint64_t> Cursor() override;
   Status Apply(const std::vector<replication::WalBatch>& batches) override;
   uint64_t DurableSequence() override;
+  Status MayRebootstrap(const std::string& reason) override;
   Status BeginBootstrap(uint64_t sequence, uint32_t file_count, uint64_t total_bytes) override;
   Status BeginFile(const std::string& name, uint64_t size) override;
   Status WriteFileChunk(uint64_t offset, std::string_view data) override;
@@ -84,6 +89,8 @@ class DbSink : public replication::BatchSink {
 
  private:
   void Publish();  // copies the Applier's positions into the atomics
+  // This node's "sidecar/" and "control/" keys of kLocalCf. REQUIRES: DB open, owner's lock held.
+  Result<std::map<std::string, std::string>> CarriedLocalKeys();
   void SyncLoop();  // background WAL sync (options_.sync == false)
 
   ManagedDb* const db_;

@@ -60,7 +60,10 @@ Result<std::unique_ptr<replication::CheckpointReader>> DbSourceProvider::CreateC
   const uint64_t n = checkpoints_.fetch_add(1) + 1;
   const std::string dir = root_ + "/checkpoint-" + std::to_string(::getpid()) + "-" + std::to_string(n);
   (void)RemoveCheckpoint(dir);  // a leftover of an earlier process with the same pid
+  // An ingestion whose marker a tailer already saw must be in the checkpoint.
+  auto no_ingestion = db_->BlockIngestions();
   auto info = CreateBootstrapCheckpoint(db_->base(), dir);
+  no_ingestion.unlock();
   if (!info.ok()) return info.status().WithContext("creating a bootstrap checkpoint");
   return std::unique_ptr<replication::CheckpointReader>(new DirCheckpointReader(std::move(*info)));
 }

@@ -429,6 +429,8 @@ rocksdb::Status ReplicatedDBImpl::IngestExternalFiles(const std::vector<rocksdb:
   for (const auto& a : args) {
     if (IsReserved(a.column_family)) return ReservedRefusal();
   }
+  // From the marker until the files are in: a bootstrap checkpoint waits (BlockIngestions).
+  std::shared_lock<std::shared_mutex> ingesting(ingest_mu_);
   {
     // Before ingesting: the marker tells tailers why the stream must stop here (see rocksdr.h).
     std::unique_lock<std::shared_mutex> fence(fence_mu_);

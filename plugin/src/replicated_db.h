@@ -93,6 +93,12 @@ class ReplicatedDBImpl : public ReplicatedDB {
   void ClearWriteFence();
   std::optional<std::string> write_fence() const;
 
+  // Held while a bootstrap checkpoint is made: waits for the ingestions in progress and holds
+  // off new ones. The ingest marker is written BEFORE the files are ingested, so a checkpoint
+  // made when a tailer reaches the marker would otherwise miss the files — with no sequence gap
+  // to show it when they take no global sequence number.
+  std::unique_lock<std::shared_mutex> BlockIngestions() { return std::unique_lock<std::shared_mutex>(ingest_mu_); }
+
   // A tailer positioned at next_sequence (see WalTailer::Open).
   Result<std::unique_ptr<WalTailer>> NewTailer(uint64_t next_sequence);
   WalTailerContext TailerContext();
@@ -210,6 +216,7 @@ class ReplicatedDBImpl : public ReplicatedDB {
   std::string cluster_id_;  // GUARDED_BY(identity_mu_)
 
   std::shared_mutex fence_mu_;
+  std::shared_mutex ingest_mu_;  // shared: an ingestion (marker + files); exclusive: BlockIngestions
   std::mutex ddl_mu_;
   std::mutex cf_mu_;
   std::unordered_map<uint32_t, rocksdb::ColumnFamilyHandle*> cf_by_id_;  // GUARDED_BY(cf_mu_)

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "coding.h"
+#include "control_server.h"
 #include "db_sink.h"
 #include "db_source_provider.h"
 #include "managed_db.h"
@@ -108,6 +109,11 @@ class ReplicatorImpl : public Replicator {
       PrimaryConfig c;
       c.cluster_id = db_->impl()->cluster_id();
       c.epoch = db_->impl()->epoch();
+      // A primary that checked secondaries against a registry before the restart keeps doing
+      // so (against the persisted list), instead of admitting any certificate of its CA.
+      auto mode = ReadLocalKey(plugin::kLocalKeyPrimaryAuthorization);
+      if (!mode.ok()) return mode.status();
+      if (*mode) c.authorize = PersistedRegistry();
       return StartServer(c);
     }
     return Status::OK();
@@ -157,6 +163,7 @@ class ReplicatorImpl : public Replicator {
       if (impl->cluster_id() == config.cluster_id) c.epoch = std::max(config.epoch, NodeEpoch());
       ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id));
     }
+    ROCKSDR_RETURN_IF_ERROR(PersistAuthorization(c));
     return StartServer(c);
   }
 
@@ -222,6 +229,7 @@ class ReplicatorImpl : public Replicator {
       std::unique_lock<std::shared_mutex> l(db_mu_);
       ROCKSDR_RETURN_IF_ERROR(db_->Reopen());
     }
+    ROCKSDR_RETURN_IF_ERROR(PersistAuthorization(c));
     spdlog::info("rocksdr: promoted to DR primary of cluster {} at epoch {}", c.cluster_id, c.epoch);
     return StartServer(c);
   }
@@ -265,6 +273,31 @@ class ReplicatorImpl : public Replicator {
     if (!server_) return Status::FailedPrecondition("not serving as a DR primary");
     server_->Revoke(secondary_id);
     return Status::OK();
+  }
+
+  Status RequestBootstrap() override {
+    std::lock_guard<std::mutex> role(role_mu_);
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    if (db_->impl()->role() != Role::kSecondary) {
+      return Status::FailedPrecondition("RequestBootstrap needs a DR secondary; this node is " +
+                                        std::string(RoleName(db_->impl()->role())));
+    }
+    SecondaryBundle bundle;
+    {
+      std::lock_guard<std::mutex> t(transport_mu_);
+      bundle = bundle_;
+    }
+    if (bundle.secondary_id.empty()) {
+      return Status::FailedPrecondition("this secondary follows no primary yet: attach it first (UpdatePrimary, or "
+                                        "the control socket's update_primary), then request the bootstrap");
+    }
+    spdlog::warn("rocksdr: bootstrap requested by the operator: the position is dropped and {} bootstraps this "
+                 "secondary",
+                 bundle.primary_address);
+    StopTransport();
+    sink_->Release();
+    ROCKSDR_RETURN_IF_ERROR(sink_->WipeCursor());
+    return StartClient(bundle);
   }
 
   uint16_t port() const override {
@@ -319,7 +352,12 @@ class ReplicatorImpl : public Replicator {
       BootstrapProgress b = sink_->bootstrap();
       b.reason = st.bootstrap.reason;
       st.bootstrap = b;
-      if (auto nb = sink_->needs_bootstrap()) st.primary_link.last_error = *nb;
+      if (auto nb = sink_->needs_bootstrap()) {
+        st.primary_link.last_error = *nb;
+        // Stopped until a bootstrap: automatically (the monitor restarts the client within
+        // 100 ms) or, with auto_rebootstrap off, when the operator requests it.
+        if (st.primary_link.halted) st.primary_link.state = ConnectionState::kNeedsBootstrap;
+      }
     }
     return st;
   }
@@ -372,6 +410,7 @@ class ReplicatorImpl : public Replicator {
     plugin::DbSinkOptions o;
     o.sync = options_.sync_apply;
     o.sync_interval = std::chrono::milliseconds(options_.sync_interval_ms);
+    o.auto_rebootstrap = db_->spec().plugin_options.auto_rebootstrap;
     o.local_keys = [this] {
       std::map<std::string, std::string> keys;
       std::lock_guard<std::mutex> l(bundle_mu_);
@@ -381,6 +420,47 @@ class ReplicatorImpl : public Replicator {
       return keys;
     };
     return o;
+  }
+
+  // A key of the node-local column family (nullopt: absent). REQUIRES: DB open, role_mu_ held.
+  Result<std::optional<std::string>> ReadLocalKey(std::string_view key) {
+    auto* impl = db_->impl();
+    std::string v;
+    rocksdb::Status s = impl->base()->Get(rocksdb::ReadOptions(), impl->local_cf(), rocksdb::Slice(key.data(), key.size()), &v);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return Status::IOError("reading the node-local key '" + std::string(key) + "': " + s.ToString());
+    return std::optional<std::string>(std::move(v));
+  }
+
+  // Records whether this primary checks secondaries against a registry (config.authorize set),
+  // so that a restart keeps checking (Start). REQUIRES: DB open, role_mu_ held.
+  Status PersistAuthorization(const PrimaryConfig& c) {
+    auto* impl = db_->impl();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    const rocksdb::Slice k(plugin::kLocalKeyPrimaryAuthorization.data(), plugin::kLocalKeyPrimaryAuthorization.size());
+    rocksdb::Status s = c.authorize ? impl->base()->Put(wo, impl->local_cf(), k, "registry")
+                                    : impl->base()->Delete(wo, impl->local_cf(), k);
+    if (!s.ok()) return Status::IOError("persisting how this primary authorizes secondaries: " + s.ToString());
+    return Status::OK();
+  }
+
+  // The authorize callback of a restarted primary: the persisted allowed list
+  // (control/allowed_secondaries), read at every handshake; absent = nobody.
+  std::function<Status(const std::string&)> PersistedRegistry() {
+    Replicator* self = this;
+    return [self](const std::string& id) -> Status {
+      auto allowed = plugin::LoadAllowedSecondaries(self);
+      if (!allowed.ok()) return allowed.status().WithContext("reading this primary's allowed secondaries");
+      if (!*allowed) {
+        return Status::PermissionDenied("secondary '" + id + "' refused: this primary restarted and has no persisted "
+                                        "allowed-secondaries list; send it again (control op "
+                                        "set_allowed_secondaries / enable_primary, or BecomePrimary with authorize)");
+      }
+      if ((*allowed)->count(id) != 0) return Status::OK();
+      return Status::PermissionDenied("secondary '" + id + "' is not in this primary's registry (never added, or "
+                                      "revoked): generate a new secondary activation token on the primary");
+    };
   }
 
   Result<replication::TlsCredentials> Credentials(const replication::TlsCredentials& given) {
@@ -550,6 +630,8 @@ class ReplicatorImpl : public Replicator {
       if (!client_) return;
       const auto cs = client_->GetStatus();
       if (cs.halted && sink_->needs_bootstrap()) {
+        // auto_rebootstrap off: stay stopped (status: needs-bootstrap) until RequestBootstrap.
+        if (!db_->spec().plugin_options.auto_rebootstrap) return;
         wipe = true;
         bundle = bundle_;
       } else if (auto e = sink_->applied_epoch(); e && *e > client_epoch_ &&

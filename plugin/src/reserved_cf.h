@@ -22,6 +22,17 @@ inline constexpr std::string_view kLocalKeyRole = "role";            // "disable
 inline constexpr std::string_view kLocalKeyEpoch = "epoch";          // fixed64 LE
 inline constexpr std::string_view kLocalKeyClusterId = "cluster_id"; // text (UUID)
 
+// Key prefixes of kLocalCf owned by this node's sidecar ("sidecar/": activation credentials,
+// DR operation-token state) and control socket ("control/": allowed secondaries, the followed
+// primary). A bootstrap install carries them over (DbSink::CommitBootstrap): they describe this
+// node, not the primary whose checkpoint replaces the data.
+inline constexpr std::string_view kLocalSidecarPrefix = "sidecar/";
+inline constexpr std::string_view kLocalControlPrefix = "control/";
+// "registry" while the primary's server checks secondaries against the persisted allowed list
+// (control/allowed_secondaries) — set by BecomePrimary/Promote with an authorize callback, so a
+// restarted primary keeps refusing ids outside the list; absent: any certificate of the CA.
+inline constexpr std::string_view kLocalKeyPrimaryAuthorization = "control/primary_authorization";
+
 // Prefix of rocksdr's in-band PutLogData markers in the WAL (column-family create/drop, epoch,
 // ingestion). See replication/PROTOCOL.md.
 inline constexpr std::string_view kMarkerPrefix = "rocksdr:";

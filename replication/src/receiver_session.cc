@@ -262,6 +262,7 @@ void ReceiverSession::HandleWelcome(const Frame& frame) {
     }
     phase_ = Phase::kStreaming;
   } else {
+    if (!RebootstrapAllowed(Printable(welcome.bootstrap_reason))) return;
     phase_ = Phase::kAwaitBootstrap;
     spdlog::info("replication: {}: the primary bootstraps this secondary: {}", name(),
                  Printable(welcome.bootstrap_reason));
@@ -342,6 +343,17 @@ void ReceiverSession::HandleBatches(const Frame& frame) {
   SendAck();
 }
 
+bool ReceiverSession::RebootstrapAllowed(const std::string& reason) {
+  if (!sink_->Cursor()) return true;  // joining: nothing to replace
+  Status st = sink_->MayRebootstrap(reason);
+  if (st.ok()) return true;
+  spdlog::error("replication: {}: refusing the re-bootstrap: {}", name(), st.message());
+  host_->UpdateStatus([&](SecondaryClientStatus& s) { s.bootstrap_reason = reason; });
+  Fail(ErrorCode::kBootstrapFailed, "the secondary refuses the re-bootstrap: " + st.message(),
+       /*halt=*/true);
+  return false;
+}
+
 void ReceiverSession::HandleBootstrapBegin(const Frame& frame) {
   if (phase_ != Phase::kAwaitBootstrap && phase_ != Phase::kStreaming) {
     Fail(ErrorCode::kProtocolViolation, "BOOTSTRAP_BEGIN during a bootstrap", false);
@@ -349,6 +361,13 @@ void ReceiverSession::HandleBootstrapBegin(const Frame& frame) {
   }
   BootstrapBegin m;
   if (!DecodeOrFail(frame, &m)) return;
+  if (phase_ == Phase::kStreaming) {
+    const std::string reason =
+        "the primary started a re-bootstrap while streaming (a WAL gap or an external file "
+        "ingestion on the primary; its status names which)";
+    if (!RebootstrapAllowed(reason)) return;
+    host_->UpdateStatus([&](SecondaryClientStatus& s) { s.bootstrap_reason = reason; });
+  }
   bs_sequence_ = m.checkpoint_sequence;
   bs_file_count_ = m.file_count;
   bs_total_ = m.total_bytes;

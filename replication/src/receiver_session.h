@@ -72,6 +72,9 @@ class ReceiverSession : public FramedSession {
   void HandleFileEnd(const Frame& frame);
   void HandleBootstrapEnd(const Frame& frame);
   void SendAck();
+  // A re-bootstrap (the sink holds a position) for `reason`: asks the sink; if it refuses,
+  // fails the session (ERROR bootstrap-failed, halt) and returns false.
+  bool RebootstrapAllowed(const std::string& reason);
   // Closes with ERROR and remembers whether to halt.
   void Fail(ErrorCode code, const std::string& message, bool halt);
   // The sink failed: stop for good, say why.

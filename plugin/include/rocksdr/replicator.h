@@ -33,6 +33,16 @@
 //   Disable()               -> disabled (stops everything; the data stays).
 //   ReenableWrites()        clears the write fence of a primary that learned of a newer epoch.
 //   Revoke(id)              primary: closes and refuses secondary `id`.
+//   RequestBootstrap()      secondary: re-bootstraps it from its primary now (see below).
+// Re-bootstrap: a secondary whose position the primary can no longer stream from (WAL purged,
+// external file ingestion, another epoch) is bootstrapped again automatically, unless
+// PluginOptions::auto_rebootstrap is false: then it stops with its data and position
+// (status: primary_link.state kNeedsBootstrap, the reason in last_error) until
+// RequestBootstrap(). A bootstrap keeps the node-local "sidecar/" and "control/" keys.
+// Authorization: a primary started with PrimaryConfig.authorize persists that it uses a
+// registry; reopened as primary (Open), it then checks ids against the persisted list
+// (node-local "control/allowed_secondaries", written by the control socket) and refuses all
+// while there is none, instead of admitting any certificate of its CA.
 // Fencing (invariant 4): a primary told by a secondary that a newer epoch exists stops
 // accepting application writes (NotSupported "fenced: ...") until demoted or re-enabled;
 // GetStatus().fenced_reason says why.
@@ -147,6 +157,13 @@ class Replicator {
   virtual Status Disable() = 0;
   virtual Status ReenableWrites() = 0;
   virtual Status Revoke(const std::string& secondary_id) = 0;
+  // Secondary: drop the position and have the primary bootstrap this node again, now. The
+  // operator's answer to "needs-bootstrap" when PluginOptions::auto_rebootstrap is false (a
+  // WAL gap or an ingestion on the primary then stops the secondary, data and position kept,
+  // until this call); allowed in either mode. The data stays until the new checkpoint is
+  // installed (atomically). Errors: kFailedPrecondition (not a secondary, or attached to no
+  // primary yet).
+  virtual Status RequestBootstrap() = 0;
 
   // The primary's bound replication port (0 when not serving).
   virtual uint16_t port() const = 0;

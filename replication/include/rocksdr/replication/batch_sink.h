@@ -51,6 +51,14 @@ class BatchSink {
   // The highest applied sequence that is durable (synced); <= *Cursor().
   virtual uint64_t DurableSequence() = 0;
 
+  // The primary is about to replace the data of a sink that holds a position (Cursor() set) by
+  // a checkpoint — a re-bootstrap, for `reason` (a WAL gap, an ingestion, another epoch, ...).
+  // Called when WELCOME says BOOTSTRAP and when BOOTSTRAP_BEGIN interrupts streaming, before
+  // anything is changed. An error refuses it: the client sends ERROR bootstrap-failed with the
+  // error's message and halts (the sink keeps its data and position). A sink with no position
+  // (joining) is always bootstrapped and is not asked. Default: allowed.
+  virtual Status MayRebootstrap(const std::string& /*reason*/) { return Status::OK(); }
+
   // A checkpoint of the primary at `sequence` follows: file_count files, total_bytes in all.
   virtual Status BeginBootstrap(uint64_t sequence, uint32_t file_count, uint64_t total_bytes) = 0;
   // The next file. `name` is a plain file name (the codec's ValidateFileName held, and the

@@ -62,6 +62,7 @@ inline constexpr std::string_view kOpUpdatePrimary = "update_primary";
 inline constexpr std::string_view kOpPromote = "promote";
 inline constexpr std::string_view kOpDemote = "demote";
 inline constexpr std::string_view kOpDisable = "disable";
+inline constexpr std::string_view kOpRequestBootstrap = "request_bootstrap";
 inline constexpr std::string_view kOpGet = "get";
 inline constexpr std::string_view kOpPut = "put";
 inline constexpr std::string_view kOpDelete = "delete";
