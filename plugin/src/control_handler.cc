@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <ctime>
 
+#include "control_consistency.h"
 #include "control_server.h"
 #include "replicated_db.h"
 #include "reserved_cf.h"
 #include "rocks_status.h"
 #include "rocksdr/crypto/secure_bytes.h"
 #include "rocksdr/role.h"
+#include "rocksdr/replication/consistency_ops.h"
 #include "rocksdr/sidecar/net_address.h"
 
 namespace rocksdr::plugin {
@@ -234,6 +236,7 @@ Result<json> ControlHandler::Handle(const ctl::Request& r) {
   if (op == ctl::kOpPut) return Write(r.args, /*is_delete=*/false);
   if (op == ctl::kOpDelete) return Write(r.args, /*is_delete=*/true);
   if (op == ctl::kOpScan) return Scan(r.args);
+  if (ctl::IsConsistencyOp(op)) return HandleConsistencyOp(replicator_, op, r.args);
   if (op == ctl::kOpHello) return Status::FailedPrecondition("hello was already answered on this connection");
   return Status::InvalidArgument("unknown op '" + op.substr(0, ctl::kMaxOpBytes) +
                                  "' (this plugin speaks control protocol version " +

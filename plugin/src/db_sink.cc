@@ -104,6 +104,10 @@ std::optional<uint64_t> DbSink::Cursor() {
 uint64_t DbSink::DurableSequence() { return durable_.load(); }
 
 Status DbSink::Apply(const std::vector<replication::WalBatch>& batches) {
+  return gate_.Run(batches, [this](const std::vector<replication::WalBatch>& b) { return ApplyNow(b); });
+}
+
+Status DbSink::ApplyNow(const std::vector<replication::WalBatch>& batches) {
   if (!applier_) return Status::FailedPrecondition("the secondary's applier is not open");
   Status s = applier_->Apply(batches);
   Publish();

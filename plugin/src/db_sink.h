@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "applier.h"
+#include "apply_gate.h"
 #include "checkpoint_installer.h"
 #include "managed_db.h"
 #include "rocksdr/replication/batch_sink.h"
@@ -85,10 +86,18 @@ class DbSink : public replication::BatchSink {
   BootstrapProgress bootstrap() const;
   std::optional<std::string> needs_bootstrap() const;
   std::optional<uint64_t> applied_epoch() const;  // epoch recorded by the Applier
+  // The consistency check's gate in front of Apply (apply_gate.h).
+  ApplyGate& gate() { return gate_; }
+  // Column families the stream created since the Applier was opened (their handles belong to
+  // it). REQUIRES: the apply thread parked by gate() or no client running.
+  std::vector<rocksdb::ColumnFamilyHandle*> StreamCreatedColumnFamilies() const {
+    return applier_ ? applier_->created_column_families() : std::vector<rocksdb::ColumnFamilyHandle*>();
+  }
   uint64_t batches_applied() const { return batches_applied_.load(); }
 
  private:
   void Publish();  // copies the Applier's positions into the atomics
+  Status ApplyNow(const std::vector<replication::WalBatch>& batches);  // Apply without the gate
   // This node's "sidecar/" and "control/" keys of kLocalCf. REQUIRES: DB open, owner's lock held.
   Result<std::map<std::string, std::string>> CarriedLocalKeys();
   void SyncLoop();  // background WAL sync (options_.sync == false)
@@ -97,6 +106,7 @@ class DbSink : public replication::BatchSink {
   std::shared_mutex* const db_mu_;
   const DbSinkOptions options_;
 
+  ApplyGate gate_{[this] { return Cursor(); }};
   std::unique_ptr<Applier> applier_;       // I/O thread (or owner while no client runs)
   std::unique_ptr<CheckpointInstaller> installer_;
   std::string current_file_;

@@ -78,6 +78,7 @@ std::vector<rocksdb::ColumnFamilyHandle*> ManagedDb::AllHandles() const {
 
 Status ManagedDb::Close() {
   if (!impl_) return Status::OK();
+  if (before_close_) before_close_();
   for (auto* h : handles_) impl_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
   handles_.clear();
   impl_.reset();  // destroys rocksdr's handles, then deletes (closes) the base DB

@@ -55,6 +55,10 @@ class ManagedDb {
   // handles() plus rocksdr's reserved ones: what Applier::Open needs.
   std::vector<rocksdb::ColumnFamilyHandle*> AllHandles() const;
 
+  // Called at the start of every Close()/Reopen() of an open DB, before anything is closed (the
+  // consistency check releases its snapshots and iterators there). Set once, before use.
+  void SetBeforeClose(std::function<void()> fn) { before_close_ = std::move(fn); }
+
   // Destroys the handles and closes the DB (idempotent).
   Status Close();
   // Close() then open again with the same spec. kFailedPrecondition when adopted.
@@ -70,6 +74,7 @@ class ManagedDb {
   DbSpec spec_;
   std::unique_ptr<ReplicatedDBImpl> impl_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::function<void()> before_close_;
   bool adopted_ = false;
 };
 

@@ -20,6 +20,7 @@
 
 #include "coding.h"
 #include "control_server.h"
+#include "consistency_runtime.h"
 #include "db_sink.h"
 #include "db_source_provider.h"
 #include "managed_db.h"
@@ -97,6 +98,8 @@ class ReplicatorImpl : public Replicator {
   ReplicatorImpl(std::unique_ptr<ManagedDb> db, ReplicatorOptions options)
       : options_(options), db_(std::move(db)) {
     sink_ = std::make_unique<DbSink>(db_.get(), &db_mu_, SinkOptions());
+    consistency_ = std::make_unique<plugin::ConsistencyRuntime>(db_.get(), &db_mu_, [this] { return sink_.get(); });
+    db_->SetBeforeClose([this] { consistency_->ReleaseAll(); });
     monitor_ = std::thread([this] { MonitorLoop(); });
   }
   ~ReplicatorImpl() override { (void)Close(); }
@@ -362,6 +365,17 @@ class ReplicatorImpl : public Replicator {
     return st;
   }
 
+  // --------------------------------------------------------------- consistency check
+  Result<uint64_t> PauseApply(std::chrono::milliseconds timeout) override { return consistency_->PauseApply(timeout); }
+  Result<ConsistencySnapshot> TakeConsistencySnapshot(std::optional<uint64_t> at,
+                                                      std::chrono::milliseconds timeout) override {
+    return consistency_->TakeSnapshot(at, timeout);
+  }
+  Result<DigestPage> DigestConsistencySnapshot(const DigestRequest& request) override {
+    return consistency_->Digest(request);
+  }
+  Status ReleaseConsistencySnapshot(uint64_t id) override { return consistency_->Release(id); }
+
   std::vector<SecondaryStatus> GetSecondaryStatus() override {
     uint64_t latest = 0;
     {
@@ -591,6 +605,7 @@ class ReplicatorImpl : public Replicator {
 
   // REQUIRES: role_mu_ held. Stops (and joins) the server and the client.
   void StopTransport() {
+    if (sink_) sink_->gate().Cancel();  // a parked applier must not hold up the client's Stop
     std::unique_ptr<replication::PrimaryServer> server;
     std::unique_ptr<replication::SecondaryClient> client;
     {
@@ -625,6 +640,7 @@ class ReplicatorImpl : public Replicator {
     if (!role.owns_lock()) return;
     std::optional<SecondaryBundle> bundle;
     bool wipe = false;
+    std::optional<uint64_t> adopt_epoch;
     {
       std::lock_guard<std::mutex> t(transport_mu_);
       if (!client_) return;
@@ -637,9 +653,19 @@ class ReplicatorImpl : public Replicator {
       } else if (auto e = sink_->applied_epoch(); e && *e > client_epoch_ &&
                                                     cs.state == replication::ClientState::kStreaming) {
         bundle = bundle_;
+      } else if (cs.state == replication::ClientState::kStreaming && cs.primary_epoch > client_epoch_) {
+        // Bootstrapped from a primary of a newer epoch (no epoch marker was applied: it is inside
+        // the checkpoint): this node's history is now that epoch's, and its next HELLO must say so,
+        // or an older primary reached later would not learn that it was superseded (invariant 4).
+        adopt_epoch = cs.primary_epoch;
+        bundle = bundle_;
       }
     }
     if (!bundle) return;
+    if (adopt_epoch) {
+      Status s = db_->impl()->SetRole(Role::kSecondary, *adopt_epoch, db_->impl()->cluster_id());
+      if (!s.ok()) spdlog::error("rocksdr: recording the primary's epoch {}: {}", *adopt_epoch, s.ToString());
+    }
     spdlog::info("rocksdr: restarting the replication client ({})",
                  wipe ? "re-bootstrap: " + sink_->needs_bootstrap().value_or("") : "new epoch");
     StopTransport();
@@ -673,6 +699,7 @@ class ReplicatorImpl : public Replicator {
   std::condition_variable monitor_cv_;
   bool stopping_ = false;  // GUARDED_BY(monitor_mu_)
   std::thread monitor_;
+  std::unique_ptr<plugin::ConsistencyRuntime> consistency_;  // consistency_runtime.h
 };
 
 }  // namespace

@@ -41,5 +41,6 @@ void RegisterOperatorGenerateRoot(CLI::App& root, Context& ctx);    // operator_
 void RegisterServerCommand(CLI::App& root, Context& ctx);           // server_command.cc
 void RegisterReadWriteCommands(CLI::App& root, Context& ctx);       // rw_commands.cc
 void RegisterSealCommands(CLI::App& root, Context& ctx);            // seal_commands.cc
+void RegisterOperatorDrConsistency(CLI::App& root, Context& ctx);  // operator_dr_consistency.cc
 
 }  // namespace rocksdr::cli

@@ -40,6 +40,7 @@ int Run(int argc, char** argv) {
   RegisterServerCommand(app, ctx);
   RegisterReadWriteCommands(app, ctx);
   RegisterSealCommands(app, ctx);
+  RegisterOperatorDrConsistency(app, ctx);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   args = NormalizeArgs(args);

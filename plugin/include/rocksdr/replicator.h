@@ -53,13 +53,16 @@
 
 #include <rocksdb/db.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
+#include "rocksdr/consistency.h"
 #include "rocksdr/options.h"
 #include "rocksdr/replication/tls_context.h"
 #include "rocksdr/replication_status.h"
@@ -173,6 +176,16 @@ class Replicator {
   // Only the per-secondary part (primary), without reading the DB or its WAL directory: cheap
   // enough to poll. lag_sequences is against the primary's latest sequence.
   virtual std::vector<SecondaryStatus> GetSecondaryStatus() = 0;
+
+  // Consistency check (rocksdr/consistency.h): a secondary's applier parked at a batch boundary
+  // (returns its cursor); a held snapshot at the latest sequence (primary / disabled) or, on a
+  // secondary, at exactly `at` (applied up to it, then resumed) or at its cursor; one digest page
+  // of a held snapshot; its release. Waits are bounded by `timeout` (at most kMaxApplyPause).
+  virtual Result<uint64_t> PauseApply(std::chrono::milliseconds timeout) = 0;
+  virtual Result<ConsistencySnapshot> TakeConsistencySnapshot(std::optional<uint64_t> at,
+                                                              std::chrono::milliseconds timeout) = 0;
+  virtual Result<DigestPage> DigestConsistencySnapshot(const DigestRequest& request) = 0;
+  virtual Status ReleaseConsistencySnapshot(uint64_t id) = 0;
 
   // Stops the transport and closes the DB. Idempotent; the destructor calls it.
   virtual Status Close() = 0;

@@ -4,6 +4,7 @@
 #include "dr_context.h"
 #include "rocksdr/crypto/keyring.h"
 #include "rocksdr/sidecar/dr_activation.h"
+#include "rocksdr/sidecar/dr_consistency.h"
 #include "rocksdr/sidecar/net_address.h"
 
 namespace rocksdr::sidecar {
@@ -109,7 +110,7 @@ Status RegisterDrRoutesWithOptions(Router& router, Core& core, DrOptions options
                                            .SetSealedOk()
                                            .SetDrSecondaryOk()));
   }
-  return Status::OK();
+  return RegisterDrConsistencyRoutes(router, core);
 }
 
 Status RegisterDrRoutes(Router& router, Core& core) { return RegisterDrRoutesWithOptions(router, core, DrOptions()); }

@@ -14,6 +14,7 @@
 
 #include "rocksdr/crypto/secure_bytes.h"
 #include "rocksdr/replication/control_io.h"
+#include "rocksdr/replication/consistency_ops.h"
 #include "rocksdr/replication/control_protocol.h"
 
 namespace rocksdr::sidecar {
@@ -333,6 +334,14 @@ rocksdr::Status PluginControlClient::Delete(Store store, const std::string& key)
   return Call(ctl::kOpDelete, json{{"store", ctl::StoreName(store)}, {"key_b64", ctl::EncodeBytes(key)}},
               options_.timeout, /*idempotent=*/true)
       .status();
+}
+
+Result<nlohmann::json> PluginControlClient::Consistency(std::string_view op, const nlohmann::json& args) {
+  if (!ctl::IsConsistencyOp(op)) return rocksdr::Status::InvalidArgument("not a consistency op: '" + std::string(op) + "'");
+  // pause/snapshot wait for the applier (up to timeout_ms, at most 30 s); a page may take a while.
+  const auto timeout = std::max<std::chrono::milliseconds>(options_.timeout, std::chrono::seconds(60));
+  // Not retried: a pause or snapshot must not happen twice.
+  return Call(op, args, timeout, /*idempotent=*/op == ctl::kOpConsistencyDigest);
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> PluginControlClient::Scan(Store store,

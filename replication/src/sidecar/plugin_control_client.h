@@ -40,6 +40,7 @@ class PluginControlClient : public PluginControl {
   rocksdr::Status Delete(Store store, const std::string& key) override;
   Result<std::vector<std::pair<std::string, std::string>>> Scan(Store store, const std::string& prefix,
                                                                  size_t limit) override;
+  Result<nlohmann::json> Consistency(std::string_view op, const nlohmann::json& args) override;
 
   // One request/response (hello is sent first on a new connection). `idempotent`: may be
   // retried once on a fresh connection (see the header comment). Exposed for tests.

@@ -86,6 +86,16 @@ class PluginControl {
   // Keys with the given prefix, in order, at most `limit` entries.
   virtual Result<std::vector<std::pair<std::string, std::string>>> Scan(Store store, const std::string& prefix,
                                                                          size_t limit) = 0;
+
+  // The consistency check's ops (rocksdr/replication/consistency_ops.h: consistency_pause,
+  // _snapshot, _digest, _release) with their JSON args, answered with the plugin's JSON result
+  // (replication/PROTOCOL.md, "Control socket"). A waiting op may take up to its timeout_ms.
+  // Default: kFailedPrecondition, for controls with no protected DB (in-memory).
+  virtual Result<nlohmann::json> Consistency(std::string_view op, const nlohmann::json& args) {
+    (void)args;
+    return rocksdr::Status::FailedPrecondition("consistency op '" + std::string(op) +
+                                               "': this sidecar drives no protected DB (in-memory plugin)");
+  }
 };
 
 }  // namespace rocksdr::sidecar
