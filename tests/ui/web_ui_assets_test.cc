@@ -87,6 +87,9 @@ TEST(WebUiAssets, ServedBySidecarWhenEnabledOnly) {
   EXPECT_EQ(bad.status, 404);
   EXPECT_EQ(bad.content_type, "application/json");
   EXPECT_EQ(on->Call("GET", "/ui/nope.js").status, 404);
+  // The UI is read-only: other methods are refused.
+  EXPECT_EQ(on->Call("POST", "/ui/", "{}").status, 405);
+  EXPECT_EQ(on->Call("DELETE", "/ui/app.js").status, 405);
   // The API is unaffected.
   EXPECT_EQ(on->Call("GET", "/v1/sys/seal-status").status, 200);
 

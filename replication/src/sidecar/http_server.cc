@@ -108,7 +108,10 @@ ApiResponse Handle(const Shared& shared, const http::request<http::string_body>&
   if (path.rfind("/v1/", 0) != 0) {
     if (shared.options.other_handler) {
       std::optional<ApiResponse> r = shared.options.other_handler(std::string(target));
-      if (r.has_value()) return *r;
+      if (r.has_value()) {
+        const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
+        return read ? *r : ErrorResponse(405, "unsupported operation");
+      }
     }
     return ErrorResponse(404, "unsupported path");
   }

@@ -51,6 +51,7 @@ struct HttpServerOptions {
   // Server threads. Default: 2.
   int threads = 2;
   // Requests outside /v1/ (e.g. the web UI under /ui/): return a response, or nullopt for 404.
+  // Only GET and HEAD get that response; other methods on a target it answers get 405.
   std::function<std::optional<ApiResponse>(const std::string& target)> other_handler;
 };
 
