@@ -112,11 +112,14 @@ bool RunScenario(FaultCluster& c, Kind kind, std::mt19937_64& rng, size_t base_f
       expect_reconnect = ms > 2000;  // well beyond the 1 s peer timeout
       break;
     }
-    case Kind::kCorrupt:
+    case Kind::kCorrupt: {
+      const uint64_t corrupted0 = proxy.bytes_corrupted();
       proxy.CorruptNextByte();
-      WaitFor([&] { return proxy.bytes_corrupted() > 0; }, std::chrono::seconds(10));
+      EXPECT_TRUE(WaitFor([&] { return proxy.bytes_corrupted() > corrupted0; }, std::chrono::seconds(10)))
+          << "no byte went through the proxy to corrupt";
       expect_reconnect = true;
       break;
+    }
     case Kind::kKillPrimary:
       c.KillPrimary();
       Sleep(rng() % 500);
@@ -160,6 +163,11 @@ bool RunScenario(FaultCluster& c, Kind kind, std::mt19937_64& rng, size_t base_f
   }
   if (::testing::Test::HasFatalFailure()) return false;
   proxy.Heal();
+  if (expect_reconnect && kind != Kind::kKillSecondary) {
+    // The secondary notices the broken link (an error, EOF or the peer timeout) and reconnects.
+    WaitFor([&] { return U(c.SecondaryStatus(), "primary_link", "reconnects") > reconnects0; },
+            std::chrono::seconds(30));
+  }
   if (!c.WaitStreaming(std::chrono::seconds(90))) {
     ADD_FAILURE() << Name(kind) << ": the secondary did not stream again; status " << c.SecondaryStatus().dump()
                   << "\n" << c.Logs();
