@@ -85,7 +85,8 @@ std::string_view ConnectionStateText(ConnectionState s) {
 
 BodyLimit KvApi::BodyLimitFor(const std::string& method, const std::string& target) const {
   const std::string_view path = std::string_view(target).substr(0, target.find('?'));
-  if (method == "PUT" && path.substr(0, kKvPrefix.size()) == kKvPrefix) {
+  if (path.substr(0, kKvPrefix.size()) == kKvPrefix && method != "GET" && method != "DELETE" && method != "HEAD") {
+    // PUT; and other methods are read too, to be answered 405 rather than 413.
     return {limits_.max_value_bytes, "PUT /kv/{key} (--max-value-bytes)"};
   }
   if (method == "POST" && path == "/bulk") return {limits_.max_bulk_bytes, "POST /bulk (--max-bulk-bytes)"};
@@ -142,7 +143,18 @@ HttpResponse KvApi::Delete(const std::string& key) const {
 }
 
 HttpResponse KvApi::Bulk(const HttpRequest& req) const {
-  auto records = ParseBulk(req.content_type, req.body, limits_);
+  // ?format=text|json overrides the Content-Type.
+  const size_t q = req.target.find('?');
+  const std::string query = q == std::string::npos ? "" : "&" + req.target.substr(q + 1) + "&";
+  std::string content_type = req.content_type;
+  if (query.find("&format=json&") != std::string::npos) {
+    content_type = "application/json";
+  } else if (query.find("&format=text&") != std::string::npos) {
+    content_type = "text/plain";
+  } else if (query.find("format=") != std::string::npos) {
+    return JsonError(400, "format must be text or json");
+  }
+  auto records = ParseBulk(content_type, req.body, limits_);
   if (!records.ok()) return JsonError(400, records.status().message());
   size_t written = 0, batches = 0;
   while (written < records->size()) {

@@ -4,7 +4,8 @@
 //   GET    /kv/{key}                                     200 the value (application/octet-stream)
 //                                                        404 {"error"} if absent
 //   DELETE /kv/{key}                                     200 {"deleted"}
-//   POST   /bulk       key<TAB>value lines, or a JSON object (kv_service/bulk_parser.h);
+//   POST   /bulk       key<TAB>value lines, or a JSON object (kv_service/bulk_parser.h): by the
+//                      Content-Type, or ?format=text / ?format=json; validated whole, then
 //                      written as one WriteBatch per chunk  200 {"written","batches"}
 //   GET    /healthz    role, epoch, cluster id, replication state (JSON, always 200)
 //
