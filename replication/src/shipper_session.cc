@@ -678,20 +678,28 @@ void ShipperSession::StreamLoop() {
     if (!source_->WaitForWrites(next_sequence_ - 1, poll)) continue;
     batches.clear();
     Status st = source_->Read(budget, options_.limits.max_batches_per_frame, &batches);
-    // Coalesce: a frame that is not full waits a little for more batches.
-    const auto deadline = Clock::now() + options_.coalesce_delay;
-    while (st.ok() && !batches.empty() && batches.size() < options_.limits.max_batches_per_frame) {
+    // Coalesce, as Nagle does: on an idle link (every BATCHES frame ACKed) a frame goes at once;
+    // while one is un-ACKed, a frame that is not full waits for that ACK — at most coalesce_delay
+    // — and then takes what was written meanwhile. So a light load is shipped without delay and
+    // a heavy one in large frames (one TLS record, one ACK and one wake-up per many batches).
+    // The wait is on the ACK, not on the writers: writes do not wake the pump while it waits.
+    if (st.ok() && !batches.empty() &&
+        batches.size() < options_.limits.max_batches_per_frame &&
+        options_.coalesce_delay.count() > 0) {
       const size_t bytes = EncodedBatchesSize(batches);
-      if (bytes >= budget) break;
-      const auto now = Clock::now();
-      if (now >= deadline) break;
-      if (!source_->WaitForWrites(batches.back().last_sequence(),
-                                  std::chrono::duration_cast<std::chrono::microseconds>(
-                                      deadline - now))) {
-        break;
+      bool waited = false;
+      if (bytes < budget) {
+        std::unique_lock<std::mutex> l(mu_);
+        waited = !in_flight_.empty();
+        if (waited) {
+          cv_.wait_until(l, Clock::now() + options_.coalesce_delay,
+                         [&] { return stop_ || in_flight_.empty(); });
+        }
       }
-      st = source_->Read(budget - bytes,
-                         options_.limits.max_batches_per_frame - batches.size(), &batches);
+      if (waited) {
+        st = source_->Read(budget - bytes,
+                           options_.limits.max_batches_per_frame - batches.size(), &batches);
+      }
     }
     if (!st.ok()) {
       if (IsNeedsBootstrap(st)) {

@@ -140,7 +140,8 @@ struct PluginOptions {
   // Default: 256 KiB
   uint64_t max_batch_bytes = 256 << 10;
 
-  // ... or until the first batch has waited this long (0 .. 1 s; 0 = send at once).
+  // ... or until the first batch has waited this long (0 .. 1 s; 0 = send at once). It waits
+  // only while an earlier frame is un-ACKed: on an idle link a frame is sent at once.
   // Default: 1000 microseconds
   uint64_t max_batch_delay_us = 1000;
 

@@ -59,7 +59,9 @@ struct PrimaryServerOptions {
   uint64_t max_unacked_bytes = 8ull << 20;
   // Target size of a BATCHES frame payload (capped by max_frame_payload). Default: 1 MiB.
   size_t target_frame_bytes = 1 << 20;
-  // How long the pump waits for more batches to fill a frame that is not full. Default: 500 us.
+  // Longest wait of a frame that is not full: while an earlier BATCHES frame is un-ACKed, the
+  // pump waits for that ACK (at most this long) and then sends what was written meanwhile; on an
+  // idle link a frame is sent at once. 0: never wait. Default: 500 us.
   std::chrono::microseconds coalesce_delay{500};
   // A HEARTBEAT (latest sequence, clock) is sent this often. Default: 1 s.
   std::chrono::milliseconds heartbeat_interval{1000};
