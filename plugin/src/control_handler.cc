@@ -120,6 +120,26 @@ json StatusToJson(const ReplicationStatus& st) {
                       {"lag_sequences", p.lag_sequences},
                       {"last_heartbeat", Rfc3339(p.last_heartbeat_unix_ms)}};
   }
+  // Synchronous replication (flat names for the sidecar, the CLI and the UI; details in "sync").
+  const SyncReplicationStatus& sy = st.sync;
+  j["ack_mode"] = std::string(AckModeName(sy.mode));
+  j["ack_count"] = sy.count;
+  j["sync_degraded"] = sy.degraded;
+  j["sync_degraded_reason"] = sy.degraded_reason;
+  j["sync"] = {{"ack_mode", std::string(AckModeName(sy.mode))},
+               {"ack_count", sy.count},
+               {"timeout_ms", sy.timeout_ms},
+               {"on_timeout", std::string(AckTimeoutPolicyName(sy.on_timeout))},
+               {"degraded", sy.degraded},
+               {"degraded_since_unix_ms", sy.degraded_since_unix_ms},
+               {"degraded_since", Rfc3339(sy.degraded_since_unix_ms)},
+               {"degraded_reason", sy.degraded_reason},
+               {"confirmed_sequence", sy.confirmed_sequence},
+               {"writes_waiting", sy.writes_waiting},
+               {"writes_confirmed", sy.writes_confirmed},
+               {"writes_unconfirmed", sy.writes_unconfirmed},
+               {"timeouts", sy.timeouts},
+               {"degradations", sy.degradations}};
   j["fenced_reason"] = st.fenced_reason;
   j["external_ingestions"] = st.external_ingestions;
   j["listener_attached"] = st.listener_attached;

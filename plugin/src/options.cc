@@ -115,7 +115,37 @@ Status ValidatePluginOptions(const PluginOptions& o) {
   ROCKSDR_RETURN_IF_ERROR(CheckRange("limits.peer_timeout_ms", o.peer_timeout_ms,
                                      2 * o.heartbeat_interval_ms + 1, 600000, "ms"));
   ROCKSDR_RETURN_IF_ERROR(ValidatePreloadOptions(o));
+  ROCKSDR_RETURN_IF_ERROR(CheckRange("ack.count", o.ack_count, 1, 64, "secondaries"));
+  ROCKSDR_RETURN_IF_ERROR(CheckRange("ack.timeout_ms", o.ack_timeout_ms, 1, 600000, "ms"));
   return Status::OK();
+}
+
+std::string_view AckModeName(AckMode mode) {
+  switch (mode) {
+    case AckMode::kAsync: return "async";
+    case AckMode::kReceived: return "received";
+    case AckMode::kDurable: return "durable";
+  }
+  return "async";
+}
+
+Result<AckMode> ParseAckMode(std::string_view name) {
+  for (AckMode m : {AckMode::kAsync, AckMode::kReceived, AckMode::kDurable}) {
+    if (name == AckModeName(m)) return m;
+  }
+  return Status::InvalidArgument("unknown ack mode '" + std::string(name.substr(0, 40)) +
+                                 "' (expected one of: async, received, durable)");
+}
+
+std::string_view AckTimeoutPolicyName(AckTimeoutPolicy p) {
+  return p == AckTimeoutPolicy::kDegrade ? "degrade" : "fail";
+}
+
+Result<AckTimeoutPolicy> ParseAckTimeoutPolicy(std::string_view name) {
+  if (name == "fail") return AckTimeoutPolicy::kFail;
+  if (name == "degrade") return AckTimeoutPolicy::kDegrade;
+  return Status::InvalidArgument("unknown timeout policy '" + std::string(name.substr(0, 40)) +
+                                 "' (expected fail or degrade)");
 }
 
 std::string_view PreloadOnErrorName(PreloadOnError e) {

@@ -69,6 +69,12 @@ class YamlParser {
         {"heartbeat_interval_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->heartbeat_interval_ms); }},
         {"peer_timeout_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->peer_timeout_ms); }},
     };
+    const std::vector<std::pair<std::string, H>> ack = {
+        {"mode", [&](auto& n, auto& f) { return Enum(n, f, &o->ack_mode, ParseAckMode); }},
+        {"count", [&](auto& n, auto& f) { return Uint(n, f, &o->ack_count); }},
+        {"timeout_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->ack_timeout_ms); }},
+        {"on_timeout", [&](auto& n, auto& f) { return Enum(n, f, &o->ack_on_timeout, ParseAckTimeoutPolicy); }},
+    };
     const std::vector<std::pair<std::string, H>> close_wait = {
         {"timeout_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->preload.close_wait_ms); }},
         {"secondaries", [&](auto& n, auto& f) { return Uint(n, f, &o->preload.close_wait_secondaries); }},
@@ -89,6 +95,7 @@ class YamlParser {
         {"wal_retention", [&](auto& n, auto& f) { return Map(n, f, retention); }},
         {"limits", [&](auto& n, auto& f) { return Map(n, f, limits); }},
         {"preload", [&](auto& n, auto& f) { return Map(n, f, preload); }},
+        {"ack", [&](auto& n, auto& f) { return Map(n, f, ack); }},
     };
     ROCKSDR_RETURN_IF_ERROR(Map(root, "", top));
 
@@ -193,6 +200,16 @@ class YamlParser {
     Result<Role> role = ParseRole(text);
     if (!role.ok()) return At(MarkOf(field), "'" + field + "': " + role.status().message());
     *out = *role;
+    return Status::OK();
+  }
+
+  template <typename E, typename P>
+  Status Enum(const YAML::Node& n, const std::string& field, E* out, P parse) {
+    std::string text;
+    ROCKSDR_RETURN_IF_ERROR(String(n, field, &text));
+    Result<E> value = parse(text);
+    if (!value.ok()) return At(MarkOf(field), "'" + field + "': " + value.status().message());
+    *out = *value;
     return Status::OK();
   }
 

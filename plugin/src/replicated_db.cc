@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "batch_scan.h"
 #include "coding.h"
 #include "reserved_cf.h"
@@ -27,6 +29,7 @@ ReplicatedDBImpl::ReplicatedDBImpl(Parts p)
       listener_attached_(p.listener_attached),
       state_store_(p.base, p.local_cf),
       notifier_(p.base->GetLatestSequenceNumber()),
+      ack_tracker_(AckTracker::FromOptions(options_)),
       role_(p.state.role.value_or(options_.role)),
       epoch_(p.state.epoch),
       cluster_id_(std::move(p.state.cluster_id)) {
@@ -137,19 +140,72 @@ rocksdb::Status ReplicatedDBImpl::CheckWrite(const rocksdb::WriteOptions& o, roc
 
 template <typename F>
 rocksdb::Status ReplicatedDBImpl::FencedWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
-                                              F&& write) {
-  std::shared_lock<std::shared_mutex> fence(fence_mu_);
-  rocksdb::Status s = CheckWrite(o, cf);
+                                              F&& write, const rocksdb::WriteBatch* batch) {
+  uint64_t last = 0;
+  {
+    std::shared_lock<std::shared_mutex> fence(fence_mu_);
+    rocksdb::Status s = CheckWrite(o, cf);
+    if (!s.ok()) return s;
+    s = write();
+    if (s.ok()) NotifyWritten();
+    if (!s.ok() || !ack_tracker_.enabled() || role_.load() != Role::kPrimary) return s;
+    // RocksDB stores the sequence it assigned in the batch's header (WriteBatchInternal::
+    // SetSequence, also for every member of a write group): the batch consumed
+    // [seq, seq + Count() - 1].
+    const uint64_t seq =
+        batch != nullptr ? DecodeFixed64(std::string_view(batch->Data()).substr(0, 8)).value_or(0) : 0;
+    if (seq != 0 && batch->Count() != 0) {
+      last = seq + batch->Count() - 1;
+    } else if (seq != 0) {
+      return s;  // consumed no sequence number (LogData only): nothing to confirm
+    } else {
+      last = db_->GetLatestSequenceNumber();
+    }
+  }
+  // Outside the fence: a role change must not wait for the secondaries.
+  return AwaitConfirmation(last);
+}
+
+template <typename F>
+rocksdb::Status ReplicatedDBImpl::SyncWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                            F&& fill) {
+  rocksdb::WriteBatch batch(0, 0, o.protection_bytes_per_key, 0);
+  rocksdb::Status s = fill(batch);
   if (!s.ok()) return s;
-  s = write();
-  if (s.ok()) NotifyWritten();
-  return s;
+  return FencedWrite(o, cf, [&] { return db_->Write(o, &batch); }, &batch);
+}
+
+rocksdb::Status ReplicatedDBImpl::AwaitConfirmation(uint64_t last) {
+  const AckTracker::WaitResult r = ack_tracker_.WaitFor(last);
+  switch (r.outcome) {
+    case AckTracker::Outcome::kConfirmed:
+    case AckTracker::Outcome::kDegraded:
+      return rocksdb::Status::OK();
+    case AckTracker::Outcome::kTimedOut:
+    case AckTracker::Outcome::kInterrupted:
+      break;
+  }
+  const AckTracker::Config& c = ack_tracker_.config();
+  const std::string why =
+      r.outcome == AckTracker::Outcome::kInterrupted
+          ? "the primary stopped serving while it waited (" + r.reason + ")"
+          : "no confirmation within " + std::to_string(c.timeout.count()) + " ms";
+  return rocksdb::Status::TimedOut(
+      "rocksdr: the write (up to sequence " + std::to_string(last) +
+      ") is written on the primary but NOT confirmed by " + std::to_string(c.count) + " secondar" +
+      (c.count == 1 ? "y" : "ies") + " (ack mode " + std::string(AckModeName(c.mode)) + ": " + why +
+      "; confirmed up to sequence " + std::to_string(r.confirmed_sequence) +
+      "). It stays on the primary and replicates when a secondary catches up; a failover before then loses it. "
+      "Check the secondaries (status), or set ack.on_timeout: degrade");
 }
 
 // ---------------------------------------------------------------- writes
 
 rocksdb::Status ReplicatedDBImpl::Put(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                       const rocksdb::Slice& k, const rocksdb::Slice& v) {
+  if (ack_tracker_.enabled()) {
+    return SyncWrite(o, cf, [&](rocksdb::WriteBatch& b) { return b.Put(cf, k, v); });
+  }
   return FencedWrite(o, cf, [&] { return db_->Put(o, cf, k, v); });
 }
 rocksdb::Status ReplicatedDBImpl::Put(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
@@ -162,6 +218,9 @@ rocksdb::Status ReplicatedDBImpl::PutEntity(const rocksdb::WriteOptions& o, rock
 }
 rocksdb::Status ReplicatedDBImpl::Delete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                          const rocksdb::Slice& k) {
+  if (ack_tracker_.enabled()) {
+    return SyncWrite(o, cf, [&](rocksdb::WriteBatch& b) { return b.Delete(cf, k); });
+  }
   return FencedWrite(o, cf, [&] { return db_->Delete(o, cf, k); });
 }
 rocksdb::Status ReplicatedDBImpl::Delete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
@@ -170,6 +229,9 @@ rocksdb::Status ReplicatedDBImpl::Delete(const rocksdb::WriteOptions& o, rocksdb
 }
 rocksdb::Status ReplicatedDBImpl::SingleDelete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                                const rocksdb::Slice& k) {
+  if (ack_tracker_.enabled()) {
+    return SyncWrite(o, cf, [&](rocksdb::WriteBatch& b) { return b.SingleDelete(cf, k); });
+  }
   return FencedWrite(o, cf, [&] { return db_->SingleDelete(o, cf, k); });
 }
 rocksdb::Status ReplicatedDBImpl::SingleDelete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
@@ -178,6 +240,9 @@ rocksdb::Status ReplicatedDBImpl::SingleDelete(const rocksdb::WriteOptions& o, r
 }
 rocksdb::Status ReplicatedDBImpl::DeleteRange(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                               const rocksdb::Slice& b, const rocksdb::Slice& e) {
+  if (ack_tracker_.enabled()) {
+    return SyncWrite(o, cf, [&](rocksdb::WriteBatch& batch) { return batch.DeleteRange(cf, b, e); });
+  }
   return FencedWrite(o, cf, [&] { return db_->DeleteRange(o, cf, b, e); });
 }
 rocksdb::Status ReplicatedDBImpl::DeleteRange(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
@@ -187,6 +252,9 @@ rocksdb::Status ReplicatedDBImpl::DeleteRange(const rocksdb::WriteOptions& o, ro
 }
 rocksdb::Status ReplicatedDBImpl::Merge(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                         const rocksdb::Slice& k, const rocksdb::Slice& v) {
+  if (ack_tracker_.enabled()) {
+    return SyncWrite(o, cf, [&](rocksdb::WriteBatch& b) { return b.Merge(cf, k, v); });
+  }
   return FencedWrite(o, cf, [&] { return db_->Merge(o, cf, k, v); });
 }
 
@@ -202,7 +270,7 @@ rocksdb::Status ReplicatedDBImpl::Write(const rocksdb::WriteOptions& o, rocksdb:
       }
     }
     return db_->Write(o, updates);
-  });
+  }, updates);
 }
 
 rocksdb::Status ReplicatedDBImpl::InternalWrite(const rocksdb::WriteOptions& o, rocksdb::WriteBatch* batch) {
@@ -546,6 +614,7 @@ ReplicationStatus ReplicatedDBImpl::GetReplicationStatus() {
   st.listener_attached = listener_attached_;
   st.background_error = events_->background_error();
   if (auto f = write_fence()) st.fenced_reason = *f;
+  ack_tracker_.FillStatus(&st.sync);
   return st;
 }
 

@@ -25,6 +25,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "ack_tracker.h"
 #include "db_events.h"
 #include "marker.h"
 #include "rocksdr/rocksdr.h"
@@ -65,6 +66,8 @@ class ReplicatedDBImpl : public ReplicatedDB {
   WriteNotifier* notifier() { return &notifier_; }
   const std::shared_ptr<DbEvents>& events() const { return events_; }
   StateStore* state_store() { return &state_store_; }
+  // Synchronous replication's wait (fed by the runtime's PrimaryServer; see ack_tracker.h).
+  AckTracker* ack_tracker() { return &ack_tracker_; }
 
   // A live handle for column family `id` (application's, reserved, created through the wrapper
   // or adopted), or nullptr. The handle stays valid until dropped+destroyed by its owner.
@@ -187,8 +190,19 @@ class ReplicatedDBImpl : public ReplicatedDB {
   rocksdb::Status CheckRead(rocksdb::ColumnFamilyHandle* cf) const;
   // REQUIRES: fence_mu_ held (shared or exclusive).
   rocksdb::Status CheckWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf) const;
+  // `batch`: what write() wrote, if it is one WriteBatch (its sequence tells the synchronous
+  // wait which sequences are this write's own); nullptr: the DB's latest sequence after the
+  // write is waited for instead (a superset).
   template <typename F>
-  rocksdb::Status FencedWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, F&& write);
+  rocksdb::Status FencedWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, F&& write,
+                              const rocksdb::WriteBatch* batch = nullptr);
+  // Synchronous ack modes: one-operation writes go through a WriteBatch filled by fill(batch),
+  // so that they wait only for their own sequence.
+  template <typename F>
+  rocksdb::Status SyncWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, F&& fill);
+  // After a successful write whose last sequence is `last`: waits for the secondaries' confirmation
+  // (AckTracker) and turns an unconfirmed outcome into the Status documented in rocksdr.h.
+  rocksdb::Status AwaitConfirmation(uint64_t last);
   // Writes a marker batch (PutLogData + a kLocalCf Put, synced). REQUIRES: ddl_mu_ held.
   rocksdb::Status WriteMarker(const Marker& marker);
   rocksdb::Status CreateOne(const rocksdb::ColumnFamilyOptions& o, const std::string& name,
@@ -206,6 +220,7 @@ class ReplicatedDBImpl : public ReplicatedDB {
   const bool listener_attached_;
   StateStore state_store_;
   WriteNotifier notifier_;
+  AckTracker ack_tracker_;
 
   std::atomic<bool> fenced_{false};
   std::string fence_reason_;  // GUARDED_BY(identity_mu_)

@@ -528,6 +528,8 @@ class ReplicatorImpl : public Replicator {
     o.max_unacked_bytes = std::max<uint64_t>(po.max_unacked_bytes, 64 << 10);
     o.target_frame_bytes = po.max_batch_bytes;
     o.coalesce_delay = std::chrono::microseconds(po.max_batch_delay_us);
+    // Synchronous replication: writers are waiting for the secondaries, ship at once.
+    if (po.ack_mode != AckMode::kAsync) o.coalesce_delay = std::chrono::microseconds(0);
     o.heartbeat_interval = std::chrono::milliseconds(po.heartbeat_interval_ms);
     o.dead_timeout = std::chrono::milliseconds(po.peer_timeout_ms);
     o.authorize = c.authorize;
@@ -547,6 +549,12 @@ class ReplicatorImpl : public Replicator {
                                  "until it is demoted or re-enabled";
       spdlog::error("rocksdr: {}", reason);
       impl->SetWriteFence(reason);
+    };
+    // Synchronous replication's feed: every RECEIVED / ACK of every secondary.
+    plugin::AckTracker* acks = impl->ack_tracker();
+    acks->ResetSecondaries();
+    o.on_progress = [acks](const std::string& id, const replication::SecondaryProgress& p) {
+      acks->OnProgress(id, p.received_sequence, p.applied_sequence, p.durable_sequence);
     };
     const std::string where = o.listen_host + ":" + std::to_string(o.listen_port);
     auto provider = std::make_shared<DbSourceProvider>(impl, CheckpointRoot());
@@ -615,6 +623,8 @@ class ReplicatorImpl : public Replicator {
     }
     if (server) server->Stop();
     if (client) client->Stop();
+    // Writers waiting for confirmations from a listener that is gone get their answer now.
+    if (server && db_ && db_->is_open()) db_->impl()->ack_tracker()->Interrupt("the replication listener stopped");
   }
 
   std::string CheckpointRoot() const {

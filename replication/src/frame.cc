@@ -46,6 +46,7 @@ std::string_view FrameTypeName(FrameType type) {
     case FrameType::kBootstrapEnd: return "BOOTSTRAP_END";
     case FrameType::kError: return "ERROR";
     case FrameType::kGoodbye: return "GOODBYE";
+    case FrameType::kReceived: return "RECEIVED";
   }
   return "UNKNOWN";
 }
@@ -54,6 +55,7 @@ bool PrimaryMaySend(FrameType type) {
   switch (type) {
     case FrameType::kHello:
     case FrameType::kAck:
+    case FrameType::kReceived:
       return false;
     default:
       return IsKnownFrameType(static_cast<uint8_t>(type));
@@ -64,6 +66,7 @@ bool SecondaryMaySend(FrameType type) {
   switch (type) {
     case FrameType::kHello:
     case FrameType::kAck:
+    case FrameType::kReceived:
     case FrameType::kError:
     case FrameType::kGoodbye:
       return true;

@@ -163,4 +163,24 @@ Status Decode(std::string_view payload, Ack* m, const ProtocolLimits& limits) {
   return Validate(*m, limits);
 }
 
+// received := received_sequence:fixed64
+void EncodeTo(const Received& m, std::string* payload) { wire::PutFixed64(payload, m.received_sequence); }
+
+std::string Encode(const Received& m) {
+  std::string s;
+  EncodeTo(m, &s);
+  return s;
+}
+
+Status Validate(const Received& m, const ProtocolLimits& /*limits*/) {
+  return CheckSequence("RECEIVED", "received_sequence", m.received_sequence);
+}
+
+Status Decode(std::string_view payload, Received* m, const ProtocolLimits& limits) {
+  MessageReader r(payload, "RECEIVED");
+  r.Fixed64(&m->received_sequence, "received_sequence");
+  ROCKSDR_RETURN_IF_ERROR(r.Finish());
+  return Validate(*m, limits);
+}
+
 }  // namespace rocksdr::replication

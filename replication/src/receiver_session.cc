@@ -250,6 +250,7 @@ void ReceiverSession::HandleWelcome(const Frame& frame) {
     Fail(code, why, /*halt=*/true);
     return;
   }
+  version_ = welcome.version;
   if (welcome.mode == ResumeMode::kStream) {
     const std::optional<uint64_t> cursor = sink_->Cursor();
     if (!cursor || welcome.stream_from_sequence != *cursor + 1) {
@@ -332,6 +333,14 @@ void ReceiverSession::HandleBatches(const Frame& frame) {
       return;
     }
     expect = b.next_sequence();
+  }
+  if (version_ >= kReceivedAckVersion) {
+    // Synchronous replication (ack mode "received") waits for this, not for the apply below.
+    Received received;
+    received.received_sequence = m.batches.back().last_sequence();
+    std::string out;
+    AppendMessageFrame(received, &out);
+    SendFrame(std::move(out));
   }
   Status st = sink_->Apply(m.batches);
   if (!st.ok()) {

@@ -95,6 +95,7 @@ class ReceiverSession : public FramedSession {
   Hello hello_;
   uint64_t received_bytes_ = 0;  // frame bytes consumed since WELCOME
   uint64_t last_echo_ = 0;
+  uint16_t version_ = 1;         // negotiated in WELCOME (>= kReceivedAckVersion: send RECEIVED)
   bool halt_ = false;
   bool closed_ = false;
 

@@ -254,6 +254,15 @@ void ShipperSession::OnFrame(Frame& frame, size_t /*wire_bytes*/) {
       }
       HandleAck(frame);
       return;
+    case FrameType::kReceived:
+      if (phase_ == Phase::kDeciding || version_ < kReceivedAckVersion) {
+        SendErrorAndClose(ErrorCode::kProtocolViolation,
+                          phase_ == Phase::kDeciding ? "RECEIVED before WELCOME"
+                                                     : "RECEIVED on a protocol version 1 connection");
+        return;
+      }
+      HandleReceived(frame);
+      return;
     case FrameType::kError: {
       ErrorMessage m;
       Status st = Decode(frame.payload, &m, options_.limits);
@@ -423,6 +432,37 @@ void ShipperSession::HandleAck(const Frame& frame) {
     return;
   }
   cv_.notify_all();
+  progress_.applied_sequence = ack.applied_sequence;
+  progress_.durable_sequence = ack.durable_sequence;
+  // Applied implies received (and a version-1 secondary sends no RECEIVED at all).
+  progress_.received_sequence = std::max(progress_.received_sequence, ack.applied_sequence);
+  ReportProgress();
+}
+
+void ShipperSession::HandleReceived(const Frame& frame) {
+  Received m;
+  Status st = Decode(frame.payload, &m, options_.limits);
+  if (!st.ok()) {
+    SendErrorAndClose(ErrorCode::kProtocolViolation, "bad RECEIVED: " + st.message());
+    return;
+  }
+  uint64_t sent = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    sent = sent_sequence_;
+  }
+  if (m.received_sequence > sent) {
+    SendErrorAndClose(ErrorCode::kProtocolViolation,
+                      "RECEIVED for sequence " + std::to_string(m.received_sequence) +
+                          " beyond the last one sent (" + std::to_string(sent) + ")");
+    return;
+  }
+  progress_.received_sequence = std::max(progress_.received_sequence, m.received_sequence);
+  ReportProgress();
+}
+
+void ShipperSession::ReportProgress() {
+  if (options_.on_progress && !id_.empty()) options_.on_progress(id_, progress_);
 }
 
 void ShipperSession::OnClosed(const std::string& reason) {

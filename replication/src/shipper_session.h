@@ -92,6 +92,8 @@ class ShipperSession : public FramedSession {
   void OnClosed(const std::string& reason) override;
   void HandleHello(const Frame& frame);
   void HandleAck(const Frame& frame);
+  void HandleReceived(const Frame& frame);
+  void ReportProgress();
   Status CheckPeerCertificate(const Hello& hello);
   void ScheduleTick();
   void Tick();
@@ -127,6 +129,7 @@ class ShipperSession : public FramedSession {
   bool registered_ = false;
   std::string id_;
   uint16_t version_ = kProtocolVersion;  // set before the pump starts
+  SecondaryProgress progress_;           // for options_.on_progress
 
   // Shared with the pump.
   mutable std::mutex mu_;

@@ -49,7 +49,10 @@ TEST(Handshake, CheckHelloRefusals) {
   future.max_version = kProtocolVersion + 2;
   HelloVerdict v = CheckHello(future, "cluster-a", 4);
   EXPECT_EQ(v.code, ErrorCode::kUnsupportedVersion);
-  EXPECT_NE(v.status.message().find("the peer speaks 2..3, this side speaks 1"), std::string::npos)
+  const std::string ranges = "the peer speaks " + std::to_string(kProtocolVersion + 1) + ".." +
+                             std::to_string(kProtocolVersion + 2) + ", this side speaks " +
+                             std::to_string(kMinProtocolVersion) + ".." + std::to_string(kProtocolVersion);
+  EXPECT_NE(v.status.message().find(ranges), std::string::npos)
       << v.status.ToString();
 
   v = CheckHello(MakeHello(4, true, 10), "cluster-b", 4);
@@ -89,10 +92,10 @@ TEST(Handshake, CheckWelcomeRules) {
   EXPECT_FALSE(s.ok());
 
   w.cluster_id = "cluster-a";
-  w.version = 2;
+  w.version = kProtocolVersion + 1;
   s = CheckWelcome(h, w, &code);
   EXPECT_EQ(code, ErrorCode::kUnsupportedVersion);
-  EXPECT_NE(s.message().find("version 2"), std::string::npos);
+  EXPECT_NE(s.message().find("version " + std::to_string(kProtocolVersion + 1)), std::string::npos);
 }
 
 TEST(Handshake, DecideResume) {

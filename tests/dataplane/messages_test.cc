@@ -95,7 +95,8 @@ TEST(Messages, HelloLayoutByteByByte) {
   h.last_applied_sequence = 0x10;
   h.max_frame_payload = 0x00100000;
   h.window_bytes = 0x04000000;
-  std::string expected = std::string("\x01\x00", 2) + std::string("\x01\x00", 2) + "\x01" "c" +
+  const std::string max_version = {static_cast<char>(kProtocolVersion & 0xff), static_cast<char>(kProtocolVersion >> 8)};
+  std::string expected = std::string("\x01\x00", 2) + max_version + "\x01" "c" +
                          "\x08\x07\x06\x05\x04\x03\x02\x01" + "\x02" "s2" + "\x01" +
                          std::string("\x10\0\0\0\0\0\0\0", 8) + std::string("\0\0\x10\0", 4) +
                          std::string("\0\0\0\x04\0\0\0\0", 8);
@@ -559,6 +560,7 @@ std::vector<std::pair<std::string, std::string>> SeedFrames() {
   add("bootstrap_end", BootstrapEnd{});
   add("error", ErrorMessage{.code = 4, .message = "epoch 3 is older than this secondary's epoch 4"});
   add("goodbye", Goodbye{.reason = "shutting down"});
+  add("received", Received{.received_sequence = 9});
   std::string all;
   for (const auto& [name, f] : seeds) all += f;
   seeds.emplace_back("stream_of_all", all);

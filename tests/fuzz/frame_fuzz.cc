@@ -50,6 +50,7 @@ void DecodeAs(FrameType type, std::string_view payload, const ProtocolLimits& li
     case FrameType::kBootstrapEnd: return DecodeAndCheck<BootstrapEnd>(payload, limits);
     case FrameType::kError: return DecodeAndCheck<ErrorMessage>(payload, limits);
     case FrameType::kGoodbye: return DecodeAndCheck<Goodbye>(payload, limits);
+    case FrameType::kReceived: return DecodeAndCheck<Received>(payload, limits);
   }
 }
 

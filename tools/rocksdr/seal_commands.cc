@@ -37,6 +37,24 @@ void PrintSealStatus(Context& ctx, const nlohmann::json& s) {
   PrintTable(*ctx.out, rows);
 }
 
+// Rows for a DR primary's synchronous replication (sys/replication/dr/status), appended to the
+// table of `rocksdr status`: the ack mode, and a degradation the operator must see.
+Rows SyncReplicationRows(const nlohmann::json& dr) {
+  Rows rows;
+  if (!dr.is_object() || !dr.contains("mode") || dr["mode"] != "primary") return rows;
+  rows.emplace_back("DR Replication Mode", "primary");
+  const std::string mode = dr.contains("ack_mode") && dr["ack_mode"].is_string() ? dr["ack_mode"].get<std::string>()
+                                                                               : "async";
+  rows.emplace_back("Sync Ack Mode", mode == "async" ? mode : mode + " (" + Text(dr, "ack_count") + " secondaries)");
+  if (dr.contains("sync_degraded") && dr["sync_degraded"] == true) {
+    rows.emplace_back("Sync Degraded", "true: writes are ASYNC until secondaries catch up: " +
+                                           Text(dr, "sync_degraded_reason"));
+  } else if (mode != "async") {
+    rows.emplace_back("Sync Degraded", "false");
+  }
+  return rows;
+}
+
 // Prints a seal-status reply in the chosen format.
 void ShowSealStatus(Context& ctx, const nlohmann::json& s, OutputFormat format) {
   if (format == OutputFormat::kJson) return PrintJson(*ctx.out, s);
@@ -54,6 +72,17 @@ void RunStatus(Context& ctx, StatusFlags& f) {
   if (!r.ok()) return Fail(ctx, "Error checking seal status: " + r.status().message(), kExitUsage);
   if (!IsSuccess(*r)) return Fail(ctx, "Error checking seal status: " + ApiErrorText(*r), kExitUsage);
   ShowSealStatus(ctx, r->body, *format);
+  if (*format != OutputFormat::kJson) {
+    // Best effort: an older sidecar, or one without a plugin, just shows no replication rows.
+    Result<ApiReply> dr = CallApi(f.client, "GET", "sys/replication/dr/status");
+    if (dr.ok() && IsSuccess(*dr) && dr->body.contains("data")) {
+      Rows rows = SyncReplicationRows(dr->body["data"]);
+      if (!rows.empty()) {
+        *ctx.out << "\n";
+        PrintTable(*ctx.out, rows);
+      }
+    }
+  }
   ctx.exit_code = r->body.value("sealed", true) ? kExitRemote : kExitOk;
 }
 

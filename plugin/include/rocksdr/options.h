@@ -22,6 +22,11 @@
 //     max_unacked_bytes: 67108864
 //     heartbeat_interval_ms: 1000
 //     peer_timeout_ms: 10000
+//   ack:                          # synchronous replication (README "Synchronous replication")
+//     mode: async                 # async | received | durable
+//     count: 1                    # secondaries that must confirm each write
+//     timeout_ms: 5000
+//     on_timeout: fail            # fail | degrade
 //   preload:                      # LD_PRELOAD route (README "Replicating an unmodified application")
 //     databases: [/data/app]      # absolute DB paths attached as a DR primary when opened
 //     cluster_id: dr-cluster      # required with databases
@@ -41,6 +46,23 @@
 #include "rocksdr/status.h"
 
 namespace rocksdr {
+
+// When a write on a primary returns to the application (synchronous replication).
+enum class AckMode : uint8_t {
+  kAsync,     // at once; secondaries follow asynchronously (a failover may lose the last writes)
+  kReceived,  // after `ack_count` secondaries have RECEIVED the write's batch (in their memory)
+  kDurable,   // after `ack_count` secondaries have applied and synced it (on their disk)
+};
+// What a synchronous write does when its confirmation does not come within ack_timeout_ms.
+enum class AckTimeoutPolicy : uint8_t {
+  kFail,     // the write returns TimedOut (it IS on the primary, NOT confirmed on a secondary)
+  kDegrade,  // the write returns OK; the DB switches to async (logged, shown in status) until
+             // enough secondaries catch up, then back to the configured mode by itself
+};
+std::string_view AckModeName(AckMode mode);              // "async" | "received" | "durable"
+Result<AckMode> ParseAckMode(std::string_view name);
+std::string_view AckTimeoutPolicyName(AckTimeoutPolicy p);  // "fail" | "degrade"
+Result<AckTimeoutPolicy> ParseAckTimeoutPolicy(std::string_view name);
 
 // What the LD_PRELOAD library does when it cannot attach replication to a DB it should.
 enum class PreloadOnError : uint8_t {

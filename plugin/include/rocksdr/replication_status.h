@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "rocksdr/options.h"
 #include "rocksdr/role.h"
 
 namespace rocksdr {
@@ -74,6 +75,23 @@ struct PrimaryLinkStatus {
   std::string last_error;
 };
 
+// Synchronous replication on a primary (PluginOptions ack_*; README "Synchronous replication").
+struct SyncReplicationStatus {
+  AckMode mode = AckMode::kAsync;        // configured mode
+  uint64_t count = 1;                    // secondaries that must confirm
+  uint64_t timeout_ms = 0;
+  AckTimeoutPolicy on_timeout = AckTimeoutPolicy::kFail;
+  bool degraded = false;                 // policy degrade fired: writes are async until caught up
+  int64_t degraded_since_unix_ms = 0;    // 0 when not degraded
+  std::string degraded_reason;           // "" when not degraded
+  uint64_t confirmed_sequence = 0;       // the count-th best confirmation
+  uint64_t writes_waiting = 0;           // writes waiting for confirmation now
+  uint64_t writes_confirmed = 0;         // since open
+  uint64_t writes_unconfirmed = 0;       // returned OK while degraded, since open
+  uint64_t timeouts = 0;                 // waits that timed out (either policy), since open
+  uint64_t degradations = 0;             // times the DB degraded to async, since open
+};
+
 struct ReplicationStatus {
   Role role = Role::kDisabled;
   uint64_t epoch = 0;
@@ -90,6 +108,8 @@ struct ReplicationStatus {
   // Why application writes are refused on this primary ("" if they are not): set when a
   // secondary proved that a newer epoch exists (invariant 4); cleared by demotion or re-enable.
   std::string fenced_reason;
+
+  SyncReplicationStatus sync;         // primary: synchronous replication (mode async = off)
 
   uint64_t external_ingestions = 0;   // IngestExternalFile calls seen (each forces re-bootstraps)
   bool listener_attached = false;     // the `rocksdr` EventListener is registered on this DB

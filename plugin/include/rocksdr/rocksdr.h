@@ -16,6 +16,16 @@
 // are never returned by Open; batches that name them are refused), nor write LogData blobs
 // that start with "rocksdr:" (they would be read as replication markers).
 //
+// Synchronous replication (PluginOptions ack_mode received / durable, README "Synchronous
+// replication"): on a primary, a write that succeeded locally then waits until ack_count
+// secondaries confirm its own batch. If they do not within ack_timeout_ms and ack_on_timeout is
+// fail, the write returns rocksdb::Status::TimedOut whose message says "... is written on the
+// primary but NOT confirmed by N secondar(y|ies) ...": the data IS in the primary's DB (and
+// replicates when a secondary catches up), it is only not known to be on a secondary. The same
+// code answers a waiting write when the primary stops serving (role change, close). With
+// ack_on_timeout degrade the write returns OK and the DB runs async until the secondaries catch
+// up (GetReplicationStatus().sync.degraded).
+//
 // External file ingestion on a primary forces every secondary to re-bootstrap from a checkpoint:
 // ingested files are not in the WAL. The primary records an `ingest` marker before ingesting,
 // and the WAL tailer answers "needs bootstrap: external file ingestion" when it reaches it.

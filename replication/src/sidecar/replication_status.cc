@@ -50,6 +50,12 @@ nlohmann::json DrStatusFromPlugin(const nlohmann::json& ps) {
       e["last_heartbeat"] = Get(s, "last_heartbeat", "");
       secs.push_back(std::move(e));
     }
+    // Synchronous replication (plugin status fields of the same names; README "Synchronous replication").
+    out["ack_mode"] = Get(ps, "ack_mode", "async");
+    out["ack_count"] = Get(ps, "ack_count", 1);
+    out["sync_degraded"] = Get(ps, "sync_degraded", false);
+    out["sync_degraded_reason"] = Get(ps, "sync_degraded_reason", "");
+    if (ps.contains("sync")) out["sync"] = ps["sync"];
     out["known_secondaries"] = known;
     out["secondaries"] = secs;
     return out;

@@ -44,8 +44,9 @@ enum class FrameType : uint8_t {
   kBootstrapEnd = 10,    // primary -> secondary
   kError = 11,           // either way; the sender closes the connection after it
   kGoodbye = 12,         // either way; orderly close
+  kReceived = 13,        // secondary -> primary, protocol version >= 2: batches received, not yet applied
 };
-inline constexpr uint8_t kMaxFrameType = 12;
+inline constexpr uint8_t kMaxFrameType = 13;
 
 // True if `value` is one of the FrameType values above.
 bool IsKnownFrameType(uint8_t value);

@@ -35,7 +35,8 @@
 namespace rocksdr::replication {
 
 // The protocol version this build speaks best, and the oldest it still speaks.
-inline constexpr uint16_t kProtocolVersion = 1;
+// Version 2 adds RECEIVED (see PROTOCOL.md, "Versions"); every version-1 message is unchanged.
+inline constexpr uint16_t kProtocolVersion = 2;
 inline constexpr uint16_t kMinProtocolVersion = 1;
 
 // RocksDB's largest sequence number (kMaxSequenceNumber = 2^56 - 1).
@@ -94,6 +95,17 @@ struct Ack {
   uint64_t durable_sequence = 0;           // last primary sequence synced to disk; <= applied
   uint64_t echo_send_monotonic_micros = 0; // of the latest HEARTBEAT received; 0 if none yet
   uint64_t received_bytes = 0;             // frame bytes consumed since WELCOME (flow control)
+};
+
+// The first protocol version in which a secondary sends RECEIVED.
+inline constexpr uint16_t kReceivedAckVersion = 2;
+
+// RECEIVED (secondary -> primary, version >= 2): a BATCHES frame passed its checks and is about
+// to be applied; sent before applying it, so a primary waiting for "received" (synchronous
+// replication, ack mode received) does not wait for the secondary's disk.
+struct Received {
+  static constexpr FrameType kType = FrameType::kReceived;
+  uint64_t received_sequence = 0;  // last sequence of the BATCHES frame received
 };
 
 // BOOTSTRAP_BEGIN (primary -> secondary): a checkpoint follows.
@@ -179,6 +191,7 @@ ROCKSDR_DECLARE_MESSAGE_CODEC(Welcome)
 ROCKSDR_DECLARE_MESSAGE_CODEC(Batches)
 ROCKSDR_DECLARE_MESSAGE_CODEC(Heartbeat)
 ROCKSDR_DECLARE_MESSAGE_CODEC(Ack)
+ROCKSDR_DECLARE_MESSAGE_CODEC(Received)
 ROCKSDR_DECLARE_MESSAGE_CODEC(BootstrapBegin)
 ROCKSDR_DECLARE_MESSAGE_CODEC(FileBegin)
 ROCKSDR_DECLARE_MESSAGE_CODEC(FileChunk)

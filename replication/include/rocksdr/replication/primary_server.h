@@ -43,6 +43,15 @@
 
 namespace rocksdr::replication {
 
+// How far one secondary has got, as its RECEIVED and ACK frames report it (synchronous
+// replication waits on these). received_sequence >= applied_sequence >= durable_sequence are
+// not guaranteed across a reconnect: each value is the latest one reported.
+struct SecondaryProgress {
+  uint64_t received_sequence = 0;  // RECEIVED (protocol >= 2), or the applied sequence (v1 peers)
+  uint64_t applied_sequence = 0;   // ACK applied_sequence
+  uint64_t durable_sequence = 0;   // ACK durable_sequence
+};
+
 struct PrimaryServerOptions {
   // This cluster's id; HELLOs naming another are refused. Required.
   std::string cluster_id;
@@ -83,6 +92,10 @@ struct PrimaryServerOptions {
   std::function<Status(const std::string& secondary_id)> authorize;
   // Called once, when a secondary proves a newer epoch exists. Runs on a network thread.
   std::function<void(uint64_t newer_epoch)> on_fenced;
+  // Called after every ACK and RECEIVED a secondary sends (synchronous replication's feed).
+  // Runs on a network thread, per secondary in frame order; must be quick, must not block and
+  // must not call back into the server. nullptr: not called.
+  std::function<void(const std::string& secondary_id, const SecondaryProgress& progress)> on_progress;
 };
 
 class PrimaryServer {

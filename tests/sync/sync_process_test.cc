@@ -1,0 +1,248 @@
+// Synchronous replication across real processes, with SIGKILL:
+//  - the primary (a child process running a Replicator with ack mode durable) reports each write
+//    that returned OK on a pipe and is killed with SIGKILL right after one returns; the DR
+//    secondary (examples/rocksdr_node, its own process) is then stopped and PROMOTED here: it
+//    must hold every write the primary reported (zero loss, the point of `durable`);
+//  - a secondary process vanishes (SIGKILL) while writers wait for it: every writer gets its
+//    answer (TimedOut, policy fail) within the timeout, nobody is left waiting, and writes are
+//    confirmed again once the secondary is back.
+// No timed assertions: bounded waits with generous deadlines only.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "support/replication_pki.h"
+#include "support/replicator_test_util.h"
+
+extern char** environ;
+
+namespace rocksdr {
+namespace {
+
+using testing::MakeSpec;
+using testing::TempDir;
+using testing::WaitFor;
+
+constexpr char kCluster[] = "cluster-sync-p";
+
+std::string NodeBinary() { return std::string(ROCKSDR_BINARY_DIR) + "/examples/rocksdr_node/rocksdr_node"; }
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  EXPECT_EQ(rc, 0) << "spawning " << args[0];
+  return rc == 0 ? pid : -1;
+}
+
+void KillAndReap(pid_t pid, int sig) {
+  ASSERT_EQ(::kill(pid, sig), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+}
+
+class SyncProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(std::filesystem::exists(NodeBinary()))
+        << NodeBinary() << " is missing: build the rocksdr_node target";
+    auto c = pki_.Client("s1", kCluster);
+    WriteFile(dir_.Sub("s1.crt"), c.cert_pem);
+    WriteFile(dir_.Sub("s1.key"), std::string(c.key_pem.begin(), c.key_pem.end()));
+    WriteFile(dir_.Sub("ca.crt"), pki_.ca_pem());
+    WriteFile(dir_.Sub("s1.yaml"), "state_dir: " + dir_.Sub("s1.state") + "\nreplication:\n  tls: { cert_file: " +
+                                       dir_.Sub("s1.crt") + ", key_file: " + dir_.Sub("s1.key") +
+                                       ", ca_file: " + dir_.Sub("ca.crt") +
+                                       " }\nlimits:\n  heartbeat_interval_ms: 100\n  peer_timeout_ms: 3000\n");
+  }
+  std::vector<std::string> SecondaryArgs(uint16_t port) const {
+    return {NodeBinary(), "secondary", "--db", dir_.Sub("s1"), "--config", dir_.Sub("s1.yaml"), "--cluster", kCluster,
+            "--id", "s1", "--primary", "127.0.0.1:" + std::to_string(port), "--sync", "1"};
+  }
+  PrimaryConfig Primary() const {
+    PrimaryConfig c;
+    c.cluster_id = kCluster;
+    c.listen_address = "127.0.0.1:0";
+    c.tls = pki_.Server(kCluster);
+    return c;
+  }
+
+  TempDir dir_;
+  testing::TestPki pki_;
+};
+
+// The child: a durable primary that writes key "w<i>" for i = 0, 1, ... and writes "<i>\n" to
+// `out` after each write returned OK. Never returns.
+[[noreturn]] void RunPrimaryChild(const std::string& path, const PrimaryConfig& config, int out) {
+  PluginOptions po;
+  po.ack_mode = AckMode::kDurable;
+  po.ack_timeout_ms = 60000;
+  po.ack_on_timeout = AckTimeoutPolicy::kFail;
+  auto r = Replicator::Open(MakeSpec(path, po));
+  if (!r.ok()) ::_exit(3);
+  if (!(*r)->BecomePrimary(config).ok()) ::_exit(4);
+  const std::string port = "port " + std::to_string((*r)->port()) + "\n";
+  if (::write(out, port.data(), port.size()) != static_cast<ssize_t>(port.size())) ::_exit(5);
+  for (uint64_t i = 0;; ++i) {
+    const std::string key = "w" + std::to_string(i);
+    rocksdb::Status s = (*r)->db()->Put(rocksdb::WriteOptions(), (*r)->ColumnFamily("users"), key, "v");
+    if (!s.ok()) continue;  // not confirmed: not reported, and not required on the secondary
+    const std::string line = std::to_string(i) + "\n";
+    if (::write(out, line.data(), line.size()) != static_cast<ssize_t>(line.size())) ::_exit(6);
+  }
+}
+
+TEST_F(SyncProcessTest, DurableWriteSurvivesKillOfThePrimaryAndIsOnThePromotedSecondary) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const PrimaryConfig config = Primary();
+  const pid_t child = ::fork();  // no thread runs in this process yet
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    RunPrimaryChild(dir_.Sub("p"), config, fds[1]);
+  }
+  ::close(fds[1]);
+  FILE* in = ::fdopen(fds[0], "r");
+  ASSERT_NE(in, nullptr);
+  char line[128];
+  ASSERT_NE(std::fgets(line, sizeof line, in), nullptr) << "the primary child did not start";
+  unsigned port = 0;
+  ASSERT_EQ(std::sscanf(line, "port %u", &port), 1) << line;
+
+  const std::string log = dir_.Sub("s1.log");
+  const pid_t secondary = Spawn(SecondaryArgs(static_cast<uint16_t>(port)), log);
+  ASSERT_GT(secondary, 0);
+
+  // Kill the primary right after its 40th confirmed write returned.
+  std::set<uint64_t> returned;
+  while (returned.size() < 40 && std::fgets(line, sizeof line, in) != nullptr) {
+    returned.insert(std::strtoull(line, nullptr, 10));
+  }
+  KillAndReap(child, SIGKILL);
+  // Every line still in the pipe is a write that returned before the kill: it must survive too.
+  while (std::fgets(line, sizeof line, in) != nullptr) returned.insert(std::strtoull(line, nullptr, 10));
+  std::fclose(in);
+  ASSERT_GE(returned.size(), 40u) << "the primary stopped reporting writes; see " << log;
+
+  // Stop the secondary (its DB is whatever it holds now) and promote it here.
+  KillAndReap(secondary, SIGTERM);
+  PluginOptions spo;
+  spo.state_dir = dir_.Sub("s1.state");  // as the node ran it
+  auto opened = Replicator::Open(MakeSpec(dir_.Sub("s1"), spo));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<Replicator> promoted = std::move(*opened);
+  ASSERT_EQ(promoted->db()->role(), Role::kSecondary);
+  // As a running secondary would be: attached to its (dead) primary, position kept.
+  SecondaryBundle bundle;
+  bundle.cluster_id = kCluster;
+  bundle.secondary_id = "s1";
+  bundle.primary_address = "127.0.0.1:" + std::to_string(port);
+  bundle.tls = pki_.Client("s1", kCluster);
+  Status st = promoted->UpdatePrimary(bundle);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  st = promoted->Promote(Primary());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  size_t missing = 0;
+  for (uint64_t i : returned) {
+    std::string v;
+    rocksdb::Status g = promoted->db()->Get(rocksdb::ReadOptions(), promoted->ColumnFamily("users"),
+                                            "w" + std::to_string(i), &v);
+    if (!g.ok()) {
+      ++missing;
+      ADD_FAILURE() << "write w" << i << " returned OK (durable) on the killed primary but the promoted secondary "
+                    << "does not have it: " << g.ToString();
+      if (missing > 5) break;
+    }
+  }
+  EXPECT_TRUE(promoted->Close().ok());
+}
+
+TEST_F(SyncProcessTest, SecondaryVanishesWhileWritersWait) {
+  PluginOptions po;
+  po.ack_mode = AckMode::kDurable;
+  po.ack_timeout_ms = 1500;
+  po.ack_on_timeout = AckTimeoutPolicy::kFail;
+  auto opened = Replicator::Open(MakeSpec(dir_.Sub("p"), po));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<Replicator> p = std::move(*opened);
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  const std::string log = dir_.Sub("s1.log");
+  pid_t secondary = Spawn(SecondaryArgs(p->port()), log);
+  ASSERT_GT(secondary, 0);
+  auto put = [&](const std::string& k) {
+    return p->db()->Put(rocksdb::WriteOptions(), p->ColumnFamily("users"), k, "v");
+  };
+  bool ok = false;
+  ASSERT_TRUE(WaitFor([&] { return ok = put("first").ok(); }, std::chrono::seconds(60)))
+      << "no write was ever confirmed; see " << log;
+
+  // Writers that each write until one write is not confirmed.
+  constexpr int kWriters = 4;
+  std::atomic<int> confirmed{0};
+  std::atomic<int> finished{0};
+  std::vector<rocksdb::Status> last(kWriters);
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kWriters; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0;; ++i) {
+        rocksdb::Status s = put("t" + std::to_string(t) + "_" + std::to_string(i));
+        if (!s.ok()) {
+          last[t] = s;
+          break;
+        }
+        ++confirmed;
+      }
+      ++finished;
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] { return confirmed.load() >= 50; }, std::chrono::seconds(60)));
+  KillAndReap(secondary, SIGKILL);
+  // Every writer gets an answer: the timeout is 1.5 s, the deadline here generous.
+  EXPECT_TRUE(WaitFor([&] { return finished.load() == kWriters; }, std::chrono::seconds(60)));
+  for (auto& w : writers) w.join();
+  for (int t = 0; t < kWriters; ++t) {
+    EXPECT_TRUE(last[t].IsTimedOut()) << last[t].ToString();
+    EXPECT_NE(last[t].ToString().find("NOT confirmed by 1 secondary"), std::string::npos) << last[t].ToString();
+  }
+  ReplicationStatus st = p->GetStatus();
+  EXPECT_EQ(st.sync.writes_waiting, 0u);
+  EXPECT_GE(st.sync.timeouts, static_cast<uint64_t>(kWriters));
+  EXPECT_FALSE(st.sync.degraded);
+
+  // The secondary comes back (same position): writes are confirmed again.
+  secondary = Spawn(SecondaryArgs(p->port()), log);
+  ASSERT_GT(secondary, 0);
+  ok = false;
+  EXPECT_TRUE(WaitFor([&] { return ok = put("again").ok(); }, std::chrono::seconds(60))) << "see " << log;
+  KillAndReap(secondary, SIGTERM);
+  EXPECT_TRUE(p->Close().ok());
+}
+
+}  // namespace
+}  // namespace rocksdr
