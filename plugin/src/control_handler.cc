@@ -10,6 +10,7 @@
 #include "replicated_db.h"
 #include "reserved_cf.h"
 #include "rocks_status.h"
+#include "rocksdr/crypto/random.h"
 #include "rocksdr/crypto/secure_bytes.h"
 #include "rocksdr/role.h"
 #include "rocksdr/replication/consistency_ops.h"
@@ -172,8 +173,17 @@ Result<std::string> GetKey(const json& args, std::string_view field) {
 
 }  // namespace
 
+namespace {
+// A random id for this handler; "" if the system RNG fails (status then omits nothing, the
+// sidecar falls back to the role/serving check).
+std::string NewInstanceId() {
+  auto id = crypto::RandomUuid();
+  return id.ok() ? *id : std::string();
+}
+}  // namespace
+
 ControlHandler::ControlHandler(Replicator* replicator, ControlServerOptions options)
-    : replicator_(replicator), options_(std::move(options)) {}
+    : replicator_(replicator), options_(std::move(options)), instance_id_(NewInstanceId()) {}
 
 Result<std::optional<std::string>> LoadLocal(Replicator* replicator, std::string_view key) {
   std::optional<std::string> raw;
@@ -274,6 +284,7 @@ Result<json> ControlHandler::StatusJson() {
   auto addr = ReplicationAddress();
   j["replication_address"] = addr.ok() ? (*addr)["address"] : json("");
   j["control_protocol_version"] = ctl::kProtocolVersion;
+  j["instance_id"] = instance_id_;
   if (j.contains("secondary")) {
     std::string text;
     auto stored = LoadLocal(replicator_, kLocalKeySecondaryLink);

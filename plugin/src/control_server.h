@@ -84,6 +84,9 @@ class ControlHandler {
   std::mutex allow_mu_;  // serializes read-modify-write of the persisted allowed list
   std::mutex link_mu_;
   std::string link_;     // GUARDED_BY(link_mu_): last kLocalKeySecondaryLink written by this handler
+  // Random per handler (= per application start): the sidecar notices a restarted application
+  // by a new value in status ("instance_id") and re-arms its runtime (README "Restarts").
+  const std::string instance_id_;
 };
 
 }  // namespace rocksdr::plugin

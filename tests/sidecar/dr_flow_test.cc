@@ -274,11 +274,15 @@ TEST_F(DrFlowTest, ActivationTokenErrorsAndExactlyOnce) {
   EXPECT_TRUE(crypto::CheckCertifiedKey({b->client_cert_pem, b->client_key_pem}).ok());
   // Admitted by the primary's listener.
   EXPECT_EQ(primary_.control.allowed_secondaries(), std::vector<std::string>{"secondary"});
-  // The bundle kept in the secondary's LOCAL store has no private key.
+  // The bundle is kept in the secondary's LOCAL store (never shipped), with its client key: the
+  // re-arm loop re-attaches a restarted application from it. Nothing replicated holds a key.
   auto local = secondary_.control.Dump(Store::kLocal);
   ASSERT_TRUE(local.count("sidecar/dr/bundle"));
-  EXPECT_FALSE(Contains(local["sidecar/dr/bundle"], "PRIVATE KEY"));
+  EXPECT_TRUE(Contains(local["sidecar/dr/bundle"], "PRIVATE KEY"));
   EXPECT_TRUE(Contains(local["sidecar/dr/bundle"], b->cluster_id));
+  for (const auto& [k, v] : secondary_.control.Dump(Store::kReplicated)) {
+    EXPECT_FALSE(Contains(v, "PRIVATE KEY")) << k;
+  }
 
   // Second use: the primary says Vault's message, the secondary-side client says "already used".
   Reply again = primary_.Call("POST", "sys/wrapping/unwrap", json::object(), token);

@@ -77,6 +77,10 @@ void RunStatus(Context& ctx, StatusFlags& f) {
     Result<ApiReply> dr = CallApi(f.client, "GET", "sys/replication/dr/status");
     if (dr.ok() && IsSuccess(*dr) && dr->body.contains("data")) {
       Rows rows = SyncReplicationRows(dr->body["data"]);
+      // The re-arm loop's finding, e.g. "replication paused until unsealed: ..." (README "Restarts").
+      if (dr->body["data"].is_object() && dr->body["data"].value("paused", false)) {
+        rows.emplace_back("DR Replication Paused", Text(dr->body["data"], "paused_reason"));
+      }
       if (!rows.empty()) {
         *ctx.out << "\n";
         PrintTable(*ctx.out, rows);

@@ -8,6 +8,7 @@
 //                               once listening (for scripts and tests)
 // Logs go to stderr (spdlog; level and format from the config, info/text in dev mode) and never
 // contain tokens or keys; the dev banner goes to stdout.
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -79,8 +80,12 @@ void RunServer(Context& ctx, ServerFlags& f) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  Result<std::unique_ptr<sidecar::Sidecar>> started =
-      sidecar::Sidecar::Start(config, std::move(control), {&sidecar::RegisterDrRoutes});
+  // With a real plugin, re-arm its runtime after an application restart (README "Restarts").
+  sidecar::DrOptions dr_options;
+  if (!config.in_memory) dr_options.rearm_interval = std::chrono::seconds(1);
+  Result<std::unique_ptr<sidecar::Sidecar>> started = sidecar::Sidecar::Start(
+      config, std::move(control),
+      {[dr_options](sidecar::Router& r, sidecar::Core& c) { return sidecar::RegisterDrRoutesWithOptions(r, c, dr_options); }});
   if (!started.ok()) return Fail(ctx, "Error starting the server: " + started.status().message());
   std::unique_ptr<sidecar::Sidecar> server = std::move(started).value();
 

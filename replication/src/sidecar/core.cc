@@ -17,6 +17,32 @@ Core::Core(PluginControl* control, CoreOptions options)
   }
 }
 
+Core::~Core() { StopBackground(); }
+
+void Core::AddBackgroundStop(std::function<void()> stop) {
+  std::lock_guard<std::mutex> lock(background_mu_);
+  background_stops_.push_back(std::move(stop));
+}
+
+void Core::StopBackground() {
+  std::vector<std::function<void()>> stops;
+  {
+    std::lock_guard<std::mutex> lock(background_mu_);
+    stops.swap(background_stops_);
+  }
+  for (auto it = stops.rbegin(); it != stops.rend(); ++it) (*it)();
+}
+
+void Core::SetReplicationNotice(std::string notice) {
+  std::lock_guard<std::mutex> lock(background_mu_);
+  replication_notice_ = std::move(notice);
+}
+
+std::string Core::ReplicationNotice() const {
+  std::lock_guard<std::mutex> lock(background_mu_);
+  return replication_notice_;
+}
+
 int64_t Core::Now() const { return options_.clock(); }
 
 std::string Core::api_addr() const {

@@ -5,6 +5,7 @@
 // changes, registry updates, the operation-token attempt); reads of the plugin status do not need it.
 #pragma once
 
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -72,6 +73,10 @@ inline constexpr std::string_view kWarnDemoted =
 inline constexpr std::string_view kWarnDisabled =
     "This cluster is having replication disabled. rocksdr will be unavailable for a brief period and will resume "
     "service shortly.";
+
+// Starts the re-arm loop (dr_rearm.cc) when ctx->options.rearm_interval > 0; it is stopped by
+// Core::StopBackground. Call once, at registration.
+void StartDrRearm(const std::shared_ptr<DrContext>& ctx);
 
 // Primary side (dr_primary_handlers.cc).
 ApiResponse HandlePrimaryEnable(DrContext& ctx, ApiRequest& req);

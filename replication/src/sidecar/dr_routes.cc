@@ -110,7 +110,9 @@ Status RegisterDrRoutesWithOptions(Router& router, Core& core, DrOptions options
                                            .SetSealedOk()
                                            .SetDrSecondaryOk()));
   }
-  return RegisterDrConsistencyRoutes(router, core);
+  ROCKSDR_RETURN_IF_ERROR(RegisterDrConsistencyRoutes(router, core));
+  StartDrRearm(ctx);
+  return Status::OK();
 }
 
 Status RegisterDrRoutes(Router& router, Core& core) { return RegisterDrRoutesWithOptions(router, core, DrOptions()); }

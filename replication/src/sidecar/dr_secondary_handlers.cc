@@ -88,9 +88,19 @@ Result<UnwrapOptions> ReadUnwrapParams(DrContext& ctx, const ApiRequest& req, st
   return o;
 }
 
+// With the client key: after an application restart the plugin has forgotten it, and the re-arm
+// loop (dr_rearm.cc) re-attaches the secondary from this copy. The local store is node-local
+// (never shipped) and as protected as the DB files, like the plugin's tls_key_file option.
 Status StoreBundle(DrContext& ctx, const ActivationBundle& bundle) {
-  return ctx.core->control()->Put(Store::kLocal, std::string(kDrBundleLocalKey),
-                                  BundleToJson(bundle, /*include_key=*/false).dump());
+  nlohmann::json j = BundleToJson(bundle, /*include_key=*/true);
+  std::string text = j.dump();
+  Status st = ctx.core->control()->Put(Store::kLocal, std::string(kDrBundleLocalKey), text);
+  crypto::Zeroize(text.data(), text.size());
+  if (j.contains("client_key_pem")) {
+    std::string& k = j["client_key_pem"].get_ref<std::string&>();
+    crypto::Zeroize(k.data(), k.size());
+  }
+  return st;
 }
 
 }  // namespace

@@ -99,7 +99,14 @@ Status RegisterReplicationStatusRoutes(Router& router, Core& core) {
   auto dr = [c]() -> Result<nlohmann::json> {
     Result<nlohmann::json> st = c->control()->Status();
     if (!st.ok()) return st.status().WithContext("plugin status");
-    return DrStatusFromPlugin(*st);
+    nlohmann::json d = DrStatusFromPlugin(*st);
+    // The re-arm loop's finding (dr_handlers.h, DrOptions::rearm_interval), e.g. "replication
+    // paused until unsealed: ...".
+    if (const std::string notice = c->ReplicationNotice(); !notice.empty() && d.value("mode", "") != "disabled") {
+      d["paused"] = true;
+      d["paused_reason"] = notice;
+    }
+    return d;
   };
   ROCKSDR_RETURN_IF_ERROR(router.Add(RouteSpec("sys/replication/status", {Method::kGet}, AuthRequirement::kNone,
                                                [dr](ApiRequest& r) {

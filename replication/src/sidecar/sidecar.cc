@@ -57,6 +57,7 @@ Sidecar::~Sidecar() { Stop(); }
 
 void Sidecar::Stop() {
   if (server_ != nullptr) server_->Stop();
+  if (core_ != nullptr) core_->StopBackground();
 }
 
 std::string Sidecar::address() const {

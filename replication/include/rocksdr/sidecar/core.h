@@ -45,6 +45,8 @@ class Core : public RequestGate {
  public:
   // `control` must outlive the core.
   Core(PluginControl* control, CoreOptions options);
+  // Stops the background work (StopBackground) first.
+  ~Core() override;
 
   PluginControl* control() { return control_; }
   SealManager& seal() { return seal_; }
@@ -78,6 +80,17 @@ class Core : public RequestGate {
   // sys/metrics body.
   std::string MetricsText();
 
+  // Background work tied to this core (the DR re-arm loop, dr_handlers.h): `stop` must end the
+  // work and return once it has ended; it is called once, by StopBackground() (Sidecar::Stop) or
+  // by the destructor, in reverse order of registration.
+  void AddBackgroundStop(std::function<void()> stop);
+  void StopBackground();
+
+  // Why this sidecar cannot drive replication right now (e.g. "replication paused until unsealed:
+  // ..."), shown by the replication status routes as paused/paused_reason; "" = nothing to report.
+  void SetReplicationNotice(std::string notice);
+  std::string ReplicationNotice() const;
+
  private:
   PluginControl* control_;
   CoreOptions options_;
@@ -86,6 +99,9 @@ class Core : public RequestGate {
   TokenStore tokens_;
   Metrics metrics_;
   std::atomic<bool> dr_secondary_{false};
+  mutable std::mutex background_mu_;
+  std::vector<std::function<void()>> background_stops_;  // GUARDED_BY(background_mu_)
+  std::string replication_notice_;                       // GUARDED_BY(background_mu_)
 };
 
 }  // namespace rocksdr::sidecar

@@ -26,8 +26,8 @@ namespace rocksdr::sidecar {
 // What sys/wrapping/unwrap answers for a used, revoked or unknown token (Vault's message).
 inline constexpr std::string_view kWrappingTokenInvalid = "wrapping token is not valid or does not exist";
 
-// JSON of a bundle; the client key is included only if `include_key` (the unwrap answer) and
-// omitted when the bundle is kept in the local store (the plugin holds the key).
+// JSON of a bundle; the client key is included only if `include_key` (the unwrap answer, and the
+// copy kept in the node-local store from which the re-arm loop re-attaches a restarted secondary).
 nlohmann::json BundleToJson(const ActivationBundle& bundle, bool include_key);
 // Validates types and bounds (ids, PEM sizes, at most 16 addresses). `require_key`: the client key
 // must be present. Errors: kInvalidArgument naming the field.

@@ -61,6 +61,15 @@ struct DrOptions {
   // Extra host names / IPs for the replication server certificate (besides localhost, 127.0.0.1,
   // ::1, the host of api_addr and of primary_cluster_addr). Default: none.
   std::vector<std::string> extra_cert_hosts;
+  // Re-arm loop (README "Restarts"): every interval the sidecar reads the plugin's status and, if
+  // the application restarted with its persisted role but no runtime, re-sends what it needs — a
+  // primary not serving gets enable_primary (cluster id, its epoch, the CA, a server certificate
+  // re-issued from the replication CA key in the keyring, the registry's ids; needs this node
+  // unsealed, else status shows "replication paused until unsealed"), a secondary with no link
+  // gets update_primary with the activation bundle kept in the local store. Idempotent; one log
+  // line per re-arm. 0 = off (the default: in-process tests drive roles themselves); `rocksdr
+  // server` with a plugin control socket uses 1 s.
+  std::chrono::milliseconds rearm_interval{0};
 };
 
 // Registers every endpoint above. The routes keep a shared DR state (the operation-token attempt,
