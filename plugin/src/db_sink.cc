@@ -41,7 +41,9 @@ void DbSink::SyncLoop() {
       // Shared: the owner closes or swaps the DB only under the exclusive lock.
       std::shared_lock<std::shared_mutex> db_lock(*db_mu_);
       const auto cursor = Cursor();
-      if (db_->is_open() && cursor && *cursor > durable_.load()) {
+      // Not after a failed apply: a WAL writer that saw an error (ENOSPC) must not be synced
+      // again (RocksDB refuses it, and builds with assertions, such as Debian's, abort).
+      if (db_->is_open() && cursor && *cursor > durable_.load() && !apply_failed_.load()) {
         rocksdb::Status s = db_->impl()->base()->SyncWAL();
         if (s.ok()) {
           uint64_t d = durable_.load();
@@ -64,6 +66,7 @@ Status DbSink::Init() {
   auto a = Applier::Open(db_->impl()->base(), db_->impl()->local_cf(), db_->AllHandles(), ao);
   if (!a.ok()) return a.status().WithContext("opening the applier");
   applier_ = std::move(*a);
+  apply_failed_.store(false);
   {
     std::lock_guard<std::mutex> l(mu_);
     needs_bootstrap_.reset();
@@ -111,6 +114,7 @@ Status DbSink::ApplyNow(const std::vector<replication::WalBatch>& batches) {
   if (!applier_) return Status::FailedPrecondition("the secondary's applier is not open");
   Status s = applier_->Apply(batches);
   Publish();
+  if (!s.ok()) apply_failed_.store(true);  // the session halts; SyncLoop stays off the WAL
   if (s.ok()) {
     batches_applied_.fetch_add(batches.size());
     const uint64_t applied = applier_->applied_sequence().value_or(0);

@@ -113,6 +113,7 @@ class DbSink : public replication::BatchSink {
 
   std::atomic<uint64_t> cursor_plus_one_{0};
   std::atomic<uint64_t> durable_{0};
+  std::atomic<bool> apply_failed_{false};  // an Apply failed since Init: SyncLoop no longer syncs
   std::atomic<uint64_t> batches_applied_{0};
   std::atomic<uint64_t> epoch_plus_one_{0};
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "info_log.h"
 #include "listener.h"
 #include "replicated_db.h"
 #include "reserved_cf.h"
@@ -135,6 +136,9 @@ Status Open(const rocksdb::DBOptions& db_options, const PluginOptions& plugin_op
                        opts.listeners.end());
   auto listener = std::make_shared<plugin::RocksdrListener>();
   opts.listeners.push_back(listener);
+  // RocksDB's own info LOG aborts the process on a full disk in builds with assertions
+  // (info_log.h): unless the application chose a logger or a log directory, use rocksdr's.
+  if (opts.info_log == nullptr && opts.db_log_dir.empty()) opts.info_log = plugin::OpenInfoLog(path, opts);
 
   // Open the reserved column families that exist; Finish creates the missing ones (so the
   // application's create_missing_column_families keeps its meaning for its own families).

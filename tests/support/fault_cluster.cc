@@ -127,6 +127,10 @@ pid_t FaultCluster::Spawn(const std::string& name, const std::string& db, bool l
   std::vector<std::string> args = {NodeBinary(), "serve", "--db", db, "--config", dir_.Sub(name + ".yaml"),
                                    "--control-socket", dir_.Sub(name + ".sock"), "--replication-address",
                                    "127.0.0.1:0"};
+  if (options_.sync_apply) {
+    args.push_back("--sync");
+    args.push_back(*options_.sync_apply ? "1" : "0");
+  }
   if (load) {
     args.push_back("--load-every-ms");
     args.push_back(std::to_string(options_.load_every_ms));

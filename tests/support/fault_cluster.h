@@ -38,6 +38,9 @@ struct FaultClusterOptions {
   uint64_t peer_timeout_ms = 1000;
   // Directory of the secondary's DB (default: inside the cluster's temp dir), e.g. a small tmpfs.
   std::string secondary_db_dir;
+  // rocksdr_node --sync for both nodes (sync_apply: the secondary syncs its WAL on every apply,
+  // or a background thread syncs it); unset: the node's default.
+  std::optional<bool> sync_apply;
 };
 
 class FaultCluster {

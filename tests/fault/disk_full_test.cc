@@ -1,0 +1,214 @@
+// Disk full on the secondary: the secondary's DB lives on a small tmpfs (32 MiB) this test mounts
+// (it needs CAP_SYS_ADMIN; without it the test is skipped and says why). While the primary's
+// application writes, the tmpfs is filled to the last byte with a filler file:
+//   - the secondary stops applying and its status says why (the halted link's last_error or the
+//     DB's background error names "No space left on device");
+//   - its cursor never moves past what it holds: after a kill -9 the DB, opened read-only,
+//     holds app/<n> keys 1..k without a hole (no partial batch), and the restarted node reports
+//     the same cursor it reported when it stopped;
+//   - once the filler is removed and the node restarted, it streams again and the live
+//     consistency check matches at the primary's latest sequence (an exact prefix);
+//   - no descriptor or child-process leak in this process.
+//
+// Label: fault (ctest -L fault). Bounded: every wait has a timeout.
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "support/fault_cluster.h"
+#include "support/replicator_test_util.h"
+
+namespace rocksdr::testing {
+namespace {
+
+// A tmpfs mounted for the test's lifetime; unmounted (lazily, so a straggler cannot block it)
+// by the destructor.
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(const std::string& dir, const char* size) : dir_(dir) {
+    std::filesystem::create_directories(dir_);
+    const std::string opts = std::string("size=") + size + ",mode=0700";
+    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~TmpfsMount() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Writes `path` until the file system refuses with ENOSPC; returns the bytes written, or -1 (with
+// errno_out set) if something other than ENOSPC stopped it.
+int64_t FillUntilFull(const std::string& path, int* errno_out) {
+  FILE* f = std::fopen(path.c_str(), "ab");
+  if (f == nullptr) {
+    *errno_out = errno;
+    return -1;
+  }
+  std::setvbuf(f, nullptr, _IONBF, 0);
+  const std::string chunk(4096, 'x');
+  int64_t written = 0;
+  for (;;) {
+    const size_t n = std::fwrite(chunk.data(), 1, chunk.size(), f);
+    written += static_cast<int64_t>(n);
+    if (n < chunk.size()) {
+      *errno_out = errno;
+      break;
+    }
+  }
+  std::fclose(f);
+  return *errno_out == ENOSPC ? written : -1;
+}
+
+uint64_t AppliedCursor(const nlohmann::json& s) {
+  const auto it = s.find("last_sequence_applied");
+  return it != s.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
+std::string StopReason(const nlohmann::json& s) {
+  std::string why;
+  if (s.contains("primary_link")) why += s["primary_link"].value("last_error", "");
+  why += " | ";
+  why += s.value("background_error", "");
+  return why;
+}
+
+// The secondary's DB opened read-only (no write, so it works on a full file system): the app/
+// keys of the default column family must be exactly app/00000001..app/<k>, values value-<n>.
+void ExpectContiguousAppKeys(const std::string& db_path, uint64_t* count) {
+  std::vector<std::string> cf_names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_path, &cf_names);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& n : cf_names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), db_path, cfs, &handles, &raw);
+  ASSERT_TRUE(s.ok()) << "opening the secondary's DB read-only: " << s.ToString();
+  std::unique_ptr<rocksdb::DB> db(raw);
+  uint64_t expect = 1;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), db->DefaultColumnFamily()));
+    for (it->Seek("app/"); it->Valid() && it->key().starts_with("app/"); it->Next()) {
+      char key[32];
+      std::snprintf(key, sizeof(key), "app/%08llu", static_cast<unsigned long long>(expect));
+      ASSERT_EQ(it->key().ToString(), key) << "a hole in the secondary's data";
+      ASSERT_EQ(it->value().ToString(), "value-" + std::to_string(expect));
+      ++expect;
+    }
+    ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  *count = expect - 1;
+}
+
+// Param: sync_apply (true: the WAL is synced by every apply; false: by a background thread).
+class DiskFull : public ::testing::TestWithParam<bool> {};
+
+TEST_P(DiskFull, SecondaryStopsCleanlyAndConvergesAfterSpaceIsFreed) {
+  TempDir mnt_parent;
+  const std::string mnt = mnt_parent.Sub("tmpfs");
+  TmpfsMount tmpfs(mnt, "32m");
+  if (!tmpfs.mounted()) {
+    GTEST_SKIP() << "cannot mount a 32 MiB tmpfs at " << mnt << " (" << tmpfs.error()
+                 << "): this scenario needs root / CAP_SYS_ADMIN; it was NOT run";
+  }
+  const size_t fds0 = FaultCluster::OpenFds();
+  {
+    FaultClusterOptions o;
+    o.secondary_db_dir = mnt + "/db";
+    o.sync_apply = GetParam();
+    FaultCluster c(o);
+    c.Start();
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    const uint64_t written0 = AppliedCursor(c.SecondaryStatus());
+    ASSERT_TRUE(WaitFor([&] { return AppliedCursor(c.SecondaryStatus()) > written0 + 200; }))
+        << "the secondary does not apply\n" << c.Logs();
+
+    // Fill the file system while the stream runs.
+    int err = 0;
+    const int64_t filled = FillUntilFull(mnt + "/filler", &err);
+    ASSERT_GE(filled, 0) << "filling the tmpfs stopped with " << std::strerror(err) << ", not ENOSPC";
+    std::printf("disk full: filler took %lld bytes\n", static_cast<long long>(filled));
+
+    // The secondary stops, and says why.
+    nlohmann::json stopped;
+    const bool said = WaitFor([&] {
+      stopped = c.SecondaryStatus();
+      const std::string why = StopReason(stopped);
+      return why.find("No space left on device") != std::string::npos || why.find("ENOSPC") != std::string::npos;
+    }, std::chrono::seconds(60));
+    ASSERT_TRUE(said) << "no status names the full disk: " << stopped.dump() << "\n" << c.Logs();
+    ASSERT_TRUE(WaitFor([&] {
+      stopped = c.SecondaryStatus();
+      return stopped["primary_link"].value("halted", false);
+    }, std::chrono::seconds(30))) << "the secondary did not stop applying: " << stopped.dump() << "\n" << c.Logs();
+    std::printf("disk full: secondary status: %s\n", StopReason(stopped).c_str());
+    EXPECT_NE(stopped.value("state", ""), "stream-wals") << stopped.dump();
+    const uint64_t cursor_stopped = AppliedCursor(stopped);
+    ASSERT_GT(cursor_stopped, 0u);
+    // Stopped means stopped: the cursor stays where it is while the primary keeps writing.
+    const uint64_t primary_then = c.PrimaryStatus().value("last_sequence_written", uint64_t{0});
+    ASSERT_TRUE(WaitFor([&] {
+      return c.PrimaryStatus().value("last_sequence_written", uint64_t{0}) > primary_then + 100;
+    })) << "the primary's application stopped writing";
+    EXPECT_EQ(AppliedCursor(c.SecondaryStatus()), cursor_stopped) << "applying went on on a full disk";
+
+    // kill -9 while the disk is full; what the DB holds has no hole.
+    c.KillSecondary();
+    uint64_t keys = 0;
+    ExpectContiguousAppKeys(c.secondary_db(), &keys);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    EXPECT_GT(keys, 0u);
+
+    // Restarted behind a partition: it reports the cursor it stopped at (nothing lost, nothing
+    // half-applied counted). The file system is still full, so the node may refuse to open the
+    // DB: free the space first (the filler is not the node's), then restart.
+    std::filesystem::remove(mnt + "/filler");
+    c.proxy().SetBlackhole(true);
+    c.RestartSecondary();
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    EXPECT_EQ(AppliedCursor(c.SecondaryStatus()), cursor_stopped) << c.SecondaryStatus().dump();
+
+    // Healed: it streams again and is an exact prefix of the primary.
+    c.proxy().Heal();
+    ASSERT_TRUE(c.WaitStreaming(std::chrono::seconds(90))) << c.SecondaryStatus().dump() << "\n" << c.Logs();
+    auto r = c.Consistency();
+    for (int retry = 0; retry < 3 && !r.ok() && r.status().message().find("moved past") != std::string::npos; ++retry) {
+      r = c.Consistency();
+    }
+    ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << c.Logs();
+    EXPECT_TRUE(r->match) << r->ToJson("primary", "secondary").dump(2);
+    EXPECT_EQ(r->a_sequence, r->b_sequence);
+    EXPECT_GT(r->a_sequence, cursor_stopped);
+    const nlohmann::json after = c.SecondaryStatus();
+    EXPECT_FALSE(after["primary_link"].value("halted", true)) << after.dump();
+    EXPECT_EQ(FaultCluster::Children(), 2u);
+  }
+  EXPECT_EQ(FaultCluster::Children(), 0u) << "node processes left behind";
+  EXPECT_TRUE(WaitFor([&] { return FaultCluster::OpenFds() <= fds0; }, std::chrono::seconds(10)))
+      << FaultCluster::OpenFds() << " descriptors open, " << fds0 << " before the cluster";
+}
+
+INSTANTIATE_TEST_SUITE_P(SyncApply, DiskFull, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "Sync" : "BackgroundSync"; });
+
+}  // namespace
+}  // namespace rocksdr::testing
