@@ -13,6 +13,10 @@
 //                        the link is partitioned or dropped in the middle of the bootstrap
 //   wal-purged   the secondary is partitioned, the primary restarted and its archived WAL
 //                deleted: the secondary's position is gone and it must be re-bootstrapped
+//   kill-primary-bootstrap    the secondary re-joins (bootstrapped under a bandwidth cap) and the
+//                             primary application is killed -9 in the middle of the bootstrap
+//   kill-secondary-bootstrap  the same, the secondary killed -9 (receiving the checkpoint or
+//                             installing it), restarted and resumed: it is bootstrapped again
 //
 // After every scenario (faults healed): the secondary streams again; the live consistency check
 // at the primary's latest sequence S matches (the secondary is an exact prefix: same data at the
@@ -41,7 +45,7 @@ namespace rocksdr::testing {
 namespace {
 
 enum class Kind { kDelay, kBandwidth, kDrop, kPartition, kCorrupt, kKillPrimary, kKillSecondary, kBootstrapPartition,
-                  kWalPurged, kCount };
+                  kWalPurged, kKillPrimaryBootstrap, kKillSecondaryBootstrap, kCount };
 
 const char* Name(Kind k) {
   switch (k) {
@@ -54,6 +58,8 @@ const char* Name(Kind k) {
     case Kind::kKillSecondary: return "kill-secondary";
     case Kind::kBootstrapPartition: return "bootstrap-partition";
     case Kind::kWalPurged: return "wal-purged";
+    case Kind::kKillPrimaryBootstrap: return "kill-primary-bootstrap";
+    case Kind::kKillSecondaryBootstrap: return "kill-secondary-bootstrap";
     case Kind::kCount: break;
   }
   return "?";
@@ -78,6 +84,7 @@ struct Totals {
   uint64_t writes_lost = 0;  // sequence numbers acknowledged by the primary before a fault and missing after
   uint64_t reconnects = 0;
   uint64_t bootstraps = 0;
+  uint64_t killed_in_bootstrap = 0;  // kill-*-bootstrap kills that landed while the secondary still bootstrapped
   std::map<std::string, uint64_t> by_kind;
 };
 
@@ -87,8 +94,9 @@ bool RunScenario(FaultCluster& c, Kind kind, std::mt19937_64& rng, size_t base_f
   const nlohmann::json p0 = c.PrimaryStatus();
   const nlohmann::json s0 = c.SecondaryStatus();
   const uint64_t written0 = U(p0, "last_sequence_written");
-  const uint64_t reconnects0 = U(s0, "primary_link", "reconnects");
-  const uint64_t bootstraps0 = U(s0, "bootstrap", "bootstraps");
+  uint64_t reconnects0 = U(s0, "primary_link", "reconnects");
+  uint64_t bootstraps0 = U(s0, "bootstrap", "bootstraps");
+  bool secondary_restarted = kind == Kind::kKillSecondary;  // its counters start from 0 again
   Sleep(rng() % 300);  // a random point of the stream
   bool expect_reconnect = false;
   bool expect_bootstrap = false;
@@ -159,11 +167,35 @@ bool RunScenario(FaultCluster& c, Kind kind, std::mt19937_64& rng, size_t base_f
       expect_bootstrap = true;
       break;
     }
+    case Kind::kKillPrimaryBootstrap:
+    case Kind::kKillSecondaryBootstrap: {
+      proxy.SetBandwidth(200'000);
+      c.RejoinSecondary();
+      WaitFor([&] { return c.SecondaryStatus().value("state", "") == "bootstrapping"; }, std::chrono::seconds(10));
+      reconnects0 = U(c.SecondaryStatus(), "primary_link", "reconnects");  // the re-join restarted the link
+      Sleep(rng() % 100);
+      if (c.SecondaryStatus().value("state", "") == "bootstrapping") ++t->killed_in_bootstrap;
+      if (kind == Kind::kKillPrimaryBootstrap) {
+        c.KillPrimary();
+        Sleep(rng() % 500);
+        c.RestartPrimary();
+        expect_reconnect = true;
+      } else {
+        c.KillSecondary();
+        Sleep(rng() % 300);
+        c.RestartSecondary();
+        secondary_restarted = true;
+        reconnects0 = 0;
+        bootstraps0 = 0;
+      }
+      expect_bootstrap = true;
+      break;
+    }
     case Kind::kCount: break;
   }
   if (::testing::Test::HasFatalFailure()) return false;
   proxy.Heal();
-  if (expect_reconnect && kind != Kind::kKillSecondary) {
+  if (expect_reconnect && !secondary_restarted) {
     // The secondary notices the broken link (an error, EOF or the peer timeout) and reconnects.
     WaitFor([&] { return U(c.SecondaryStatus(), "primary_link", "reconnects") > reconnects0; },
             std::chrono::seconds(30));
@@ -199,7 +231,7 @@ bool RunScenario(FaultCluster& c, Kind kind, std::mt19937_64& rng, size_t base_f
   const nlohmann::json s1 = c.SecondaryStatus();
   const uint64_t reconnects1 = U(s1, "primary_link", "reconnects");
   const uint64_t bootstraps1 = U(s1, "bootstrap", "bootstraps");
-  if (kind != Kind::kKillSecondary) {  // a restarted secondary counts from 0 again
+  if (!secondary_restarted) {  // a restarted secondary counts from 0 again
     if (expect_reconnect) {
       EXPECT_GT(reconnects1, reconnects0) << Name(kind) << ": " << s1.dump();
     }
@@ -254,10 +286,11 @@ void RunSuite(uint64_t seed, uint64_t scenarios, bool each_kind_once) {
   }
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
   std::printf("fault suite: seed %llu: %llu scenarios run, %llu faults survived, %llu writes lost, %llu reconnects, "
-              "%llu bootstraps, %lld s\n",
+              "%llu bootstraps (%llu kills landed inside one), %lld s\n",
               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(t.scenarios),
               static_cast<unsigned long long>(t.survived), static_cast<unsigned long long>(t.writes_lost),
               static_cast<unsigned long long>(t.reconnects), static_cast<unsigned long long>(t.bootstraps),
+              static_cast<unsigned long long>(t.killed_in_bootstrap),
               static_cast<long long>(secs.count()));
   for (const auto& [k, n] : t.by_kind) std::printf("  %-20s %llu\n", k.c_str(), static_cast<unsigned long long>(n));
   EXPECT_EQ(t.writes_lost, 0u);
