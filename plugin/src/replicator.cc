@@ -213,6 +213,14 @@ class ReplicatorImpl : public Replicator {
       return Status::FailedPrecondition("Promote needs a DR secondary; this node is " +
                                         std::string(RoleName(impl->role())));
     }
+    bool has_client = false;
+    {
+      std::lock_guard<std::mutex> t(transport_mu_);
+      has_client = client_ != nullptr;
+    }
+    // A secondary reopened after a restart loads its position only when it attaches to a primary;
+    // when the primary is lost for good nobody calls UpdatePrimary, so load the position here.
+    if (!has_client && !sink_->Cursor().has_value()) ROCKSDR_RETURN_IF_ERROR(sink_->Init());
     if (!sink_->Cursor().has_value()) {
       return Status::FailedPrecondition("this secondary holds no complete copy of the primary yet (no position: "
                                         "bootstrap not finished); it cannot be promoted");

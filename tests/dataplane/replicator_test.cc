@@ -296,6 +296,37 @@ TEST_F(ReplicatorTest, PromotionRaisesEpochAndOldPrimaryIsRefused) {
   EXPECT_EQ(DiffDumps(d1, DumpClosedDb(dir_.Sub("s2"))), "");
 }
 
+// The disaster case after a restart: the secondary's process restarts while the primary is gone
+// for good, so nobody re-attaches it to a primary; the operator promotes it directly. It must
+// load its position itself and keep everything it had applied.
+TEST_F(ReplicatorTest, SecondaryRestartedWhilePrimaryIsLostCanBePromoted) {
+  auto p = OpenNode("p");
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  auto s1 = OpenNode("s1");
+  ASSERT_TRUE(s1->BecomeSecondary(Bundle("s1", p->port())).ok());
+  for (int i = 0; i < 200; ++i) Put(p.get(), "users", "k" + std::to_string(i), "v" + std::to_string(i));
+  const uint64_t latest = Latest(p.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1.get(), latest); }));
+  ASSERT_TRUE(p->Close().ok());  // the primary site is lost
+  p.reset();
+  ASSERT_TRUE(s1->Close().ok());  // and the secondary's application restarts
+  s1.reset();
+
+  s1 = OpenNode("s1");
+  ASSERT_NE(s1, nullptr);
+  EXPECT_EQ(s1->db()->role(), Role::kSecondary);
+  Status promoted = s1->Promote(Primary(1));
+  ASSERT_TRUE(promoted.ok()) << promoted.ToString();
+  EXPECT_EQ(s1->db()->role(), Role::kPrimary);
+  EXPECT_EQ(s1->db()->epoch(), 2u);
+  Put(s1.get(), "users", "after-promotion", "yes");
+  ASSERT_TRUE(s1->Close().ok());
+  auto d = DumpClosedDb(dir_.Sub("s1"));
+  EXPECT_EQ(d["users"]["k199"], "v199");
+  EXPECT_EQ(d["users"]["after-promotion"], "yes");
+  EXPECT_EQ(d["users"].size(), 201u);
+}
+
 TEST_F(ReplicatorTest, BadInputsAreRefusedWithReasons) {
   auto n = OpenNode("n");
   PrimaryConfig c = Primary();
