@@ -227,7 +227,9 @@ ApiResponse HandleUnwrap(DrContext& ctx, ApiRequest& req) {
     bundle.primary_replication_addrs.push_back(*repl);
   }
   if (bundle.primary_replication_addrs.empty()) {
-    return ErrorResponse(500, "the primary's replication address is unknown (" +
+    // Not an internal fault: the primary is not serving replication (no listener, no configured
+    // address). The token is not consumed; the operator of the primary can fix it and retry.
+    return ErrorResponse(503, "the primary's replication address is unknown (" +
                                   (repl.ok() ? std::string("empty") : repl.status().message()) +
                                   "); set primary_cluster_addr when enabling the primary, or check the plugin");
   }
