@@ -128,6 +128,10 @@ Result<int64_t> GetInt(const nlohmann::json& body, std::string_view field, int64
       out = v->get<int64_t>();
     } else if (v->is_number_float()) {
       const double d = v->get<double>();
+      // Range first: converting a double outside int64's range (or NaN) is undefined behaviour.
+      if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
+        return Status::InvalidArgument("invalid value for field " + Quoted(field) + ": integer out of range");
+      }
       if (d != static_cast<double>(static_cast<int64_t>(d))) {
         return Status::InvalidArgument("invalid value for field " + Quoted(field) + ": expected an integer");
       }
