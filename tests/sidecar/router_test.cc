@@ -6,6 +6,7 @@
 #include "rocksdr/sidecar/api.h"
 #include "rocksdr/sidecar/http_client.h"
 #include "rocksdr/sidecar/http_server.h"
+#include "rocksdr/sidecar/json_depth.h"
 #include "rocksdr/sidecar/router.h"
 
 namespace rocksdr::sidecar {
@@ -160,6 +161,43 @@ TEST_F(RouterTest, PrefixRoutesAndTypedFields) {
   EXPECT_NE(huge.body["errors"][0].get<std::string>().find("out of range"), std::string::npos) << huge.body.dump();
   EXPECT_EQ(Call(Method::kPost, "sys/int", R"({"n":-1e19})").status, 400);
   EXPECT_EQ(Call(Method::kPost, "sys/int", R"({"n":7.5})").status, 400);
+}
+
+TEST_F(RouterTest, JsonNestingDepthLimit) {
+  // Exactly kMaxRequestJsonDepth levels (the body object is level 1) is accepted.
+  const size_t inner = kMaxRequestJsonDepth - 1;
+  ApiResponse ok = Call(Method::kPost, "sys/echo",
+                        R"({"a":)" + std::string(inner, '[') + std::string(inner, ']') + "}");
+  EXPECT_EQ(ok.status, 200) << ok.body.dump();
+  // One more level: 400 with Vault's envelope and a message naming the limit, before parsing.
+  ApiResponse deep = Call(Method::kPost, "sys/echo",
+                          R"({"a":)" + std::string(inner + 1, '[') + std::string(inner + 1, ']') + "}");
+  ASSERT_EQ(deep.status, 400);
+  ASSERT_TRUE(deep.body["errors"].is_array());
+  const std::string msg = deep.body["errors"][0].get<std::string>();
+  EXPECT_EQ(msg.rfind("failed to parse JSON input: ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("deeper than 32 levels"), std::string::npos) << msg;
+  // A megabyte of '[' (within the HTTP size limit) is refused the same way, at byte 32.
+  ApiResponse huge = Call(Method::kPost, "sys/echo", std::string(1 << 20, '['));
+  EXPECT_EQ(huge.status, 400);
+  EXPECT_NE(huge.body["errors"][0].get<std::string>().find("(at byte 32)"), std::string::npos);
+  // Mixed objects and arrays count alike; brackets inside strings (with escaped quotes) do not.
+  std::string mixed = "{";
+  for (size_t i = 0; i < kMaxRequestJsonDepth; ++i) mixed += R"("k":{)";
+  EXPECT_EQ(Call(Method::kPost, "sys/echo", mixed).status, 400);
+  ApiResponse str = Call(Method::kPost, "sys/echo", R"({"a":"\")" + std::string(500, '[') + R"("})");
+  EXPECT_EQ(str.status, 200) << str.body.dump();
+}
+
+TEST(JsonDepth, CountsNestingOutsideStrings) {
+  EXPECT_TRUE(CheckJsonDepth("").ok());
+  EXPECT_TRUE(CheckJsonDepth("[[]]", 2).ok());
+  EXPECT_EQ(CheckJsonDepth("[[[]]]", 2).code(), Code::kInvalidArgument);
+  EXPECT_TRUE(CheckJsonDepth("[[]],[[]],{\"x\":[1]}", 2).ok());  // depth goes back down
+  EXPECT_TRUE(CheckJsonDepth(R"(["[[[\\", "\"{{{"])", 1).ok());  // escaped backslash, then quote
+  EXPECT_TRUE(CheckJsonDepth("]]]][[", 2).ok());                   // stray closers never go negative
+  Status s = CheckJsonDepth(std::string(10, '{'), 4);
+  EXPECT_NE(s.message().find("deeper than 4 levels (at byte 4)"), std::string::npos) << s.message();
 }
 
 TEST(ApiFields, DurationsAndBools) {

@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "rocksdr/sidecar/json_depth.h"
+
 namespace rocksdr::sidecar {
 
 Status Router::Add(RouteSpec spec) {
@@ -91,6 +93,9 @@ ApiResponse Router::Route(ApiRequest& req) const {
   if (req.raw_body.find_first_not_of(" \t\r\n") == std::string::npos) {
     req.body = nlohmann::json::object();
   } else {
+    if (Status depth = CheckJsonDepth(req.raw_body); !depth.ok()) {
+      return ErrorResponse(400, "failed to parse JSON input: " + depth.message());
+    }
     nlohmann::json parsed = nlohmann::json::parse(req.raw_body, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
       return ErrorResponse(400, "failed to parse JSON input: the request body is not valid JSON");

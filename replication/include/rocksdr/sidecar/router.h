@@ -24,7 +24,8 @@
 //   5. auth kToken/kRoot: missing/unknown/expired token, or not root for kRoot
 //                                                    -> 403 "permission denied"
 //      (the token entry is put in ApiRequest::token; a use is consumed for limited-use tokens)
-//   6. body: empty -> {}, else must be a JSON object -> 400 "failed to parse JSON input: ..."
+//   6. body: empty -> {}, else must be a JSON object nested at most kMaxRequestJsonDepth (32)
+//      levels deep (json_depth.h)                    -> 400 "failed to parse JSON input: ..."
 //   7. the handler; an exception escaping it        -> 500 "internal error" (logged, no details)
 //
 // Who may call: Add from one thread before the server starts; Dispatch from any number of server
