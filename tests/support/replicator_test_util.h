@@ -17,6 +17,7 @@
 #include "../../plugin/src/reserved_cf.h"
 #include "rocksdr/replicator.h"
 #include "support/rocksdb_test_db.h"
+#include "support/time_scale.h"
 
 namespace rocksdr::testing {
 
@@ -87,7 +88,7 @@ inline std::string DiffDumps(const DbDump& a, const DbDump& b) {
 }
 
 inline bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + Scaled(timeout);
   while (!pred()) {
     if (std::chrono::steady_clock::now() > deadline) return pred();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -14,13 +14,15 @@
 #include "rocksdr/replication/secondary_client.h"
 #include "support/fake_source_sink.h"
 #include "support/replication_pki.h"
+#include "support/time_scale.h"
 
 namespace rocksdr::testing {
 
-// Polls pred every 2 ms until it holds or `timeout` passes; returns its last value.
+// Polls pred every 2 ms until it holds or `timeout` (times ROCKSDR_TEST_TIME_SCALE) passes; returns
+// its last value.
 inline bool WaitUntil(const std::function<bool()>& pred,
                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + Scaled(timeout);
   while (!pred()) {
     if (std::chrono::steady_clock::now() > deadline) return pred();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
