@@ -321,6 +321,21 @@ std::vector<std::string> SplitRates(const std::string& s) {
 
 }  // namespace
 
+// The primary's shipping counters (ReplicationStatus::shipping) since `before`, as one row.
+void AddShippingRow(Report* report, const std::string& phases, const rocksdr::ShippingStatus& before,
+                    const rocksdr::ShippingStatus& now) {
+  const double ring = static_cast<double>(now.ring_batches - before.ring_batches);
+  const double wal = static_cast<double>(now.wal_batches - before.wal_batches);
+  report->Add({"batches shipped from the write ring (" + phases + ")", ring + wal > 0 ? ring / (ring + wal) : 0,
+               "fraction", std::nullopt, std::nullopt, "", std::nullopt,
+               std::to_string(static_cast<uint64_t>(ring)) + " from the ring, " +
+                   std::to_string(static_cast<uint64_t>(wal)) + " from the WAL; ring misses " +
+                   std::to_string(now.ring_misses - before.ring_misses) + ", waits " +
+                   std::to_string(now.ring_waits - before.ring_waits) + ", trims " +
+                   std::to_string(now.trims - before.trims) + ", GetUpdatesSince calls " +
+                   std::to_string(now.iterator_creations - before.iterator_creations)});
+}
+
 int main(int argc, char** argv) {
   std::map<std::string, std::string> flags;
   for (int i = 1; i < argc; i += 2) {
@@ -419,6 +434,7 @@ int main(int argc, char** argv) {
   const double bytes_per_write = static_cast<double>(Key(0).size() + kValueBytes + 3 + 12);  // rep bytes
 
   auto phase = [](const char* what) { std::fprintf(stderr, "replication_e2e_bench: %s\n", what); };
+  const rocksdr::ShippingStatus ship0 = pdb->GetReplicationStatus().shipping;
   // ---- 1. throughput and primary CPU, one secondary.
   phase("throughput and primary CPU");
   std::vector<double> base_rate, repl_rate, base_cpu, repl_cpu, e2e_rate;
@@ -447,6 +463,9 @@ int main(int argc, char** argv) {
               r_cpu / b_cpu, "<= 1.10", r_cpu / b_cpu <= 1.10,
               "extra " + std::to_string(static_cast<int>((r_cpu / b_cpu - 1) * 100)) + "% per byte (" +
                   std::to_string(static_cast<int>(bytes_per_write)) + " B WriteBatch per write)"});
+
+  const rocksdr::ShippingStatus ship1 = pdb->GetReplicationStatus().shipping;
+  AddShippingRow(&report, "throughput", ship0, ship1);
 
   // ---- 2. lag at fixed rates.
   phase("lag at fixed rates");
@@ -502,6 +521,8 @@ int main(int argc, char** argv) {
     report.Add({"lag max" + at, lags_ms.empty() ? 0 : lags_ms.back(), "ms", std::nullopt, std::nullopt, "",
                 std::nullopt, ""});
   }
+
+  AddShippingRow(&report, "lag", ship1, pdb->GetReplicationStatus().shipping);
 
   // ---- 3. catch-up.
   phase("catch-up");

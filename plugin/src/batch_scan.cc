@@ -144,7 +144,80 @@ class StripHandler : public rocksdb::WriteBatch::Handler {
   bool unsupported_ = false;
 };
 
+// Finds where the skip-th sequence-consuming record ends: the slices a Handler receives point
+// into the batch's rep, and a record's last field (value, end key, entity) ends it.
+class CutHandler : public rocksdb::WriteBatch::Handler {
+ public:
+  explicit CutHandler(uint32_t skip) : skip_(skip) {}
+
+  rocksdb::Status PutCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice& v) override { return Record(v); }
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice& k) override { return Record(k); }
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice& k) override { return Record(k); }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice& e) override { return Record(e); }
+  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice& v) override { return Record(v); }
+  rocksdb::Status PutEntityCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice& e) override { return Record(e); }
+  rocksdb::Status PutBlobIndexCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice& v) override { return Record(v); }
+  void LogData(const rocksdb::Slice&) override {}
+  rocksdb::Status MarkBeginPrepare(bool) override { return rocksdb::Status::OK(); }
+  rocksdb::Status MarkEndPrepare(const rocksdb::Slice&) override { return rocksdb::Status::OK(); }
+  rocksdb::Status MarkRollback(const rocksdb::Slice&) override { return rocksdb::Status::OK(); }
+  rocksdb::Status MarkCommit(const rocksdb::Slice&) override { return rocksdb::Status::OK(); }
+  rocksdb::Status MarkCommitWithTimestamp(const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status MarkNoop(bool) override { return rocksdb::Status::OK(); }
+  bool Continue() override { return seen_ < skip_; }
+
+  const char* end() const { return end_; }
+  uint32_t seen() const { return seen_; }
+
+ private:
+  rocksdb::Status Record(const rocksdb::Slice& last_field) {
+    if (++seen_ == skip_) end_ = last_field.data() + last_field.size();
+    return rocksdb::Status::OK();
+  }
+
+  uint32_t skip_;
+  uint32_t seen_ = 0;
+  const char* end_ = nullptr;
+};
+
 }  // namespace
+
+Result<std::string> DropLeadingSequences(const rocksdb::WriteBatch& batch, uint32_t skip, uint64_t sequence) {
+  const uint32_t count = batch.Count();
+  if (skip == 0 || skip >= count) {
+    return Status::InvalidArgument("cannot drop " + std::to_string(skip) + " of the " + std::to_string(count) +
+                                   " sequence(s) of a write batch");
+  }
+  CutHandler cut(skip);
+  rocksdb::Status s = batch.Iterate(&cut);
+  const std::string& rep = batch.Data();
+  constexpr size_t kHeader = 12;
+  if (!s.ok() || cut.seen() != skip || cut.end() == nullptr || cut.end() < rep.data() + kHeader ||
+      cut.end() > rep.data() + rep.size()) {
+    return Status::Corruption("cannot cut a write batch after its first " + std::to_string(skip) +
+                              " record(s)" + (s.ok() ? std::string() : ": " + s.ToString()));
+  }
+  const size_t offset = static_cast<size_t>(cut.end() - rep.data());
+  std::string out;
+  out.reserve(kHeader + rep.size() - offset);
+  out += EncodeFixed64(sequence);
+  const uint32_t kept = count - skip;
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((kept >> (8 * i)) & 0xff));
+  out.append(rep, offset, std::string::npos);
+  // The cut must leave exactly the records the header announces, all parsable.
+  BatchScan check;
+  ScanHandler verify(UINT32_MAX, UINT32_MAX, &check);
+  rocksdb::WriteBatch rebuilt(out);
+  s = rebuilt.Iterate(&verify);
+  if (!s.ok() || check.records != kept) {
+    return Status::Corruption("cutting a write batch after " + std::to_string(skip) + " record(s) left " +
+                              std::to_string(check.records) + " record(s) instead of " + std::to_string(kept) +
+                              (s.ok() ? std::string() : ": " + s.ToString()));
+  }
+  return out;
+}
 
 Result<BatchScan> ScanBatch(const rocksdb::WriteBatch& batch, uint32_t local_cf_id, uint32_t replicated_cf_id) {
   BatchScan scan;

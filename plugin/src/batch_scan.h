@@ -37,4 +37,15 @@ Result<BatchScan> ScanBatch(const rocksdb::WriteBatch& batch, uint32_t local_cf_
 // next to node-local records, so this means a bug or a foreign writer.
 Result<std::string> StripLocalRecords(const rocksdb::WriteBatch& batch, uint32_t local_cf_id, uint64_t sequence);
 
+// The part of a batch that follows its first `skip` sequence-consuming records (Put, Delete,
+// SingleDelete, DeleteRange, Merge, entities, blob indexes each consume one sequence; LogData
+// and 2PC/no-op markers none), as a rep whose header says `sequence` and Count() - skip. Used
+// for a group-commit WAL record (RocksDB concatenates the records of concurrent writers' batches
+// into one WAL record) whose first writers' batches were already shipped one by one: the cut
+// is right after the skip-th record, so LogData blobs after it go with what follows. The kept
+// records are copied byte for byte, whatever their kind.
+// Errors: kInvalidArgument when skip is 0 or not below Count(); kCorruption when the batch cannot
+// be parsed or the cut cannot be placed exactly.
+Result<std::string> DropLeadingSequences(const rocksdb::WriteBatch& batch, uint32_t skip, uint64_t sequence);
+
 }  // namespace rocksdr::plugin

@@ -141,6 +141,12 @@ json StatusToJson(const ReplicationStatus& st) {
                {"writes_unconfirmed", sy.writes_unconfirmed},
                {"timeouts", sy.timeouts},
                {"degradations", sy.degradations}};
+  const ShippingStatus& sh = st.shipping;
+  j["shipping"] = {{"ring_capacity_bytes", sh.ring_capacity_bytes}, {"ring_bytes", sh.ring_bytes},
+                   {"ring_entries", sh.ring_entries},               {"ring_batches", sh.ring_batches},
+                   {"wal_batches", sh.wal_batches},                 {"ring_misses", sh.ring_misses},
+                   {"ring_waits", sh.ring_waits},                   {"trims", sh.trims},
+                   {"iterator_creations", sh.iterator_creations}};
   j["fenced_reason"] = st.fenced_reason;
   j["external_ingestions"] = st.external_ingestions;
   j["listener_attached"] = st.listener_attached;

@@ -68,6 +68,7 @@ class YamlParser {
         {"max_unacked_bytes", [&](auto& n, auto& f) { return Uint(n, f, &o->max_unacked_bytes); }},
         {"heartbeat_interval_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->heartbeat_interval_ms); }},
         {"peer_timeout_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->peer_timeout_ms); }},
+        {"write_ring_bytes", [&](auto& n, auto& f) { return Uint(n, f, &o->write_ring_bytes); }},
     };
     const std::vector<std::pair<std::string, H>> ack = {
         {"mode", [&](auto& n, auto& f) { return Enum(n, f, &o->ack_mode, ParseAckMode); }},

@@ -16,6 +16,16 @@ namespace rocksdr::plugin {
 
 namespace {
 constexpr std::string_view kLocalKeyMarker = "marker";  // see marker.h: marker batch layout
+
+// What ScanBatch says of a one-record batch the wrapper built for an application column family.
+const BatchScan& OneApplicationRecord() {
+  static const BatchScan scan = [] {
+    BatchScan s;
+    s.records = 1;
+    return s;
+  }();
+  return scan;
+}
 }
 
 ReplicatedDBImpl::ReplicatedDBImpl(Parts p)
@@ -30,6 +40,7 @@ ReplicatedDBImpl::ReplicatedDBImpl(Parts p)
       state_store_(p.base, p.local_cf),
       notifier_(p.base->GetLatestSequenceNumber()),
       ack_tracker_(AckTracker::FromOptions(options_)),
+      ring_(options_.write_ring_bytes > 0 ? std::make_unique<WriteRing>(options_.write_ring_bytes) : nullptr),
       role_(p.state.role.value_or(options_.role)),
       epoch_(p.state.epoch),
       cluster_id_(std::move(p.state.cluster_id)) {
@@ -139,14 +150,24 @@ rocksdb::Status ReplicatedDBImpl::CheckWrite(const rocksdb::WriteOptions& o, roc
 }
 
 template <typename F>
+rocksdb::Status ReplicatedDBImpl::RecordedWrite(const rocksdb::WriteBatch* batch, const BatchScan* scan, F&& write) {
+  if (ring_ == nullptr || batch == nullptr || role_.load() != Role::kPrimary) return write();
+  const uint64_t ticket = ring_->BeginWrite();
+  rocksdb::Status s = write();
+  ring_->Finish(ticket, s.ok() ? batch : nullptr,
+                s.ok() && scan != nullptr ? std::optional<BatchScan>(*scan) : std::nullopt);
+  return s;
+}
+
+template <typename F>
 rocksdb::Status ReplicatedDBImpl::FencedWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
-                                              F&& write, const rocksdb::WriteBatch* batch) {
+                                              F&& write, const rocksdb::WriteBatch* batch, const BatchScan* scan) {
   uint64_t last = 0;
   {
     std::shared_lock<std::shared_mutex> fence(fence_mu_);
     rocksdb::Status s = CheckWrite(o, cf);
     if (!s.ok()) return s;
-    s = write();
+    s = RecordedWrite(batch, scan, write);
     if (s.ok()) NotifyWritten();
     if (!s.ok() || !ack_tracker_.enabled() || role_.load() != Role::kPrimary) return s;
     // RocksDB stores the sequence it assigned in the batch's header (WriteBatchInternal::
@@ -167,12 +188,12 @@ rocksdb::Status ReplicatedDBImpl::FencedWrite(const rocksdb::WriteOptions& o, ro
 }
 
 template <typename F>
-rocksdb::Status ReplicatedDBImpl::SyncWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
-                                            F&& fill) {
-  rocksdb::WriteBatch batch(0, 0, o.protection_bytes_per_key, 0);
+rocksdb::Status ReplicatedDBImpl::BatchWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
+                                             size_t reserve, F&& fill) {
+  rocksdb::WriteBatch batch(reserve, 0, o.protection_bytes_per_key, 0);
   rocksdb::Status s = fill(batch);
   if (!s.ok()) return s;
-  return FencedWrite(o, cf, [&] { return db_->Write(o, &batch); }, &batch);
+  return FencedWrite(o, cf, [&] { return db_->Write(o, &batch); }, &batch, &OneApplicationRecord());
 }
 
 rocksdb::Status ReplicatedDBImpl::AwaitConfirmation(uint64_t last) {
@@ -203,8 +224,8 @@ rocksdb::Status ReplicatedDBImpl::AwaitConfirmation(uint64_t last) {
 
 rocksdb::Status ReplicatedDBImpl::Put(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                       const rocksdb::Slice& k, const rocksdb::Slice& v) {
-  if (ack_tracker_.enabled()) {
-    return SyncWrite(o, cf, [&](rocksdb::WriteBatch& b) { return b.Put(cf, k, v); });
+  if (WantsBatch()) {
+    return BatchWrite(o, cf, k.size() + v.size() + 24, [&](rocksdb::WriteBatch& b) { return b.Put(cf, k, v); });
   }
   return FencedWrite(o, cf, [&] { return db_->Put(o, cf, k, v); });
 }
@@ -218,8 +239,8 @@ rocksdb::Status ReplicatedDBImpl::PutEntity(const rocksdb::WriteOptions& o, rock
 }
 rocksdb::Status ReplicatedDBImpl::Delete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                          const rocksdb::Slice& k) {
-  if (ack_tracker_.enabled()) {
-    return SyncWrite(o, cf, [&](rocksdb::WriteBatch& b) { return b.Delete(cf, k); });
+  if (WantsBatch()) {
+    return BatchWrite(o, cf, k.size() + 24, [&](rocksdb::WriteBatch& b) { return b.Delete(cf, k); });
   }
   return FencedWrite(o, cf, [&] { return db_->Delete(o, cf, k); });
 }
@@ -229,8 +250,8 @@ rocksdb::Status ReplicatedDBImpl::Delete(const rocksdb::WriteOptions& o, rocksdb
 }
 rocksdb::Status ReplicatedDBImpl::SingleDelete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                                const rocksdb::Slice& k) {
-  if (ack_tracker_.enabled()) {
-    return SyncWrite(o, cf, [&](rocksdb::WriteBatch& b) { return b.SingleDelete(cf, k); });
+  if (WantsBatch()) {
+    return BatchWrite(o, cf, k.size() + 24, [&](rocksdb::WriteBatch& b) { return b.SingleDelete(cf, k); });
   }
   return FencedWrite(o, cf, [&] { return db_->SingleDelete(o, cf, k); });
 }
@@ -240,8 +261,9 @@ rocksdb::Status ReplicatedDBImpl::SingleDelete(const rocksdb::WriteOptions& o, r
 }
 rocksdb::Status ReplicatedDBImpl::DeleteRange(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                               const rocksdb::Slice& b, const rocksdb::Slice& e) {
-  if (ack_tracker_.enabled()) {
-    return SyncWrite(o, cf, [&](rocksdb::WriteBatch& batch) { return batch.DeleteRange(cf, b, e); });
+  if (WantsBatch()) {
+    return BatchWrite(o, cf, b.size() + e.size() + 24,
+                      [&](rocksdb::WriteBatch& batch) { return batch.DeleteRange(cf, b, e); });
   }
   return FencedWrite(o, cf, [&] { return db_->DeleteRange(o, cf, b, e); });
 }
@@ -252,25 +274,28 @@ rocksdb::Status ReplicatedDBImpl::DeleteRange(const rocksdb::WriteOptions& o, ro
 }
 rocksdb::Status ReplicatedDBImpl::Merge(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                         const rocksdb::Slice& k, const rocksdb::Slice& v) {
-  if (ack_tracker_.enabled()) {
-    return SyncWrite(o, cf, [&](rocksdb::WriteBatch& b) { return b.Merge(cf, k, v); });
+  if (WantsBatch()) {
+    return BatchWrite(o, cf, k.size() + v.size() + 24, [&](rocksdb::WriteBatch& b) { return b.Merge(cf, k, v); });
   }
   return FencedWrite(o, cf, [&] { return db_->Merge(o, cf, k, v); });
 }
 
 rocksdb::Status ReplicatedDBImpl::Write(const rocksdb::WriteOptions& o, rocksdb::WriteBatch* updates) {
+  // Scanned once: for the refusals below (after the role checks) and for the tailers (ring).
+  std::optional<Result<BatchScan>> scan;
+  if (updates != nullptr) scan.emplace(ScanBatch(*updates, local_cf_id_, replicated_cf_id_));
+  const BatchScan* known = scan && scan->ok() ? &**scan : nullptr;
   return FencedWrite(o, nullptr, [&] {
-    if (updates != nullptr) {
-      Result<BatchScan> scan = ScanBatch(*updates, local_cf_id_, replicated_cf_id_);
-      if (!scan.ok()) return rocksdb::Status::InvalidArgument(scan.status().message());
-      if (scan->has_local_cf || scan->has_replicated_cf) return ReservedRefusal();
-      if (!scan->marker_blobs.empty()) {
+    if (scan) {
+      if (!scan->ok()) return rocksdb::Status::InvalidArgument(scan->status().message());
+      if ((*scan)->has_local_cf || (*scan)->has_replicated_cf) return ReservedRefusal();
+      if (!(*scan)->marker_blobs.empty()) {
         return rocksdb::Status::InvalidArgument("LogData blobs starting with '" + std::string(kMarkerPrefix) +
                                                 "' are reserved for rocksdr's replication markers");
       }
     }
     return db_->Write(o, updates);
-  }, updates);
+  }, updates, known);
 }
 
 rocksdb::Status ReplicatedDBImpl::InternalWrite(const rocksdb::WriteOptions& o, rocksdb::WriteBatch* batch) {
@@ -278,7 +303,7 @@ rocksdb::Status ReplicatedDBImpl::InternalWrite(const rocksdb::WriteOptions& o, 
   if (o.disableWAL && role_.load() == Role::kPrimary) {
     return rocksdb::Status::InvalidArgument("WriteOptions::disableWAL is refused on a DR primary");
   }
-  rocksdb::Status s = db_->Write(o, batch);
+  rocksdb::Status s = RecordedWrite(batch, nullptr, [&] { return db_->Write(o, batch); });
   if (s.ok()) NotifyWritten();
   return s;
 }
@@ -362,7 +387,7 @@ rocksdb::Status ReplicatedDBImpl::WriteMarker(const Marker& marker) {
   if (s.ok()) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    s = db_->Write(wo, &batch);
+    s = RecordedWrite(&batch, nullptr, [&] { return db_->Write(wo, &batch); });
   }
   if (s.ok()) NotifyWritten();
   return s;
@@ -593,6 +618,8 @@ WalTailerContext ReplicatedDBImpl::TailerContext() {
   ctx.replicated_cf_id = replicated_cf_id_;
   ctx.notifier = &notifier_;
   ctx.events = events_;
+  ctx.ring = ring_.get();
+  ctx.counters = &tailer_counters_;
   return ctx;
 }
 
@@ -615,6 +642,19 @@ ReplicationStatus ReplicatedDBImpl::GetReplicationStatus() {
   st.background_error = events_->background_error();
   if (auto f = write_fence()) st.fenced_reason = *f;
   ack_tracker_.FillStatus(&st.sync);
+  if (ring_ != nullptr) {
+    const WriteRingStats rs = ring_->Stats();
+    st.shipping.ring_capacity_bytes = rs.capacity_bytes;
+    st.shipping.ring_bytes = rs.bytes;
+    st.shipping.ring_entries = rs.entries;
+  }
+  auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  st.shipping.ring_batches = get(tailer_counters_.ring_batches);
+  st.shipping.wal_batches = get(tailer_counters_.wal_batches);
+  st.shipping.ring_misses = get(tailer_counters_.ring_misses);
+  st.shipping.ring_waits = get(tailer_counters_.ring_waits);
+  st.shipping.trims = get(tailer_counters_.trims);
+  st.shipping.iterator_creations = get(tailer_counters_.iterator_creations);
   return st;
 }
 

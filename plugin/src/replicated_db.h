@@ -10,6 +10,13 @@
 // record, and a marker merged with application records would reach the applier as one batch.
 // ddl_mu_ serializes markers with the operations they describe. cf_mu_ guards the handle registry. Reads take no lock (role_ is atomic).
 //
+// Write ring (write_ring.h): on a primary, every batch the wrapper writes itself — application
+// Write, Put/Delete/SingleDelete/DeleteRange/Merge (built as a one-record WriteBatch, as
+// DB::Put does), InternalWrite and markers — is recorded in ring_ after DB::Write returns OK,
+// before the notifier wakes the tailers, so they ship it from memory. Timestamped and
+// wide-column single writes, state_store writes and anything written to the base DB are read
+// from the WAL by the tailers instead.
+//
 // Who may include: plugin/src only. Threading: every method may be called from any thread.
 #pragma once
 
@@ -32,6 +39,7 @@
 #include "state_store.h"
 #include "wal_tailer.h"
 #include "write_notifier.h"
+#include "write_ring.h"
 
 namespace rocksdr::plugin {
 
@@ -191,15 +199,23 @@ class ReplicatedDBImpl : public ReplicatedDB {
   // REQUIRES: fence_mu_ held (shared or exclusive).
   rocksdb::Status CheckWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf) const;
   // `batch`: what write() wrote, if it is one WriteBatch (its sequence tells the synchronous
-  // wait which sequences are this write's own); nullptr: the DB's latest sequence after the
-  // write is waited for instead (a superset).
+  // wait which sequences are this write's own, and it is recorded in the write ring); nullptr:
+  // the DB's latest sequence after the write is waited for instead (a superset). `scan`:
+  // ScanBatch of `batch` when known (saves the tailers a scan).
   template <typename F>
   rocksdb::Status FencedWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, F&& write,
-                              const rocksdb::WriteBatch* batch = nullptr);
-  // Synchronous ack modes: one-operation writes go through a WriteBatch filled by fill(batch),
-  // so that they wait only for their own sequence.
+                              const rocksdb::WriteBatch* batch = nullptr, const BatchScan* scan = nullptr);
+  // One-operation writes go through a WriteBatch filled by fill(batch) (as DB::Put does
+  // internally) when it is useful: synchronous ack modes wait only for their own sequence, and
+  // the write ring records the batch.
   template <typename F>
-  rocksdb::Status SyncWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, F&& fill);
+  rocksdb::Status BatchWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf, size_t reserve,
+                             F&& fill);
+  bool WantsBatch() const { return ack_tracker_.enabled() || ring_ != nullptr; }
+  // Runs write() (a DB::Write of `batch`) and records `batch` in the ring on a primary.
+  // REQUIRES: fence_mu_ held (shared or exclusive).
+  template <typename F>
+  rocksdb::Status RecordedWrite(const rocksdb::WriteBatch* batch, const BatchScan* scan, F&& write);
   // After a successful write whose last sequence is `last`: waits for the secondaries' confirmation
   // (AckTracker) and turns an unconfirmed outcome into the Status documented in rocksdr.h.
   rocksdb::Status AwaitConfirmation(uint64_t last);
@@ -221,6 +237,8 @@ class ReplicatedDBImpl : public ReplicatedDB {
   StateStore state_store_;
   WriteNotifier notifier_;
   AckTracker ack_tracker_;
+  const std::unique_ptr<WriteRing> ring_;  // null when options_.write_ring_bytes == 0
+  TailerCounters tailer_counters_;
 
   std::atomic<bool> fenced_{false};
   std::string fence_reason_;  // GUARDED_BY(identity_mu_)

@@ -45,13 +45,43 @@ bool WalTailer::WaitForWrites(uint64_t after_seq, std::chrono::microseconds time
   return ctx_.notifier->WaitFor(after_seq, timeout) || LatestSequence() > after_seq;
 }
 
+bool WalTailer::TakeFromRing(size_t max_bytes, size_t max_batches) {
+  ring_buf_.clear();
+  ctx_.ring->Take(next_seq_, zero_seq_, zero_id_, max_bytes, max_batches, &ring_buf_);
+  for (RingEntry& e : ring_buf_) {
+    Candidate c;
+    c.sequence = e.sequence;
+    c.count = e.count;
+    c.from_ring = true;
+    c.ring_id = e.id;
+    c.rep = std::move(e.rep);
+    c.scan = std::move(e.scan);
+    pending_.push_back(std::move(c));
+  }
+  return !ring_buf_.empty();
+}
+
 bool WalTailer::TakeFromIterator() {
-  if (!iter_ || !iter_->Valid()) return false;
-  rocksdb::BatchResult br = iter_->GetBatch();
-  need_next_ = true;
-  if (br.writeBatchPtr == nullptr) return false;
-  pending_ = Pending{br.sequence, std::move(br.writeBatchPtr)};
-  return true;
+  while (iter_ && iter_->Valid()) {
+    rocksdb::BatchResult br = iter_->GetBatch();
+    need_next_ = true;
+    if (br.writeBatchPtr == nullptr) return false;
+    const uint32_t count = br.writeBatchPtr->Count();
+    iter_next_seq_ = br.sequence + count;
+    if (br.sequence < next_seq_ && br.sequence + count <= next_seq_) {
+      // Ends before the position: already shipped (from the ring). Bounded by kMaxIteratorSkip.
+      need_next_ = false;
+      iter_->Next();
+      continue;
+    }
+    Candidate c;
+    c.sequence = br.sequence;
+    c.count = count;
+    c.batch = std::move(br.writeBatchPtr);
+    pending_.push_back(std::move(c));
+    return true;
+  }
+  return false;
 }
 
 Status WalTailer::Gap(uint64_t next_available) {
@@ -66,9 +96,27 @@ Status WalTailer::Gap(uint64_t next_available) {
                         avail + " (" + why + ") — secondary must re-bootstrap");
 }
 
-Status WalTailer::Fetch(bool* recreated) {
-  if (pending_) return Status::OK();
+Status WalTailer::Fetch(bool* recreated, size_t max_bytes, size_t max_batches) {
+  if (!pending_.empty()) return Status::OK();
+  if (ctx_.ring != nullptr && TakeFromRing(max_bytes, max_batches)) return Status::OK();
   const uint64_t latest = LatestSequence();
+  if (ctx_.ring != nullptr && latest >= next_seq_) {
+    // Written but not in the ring: a writer may be between DB::Write and recording it.
+    bool waited = false;
+    const bool there = ctx_.ring->WaitFor(next_seq_, WriteRing::Clock::now() + kRingWait, &waited);
+    if (waited) Count(&TailerCounters::ring_waits);
+    if (there && TakeFromRing(max_bytes, max_batches)) return Status::OK();
+    ++ring_misses_;
+    Count(&TailerCounters::ring_misses);
+  }
+  return FetchFromWal(recreated, latest);
+}
+
+Status WalTailer::FetchFromWal(bool* recreated, uint64_t latest) {
+  if (iter_ && next_seq_ > iter_next_seq_ + kMaxIteratorSkip) {
+    iter_.reset();  // the ring carried the position far past it: re-seek instead of reading forward
+    need_next_ = false;
+  }
   if (iter_) {
     if (need_next_) {
       need_next_ = false;
@@ -84,6 +132,7 @@ Status WalTailer::Fetch(bool* recreated) {
   iter_.reset();
   need_next_ = false;
   ++iterator_creations_;
+  Count(&TailerCounters::iterator_creations);
   rocksdb::TransactionLogIterator::ReadOptions ro;
   ro.verify_checksums_ = true;
   rocksdb::Status s = ctx_.base->GetUpdatesSince(next_seq_, &iter_, ro);
@@ -96,6 +145,41 @@ Status WalTailer::Fetch(bool* recreated) {
   return Gap(oldest.ok() && *oldest > next_seq_ && *oldest <= latest ? *oldest : UINT64_MAX);
 }
 
+Status WalTailer::Admit(Candidate& c, replication::WalBatch* out) {
+  auto at = [&] { return "WAL batch at " + std::to_string(c.sequence); };
+  if (!c.scan) {
+    if (!c.batch) c.batch = std::make_unique<rocksdb::WriteBatch>(std::move(c.rep));
+    Result<BatchScan> scan = ScanBatch(*c.batch, ctx_.local_cf_id, ctx_.replicated_cf_id);
+    if (!scan.ok()) return scan.status().WithContext(at());
+    c.scan = std::move(*scan);
+  }
+  const BatchScan& scan = *c.scan;
+  if (scan.has_2pc) {
+    return Status::Internal(at() + " holds two-phase-commit markers (TransactionDB): rocksdr cannot replicate "
+                                   "2PC transactions");
+  }
+  for (const std::string& blob : scan.marker_blobs) {
+    Result<Marker> m = DecodeMarker(blob);
+    if (!m.ok()) return m.status().WithContext(at());
+    if (m->kind == MarkerKind::kIngest) {
+      return NeedsBootstrap("external file ingestion at sequence " + std::to_string(c.sequence) +
+                            " (column family id " + std::to_string(m->id) + ", " + std::to_string(m->count) +
+                            " file(s)): ingested files are not in the WAL");
+    }
+  }
+  out->sequence = c.sequence;
+  out->count = c.count;
+  if (scan.has_local_cf) {
+    if (!c.batch) c.batch = std::make_unique<rocksdb::WriteBatch>(std::move(c.rep));
+    Result<std::string> rep = StripLocalRecords(*c.batch, ctx_.local_cf_id, c.sequence);
+    if (!rep.ok()) return rep.status().WithContext(at());
+    out->rep = std::move(*rep);
+  } else {
+    out->rep = c.batch ? c.batch->Data() : std::move(c.rep);
+  }
+  return Status::OK();
+}
+
 Status WalTailer::Read(size_t max_bytes, size_t max_batches, std::vector<replication::WalBatch>* out) {
   if (!terminal_.ok()) return terminal_;
   const size_t start = out->size();
@@ -106,59 +190,57 @@ Status WalTailer::Read(size_t max_bytes, size_t max_batches, std::vector<replica
     return out->size() > start ? Status::OK() : st;  // deliver what came before the problem first
   };
   while (out->size() - start < max_batches && bytes < max_bytes) {
-    Status st = Fetch(&recreated);
+    Status st = Fetch(&recreated, max_bytes - bytes, max_batches - (out->size() - start));
     if (!st.ok()) return fail(st, replication::IsNeedsBootstrap(st));
-    if (!pending_) break;
+    if (pending_.empty()) break;
 
-    const uint64_t seq = pending_->sequence;
-    const rocksdb::WriteBatch& batch = *pending_->batch;
-    const uint32_t count = batch.Count();
-    if (seq > next_seq_) {
-      pending_.reset();
+    Candidate& c = pending_.front();
+    if (c.sequence > next_seq_) {
+      const uint64_t seq = c.sequence;
+      pending_.clear();
       iter_.reset();
       return fail(Gap(seq), true);
     }
-    if (seq < next_seq_) {
-      pending_.reset();
-      iter_.reset();
-      return fail(NeedsBootstrap("WAL position " + std::to_string(next_seq_) +
-                                 " is not a batch boundary: the primary's batch at " + std::to_string(seq) +
-                                 " covers " + std::to_string(count) + " sequence(s) — secondary must re-bootstrap"),
-                  true);
-    }
-    Result<BatchScan> scan = ScanBatch(batch, ctx_.local_cf_id, ctx_.replicated_cf_id);
-    if (!scan.ok()) return fail(scan.status().WithContext("WAL batch at " + std::to_string(seq)), true);
-    if (scan->has_2pc) {
-      return fail(Status::Internal("WAL batch at " + std::to_string(seq) +
-                                   " holds two-phase-commit markers (TransactionDB): rocksdr cannot replicate "
-                                   "2PC transactions"),
-                  true);
-    }
-    for (const std::string& blob : scan->marker_blobs) {
-      Result<Marker> m = DecodeMarker(blob);
-      if (!m.ok()) return fail(m.status().WithContext("WAL batch at " + std::to_string(seq)), true);
-      if (m->kind == MarkerKind::kIngest) {
-        if (out->size() > start) return Status::OK();  // ship what precedes it; report next time
-        pending_.reset();
-        terminal_ = NeedsBootstrap("external file ingestion at sequence " + std::to_string(seq) +
-                                   " (column family id " + std::to_string(m->id) + ", " +
-                                   std::to_string(m->count) + " file(s)): ingested files are not in the WAL");
-        return terminal_;
+    if (c.sequence < next_seq_) {
+      // A WAL record that covers the position (ring candidates always start at it).
+      const uint64_t skip = next_seq_ - c.sequence;
+      const bool inside = ctx_.ring != nullptr && ctx_.ring->Inside(next_seq_);
+      Result<std::string> cut = inside || skip >= c.count
+                                    ? Result<std::string>(Status::InvalidArgument("inside one writer's batch"))
+                                    : DropLeadingSequences(*c.batch, static_cast<uint32_t>(skip), next_seq_);
+      if (!cut.ok()) {
+        const std::string why = "WAL position " + std::to_string(next_seq_) +
+                                " is not a batch boundary: the primary's batch at " + std::to_string(c.sequence) +
+                                " covers " + std::to_string(c.count) + " sequence(s) (" + cut.status().message() +
+                                ") — secondary must re-bootstrap";
+        pending_.clear();
+        iter_.reset();
+        return fail(NeedsBootstrap(why), true);
       }
+      c.batch = std::make_unique<rocksdb::WriteBatch>(std::move(*cut));
+      c.count -= static_cast<uint32_t>(skip);
+      c.sequence = next_seq_;
+      c.scan.reset();
+      ++trims_;
+      Count(&TailerCounters::trims);
     }
     replication::WalBatch wb;
-    wb.sequence = seq;
-    wb.count = count;
-    if (scan->has_local_cf) {
-      Result<std::string> rep = StripLocalRecords(batch, ctx_.local_cf_id, seq);
-      if (!rep.ok()) return fail(rep.status().WithContext("WAL batch at " + std::to_string(seq)), true);
-      wb.rep = std::move(*rep);
-    } else {
-      wb.rep = batch.Data();
-    }
+    st = Admit(c, &wb);
+    if (!st.ok()) return fail(st, true);
     bytes += wb.rep.size();
-    next_seq_ = seq + count;
-    pending_.reset();
+    next_seq_ = c.sequence + c.count;
+    if (c.from_ring) {
+      ++ring_batches_;
+      Count(&TailerCounters::ring_batches);
+      if (c.count == 0) {
+        zero_seq_ = c.sequence;
+        zero_id_ = c.ring_id;
+      }
+    } else {
+      ++wal_batches_;
+      Count(&TailerCounters::wal_batches);
+    }
+    pending_.pop_front();
     out->push_back(std::move(wb));
   }
   return Status::OK();

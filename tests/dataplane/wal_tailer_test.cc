@@ -7,8 +7,11 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <cstdio>
+#include <map>
 
 #include "../../plugin/src/batch_scan.h"
+#include "../../plugin/src/coding.h"
 #include "../../plugin/src/marker.h"
 #include "../../plugin/src/replicated_db.h"
 #include "../../plugin/src/reserved_cf.h"
@@ -84,7 +87,9 @@ class WalTailerTest : public ::testing::Test {
 };
 
 TEST_F(WalTailerTest, ContinuityOverManyBatchesWithRotationAndReplay) {
-  OpenDb();
+  PluginOptions p;
+  p.write_ring_bytes = 0;  // the WAL path across rotations (the ring: the concurrent test below)
+  OpenDb(p);
   ASSERT_TRUE(impl()->SetRole(Role::kPrimary, 1, "c1").ok());
   rocksdb::ColumnFamilyHandle* app = nullptr;
   ASSERT_TRUE(db_->CreateColumnFamily(rocksdb::ColumnFamilyOptions(DbOptions()), "app", &app).ok());
@@ -340,36 +345,72 @@ TEST_F(WalTailerTest, DisableWalWritesBehindTheWrapperAreGaps) {
 
 TEST_F(WalTailerTest, PositionsMustBeBatchBoundariesInsideTheWindow) {
   OpenDb();
+  ASSERT_TRUE(impl()->SetRole(Role::kPrimary, 1, "c1").ok());
+  const uint64_t base = db_->GetLatestSequenceNumber();
   rocksdb::WriteBatch wb;
   ASSERT_TRUE(wb.Put("a", "1").ok());
   ASSERT_TRUE(wb.Put("b", "1").ok());
   ASSERT_TRUE(wb.Put("c", "1").ok());
-  ASSERT_TRUE(db_->Write(rocksdb::WriteOptions(), &wb).ok());  // sequences 1..3
-  ASSERT_EQ(db_->GetLatestSequenceNumber(), 3u);
+  ASSERT_TRUE(db_->Write(rocksdb::WriteOptions(), &wb).ok());  // sequences base+1..base+3
+  ASSERT_EQ(db_->GetLatestSequenceNumber(), base + 3);
 
-  auto inside = impl()->NewTailer(2);
+  // The write ring knows the batch: base+2 is inside ONE writer's batch, not a boundary.
+  auto inside = impl()->NewTailer(base + 2);
   ASSERT_TRUE(inside.ok());
   std::vector<WalBatch> out;
   Status s = (*inside)->Read(1 << 20, 100, &out);
   EXPECT_TRUE(IsNeedsBootstrap(s)) << s.ToString();
-  EXPECT_NE(s.message().find("WAL position 2 is not a batch boundary"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("WAL position " + std::to_string(base + 2) + " is not a batch boundary"),
+            std::string::npos)
+      << s.message();
 
-  auto ahead = impl()->NewTailer(5);
+  auto ahead = impl()->NewTailer(base + 5);
   ASSERT_FALSE(ahead.ok());
   EXPECT_TRUE(IsNeedsBootstrap(ahead.status()));
   EXPECT_NE(ahead.status().message().find("another history"), std::string::npos);
   EXPECT_EQ(impl()->NewTailer(0).status().code(), Code::kInvalidArgument);
 
-  auto at_end = impl()->NewTailer(4);
+  auto at_end = impl()->NewTailer(base + 4);
   ASSERT_TRUE(at_end.ok());
   EXPECT_TRUE((*at_end)->Read(1 << 20, 100, &out).ok());
   EXPECT_TRUE(out.empty()) << "nothing new yet";
   ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "d", "1").ok());
   ASSERT_TRUE((*at_end)->Read(1 << 20, 100, &out).ok());
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].sequence, 4u);
+  EXPECT_EQ(out[0].sequence, base + 4);
+  EXPECT_EQ((*at_end)->ring_batches(), 1u) << "shipped from the write ring";
+  EXPECT_EQ((*at_end)->iterator_creations(), 0u) << "the WAL was not read";
 }
 
+// A position inside a WAL record that the ring knows nothing about (evicted, another process
+// wrote it, no ring) is trusted to be a writer boundary of a group commit: the record is shipped
+// from there, trimmed.
+TEST_F(WalTailerTest, PositionInsideARecordTheRingDoesNotKnowIsTrimmed) {
+  PluginOptions p;
+  p.write_ring_bytes = 0;
+  OpenDb(p);
+  ASSERT_TRUE(impl()->SetRole(Role::kPrimary, 1, "c1").ok());
+  const uint64_t base = db_->GetLatestSequenceNumber();
+  rocksdb::WriteBatch wb;
+  ASSERT_TRUE(wb.Put("a", "1").ok());
+  ASSERT_TRUE(wb.PutLogData("with-b").ok());
+  ASSERT_TRUE(wb.Put("b", "2").ok());
+  ASSERT_TRUE(wb.Merge("n", testing::EncodeU64(5)).ok());
+  ASSERT_TRUE(db_->Write(rocksdb::WriteOptions(), &wb).ok());
+  ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "z", "9").ok());
+  auto tailer = Tailer(base + 2);
+  std::vector<WalBatch> out;
+  ASSERT_TRUE(Drain(tailer.get(), &out).ok());
+  ExpectContinuous(out, base + 2);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].count, 2u);
+  rocksdb::WriteBatch rest(out[0].rep);
+  EXPECT_EQ(rest.Count(), 2u);
+  EXPECT_EQ(plugin::DecodeFixed64(std::string_view(out[0].rep).substr(0, 8)), base + 2);
+  EXPECT_EQ(tailer->trims(), 1u);
+  EXPECT_EQ(tailer->ring_batches(), 0u);
+  EXPECT_EQ(impl()->GetReplicationStatus().shipping.trims, 1u);
+}
 TEST_F(WalTailerTest, ReadRespectsLimits) {
   OpenDb();
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), "key" + std::to_string(i), std::string(80, 'v')).ok());
@@ -502,6 +543,137 @@ TEST_F(WalTailerTest, FollowsConcurrentWritersWithoutGaps) {
   EXPECT_EQ(markers, 1u + 2 * kCfs);
   EXPECT_EQ(sequences, expected);
   EXPECT_EQ(db_->GetLatestSequenceNumber(), expected);
+}
+
+}  // namespace
+}  // namespace rocksdr
+
+namespace rocksdr {
+namespace {
+
+// 8 writer threads through the wrapper (Put, multi-record batches, Merge counters, Delete,
+// DeleteRange) ship from the write ring; forced fallbacks to the WAL on the way — writes that
+// bypass the wrapper, a small ring that evicts while the tailer sleeps, tailers re-created at
+// their position (a reconnect, possibly inside a group-commit record: trimmed) — and the
+// shipped stream, replayed into a replica, gives the same data byte for byte.
+TEST_F(WalTailerTest, ConcurrentWritersShipFromTheRingWithFallbacksAndReplayIdentically) {
+  PluginOptions p;
+  p.write_ring_bytes = 512 << 10;
+  OpenDb(p);
+  ASSERT_TRUE(impl()->SetRole(Role::kPrimary, 1, "c1").ok());
+  rocksdb::ColumnFamilyHandle* app = nullptr;
+  ASSERT_TRUE(db_->CreateColumnFamily(rocksdb::ColumnFamilyOptions(DbOptions()), "app", &app).ok());
+
+  constexpr int kThreads = 8, kPerThread = 1200;
+  std::atomic<int> running{kThreads};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      const rocksdb::WriteOptions wo;
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string k = "t" + std::to_string(t) + "-" + std::to_string(i % 300);
+        rocksdb::Status s;
+        switch (i % 6) {
+          case 0: s = db_->Put(wo, k, std::string(50 + i % 7, 'a' + t)); break;
+          case 1: {
+            rocksdb::WriteBatch wb;
+            (void)wb.Put(k, "batch" + std::to_string(i));
+            (void)wb.Merge(app, "counter", testing::EncodeU64(1));
+            (void)wb.Put(app, k, std::to_string(i));
+            s = db_->Write(wo, &wb);
+            break;
+          }
+          case 2: s = db_->Merge(wo, app, "counter" + std::to_string(t), testing::EncodeU64(i)); break;
+          case 3: s = db_->Delete(wo, "t" + std::to_string(t) + "-" + std::to_string((i + 150) % 300)); break;
+          case 4: s = db_->DeleteRange(wo, app, "t" + std::to_string(t) + "-1", "t" + std::to_string(t) + "-2"); break;
+          case 5:
+            if (i % 60 == 5) {  // bypasses the wrapper: only the WAL has it
+              s = impl()->base()->Put(wo, "bypass" + std::to_string(t), std::to_string(i));
+            } else {
+              s = db_->SingleDelete(wo, "never-written-" + std::to_string(t));
+            }
+            break;
+        }
+        EXPECT_TRUE(s.ok()) << s.ToString();
+      }
+      running.fetch_sub(1);
+    });
+  }
+
+  auto tailer = Tailer(1);
+  std::vector<WalBatch> out;
+  uint64_t reads = 0, reconnects = 0, ring_batches = 0, wal_batches = 0, trims = 0;
+  auto account = [&] {
+    ring_batches += tailer->ring_batches();
+    wal_batches += tailer->wal_batches();
+    trims += tailer->trims();
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const size_t before = out.size();
+    Status s = tailer->Read(16 << 10, 64, &out);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ++reads;
+    if (running.load() == 0 && tailer->next_sequence() == db_->GetLatestSequenceNumber() + 1) break;
+    if (reads % 25 == 0) {  // a reconnect at the position reached
+      account();
+      tailer = Tailer(tailer->next_sequence());
+      ASSERT_NE(tailer, nullptr);
+      ++reconnects;
+    }
+    if (reads % 60 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the ring evicts
+    if (out.size() == before) tailer->WaitForWrites(tailer->next_sequence() - 1, std::chrono::milliseconds(20));
+  }
+  account();
+  for (auto& w : writers) w.join();
+  ASSERT_EQ(tailer->next_sequence(), db_->GetLatestSequenceNumber() + 1) << "did not catch up in time";
+  ExpectContinuous(out, 1);
+  uint64_t sequences = 0;
+  for (const auto& b : out) sequences += b.count;
+  EXPECT_EQ(sequences, db_->GetLatestSequenceNumber());
+  EXPECT_GT(ring_batches, 0u);
+  EXPECT_GT(wal_batches, 0u) << "the bypassing writes can only come from the WAL";
+  const ShippingStatus sh = impl()->GetReplicationStatus().shipping;
+  EXPECT_EQ(sh.ring_batches, ring_batches);
+  EXPECT_EQ(sh.wal_batches, wal_batches);
+  EXPECT_EQ(sh.trims, trims);
+  EXPECT_GT(sh.ring_misses, 0u);
+  std::printf("[ concurrent ] %zu batches: %llu from the ring, %llu from the WAL, %llu trimmed, %llu reconnects, "
+              "%llu ring misses, %llu waits, %llu iterator creations\n",
+              out.size(), static_cast<unsigned long long>(ring_batches), static_cast<unsigned long long>(wal_batches),
+              static_cast<unsigned long long>(trims), static_cast<unsigned long long>(reconnects),
+              static_cast<unsigned long long>(sh.ring_misses), static_cast<unsigned long long>(sh.ring_waits),
+              static_cast<unsigned long long>(sh.iterator_creations));
+
+  // Replay into a replica with the same column-family ids.
+  testing::TempDir rdir;
+  rocksdb::Options ro = DbOptions();
+  ro.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs = {{rocksdb::kDefaultColumnFamilyName, ro},
+                                                        {std::string(plugin::kReplicatedCf), ro},
+                                                        {std::string(plugin::kLocalCf), ro},
+                                                        {"app", ro}};
+  std::vector<rocksdb::ColumnFamilyHandle*> rh;
+  rocksdb::DB* replica = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(ro), rdir.Sub("r"), descs, &rh, &replica).ok());
+  ASSERT_EQ(rh[3]->GetID(), app->GetID());
+  for (const auto& b : out) {
+    rocksdb::WriteBatch wb(b.rep);
+    ASSERT_TRUE(replica->Write(rocksdb::WriteOptions(), &wb).ok());
+  }
+  auto dump = [](rocksdb::DB* d, rocksdb::ColumnFamilyHandle* h) {
+    std::map<std::string, std::string> m;
+    std::unique_ptr<rocksdb::Iterator> it(d->NewIterator(rocksdb::ReadOptions(), h));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) m[it->key().ToString()] = it->value().ToString();
+    return m;
+  };
+  const auto primary_default = dump(impl()->base(), db_->DefaultColumnFamily());
+  EXPECT_GT(primary_default.size(), 100u);
+  EXPECT_EQ(primary_default, dump(replica, rh[0]));
+  EXPECT_EQ(dump(impl()->base(), app), dump(replica, rh[3]));
+  for (auto* h : rh) ASSERT_TRUE(replica->DestroyColumnFamilyHandle(h).ok());
+  delete replica;
+  ASSERT_TRUE(db_->DestroyColumnFamilyHandle(app).ok());
 }
 
 }  // namespace

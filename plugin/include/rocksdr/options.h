@@ -22,6 +22,7 @@
 //     max_unacked_bytes: 67108864
 //     heartbeat_interval_ms: 1000
 //     peer_timeout_ms: 10000
+//     write_ring_bytes: 16777216
 //   ack:                          # synchronous replication (README "Synchronous replication")
 //     mode: async                 # async | received | durable
 //     count: 1                    # secondaries that must confirm each write
@@ -177,6 +178,13 @@ struct PluginOptions {
   // Default: 1000 ms and 10000 ms
   uint64_t heartbeat_interval_ms = 1000;
   uint64_t peer_timeout_ms = 10000;
+
+  // Memory a primary keeps for the batches it wrote recently (0 .. 1 GiB; 0 = off), so that its
+  // WAL tailers ship them from memory instead of reading the WAL back; secondaries that are
+  // behind what it holds, and writes that bypass the wrapper, are read from the WAL as before
+  // (README "Performance"). Batches larger than 1/8 of it are not kept.
+  // Default: 16 MiB
+  uint64_t write_ring_bytes = 16 << 20;
 
   // When a secondary falls out of the WAL window (or after an external file ingestion), the
   // primary re-bootstraps it from a checkpoint without operator action.

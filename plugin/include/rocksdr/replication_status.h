@@ -92,6 +92,21 @@ struct SyncReplicationStatus {
   uint64_t degradations = 0;             // times the DB degraded to async, since open
 };
 
+// Where a primary's WAL tailers took the batches they shipped (all secondaries, since open;
+// PluginOptions::write_ring_bytes). Ring misses, WAL batches and iterator creations are normal
+// during catch-up and after writes that bypass the wrapper; in a steady stream they stay flat.
+struct ShippingStatus {
+  uint64_t ring_capacity_bytes = 0;  // 0: no ring (every batch is read from the WAL)
+  uint64_t ring_bytes = 0;           // held now (reps + per-entry overhead)
+  uint64_t ring_entries = 0;
+  uint64_t ring_batches = 0;         // batches shipped from the ring
+  uint64_t wal_batches = 0;          // batches shipped from the WAL
+  uint64_t ring_misses = 0;          // positions written but not in the ring (read from the WAL)
+  uint64_t ring_waits = 0;           // waits for a writer still recording the batch needed
+  uint64_t trims = 0;                // group-commit WAL records shipped from inside
+  uint64_t iterator_creations = 0;   // DB::GetUpdatesSince calls
+};
+
 struct ReplicationStatus {
   Role role = Role::kDisabled;
   uint64_t epoch = 0;
@@ -110,6 +125,7 @@ struct ReplicationStatus {
   std::string fenced_reason;
 
   SyncReplicationStatus sync;         // primary: synchronous replication (mode async = off)
+  ShippingStatus shipping;            // primary: where shipped batches came from
 
   uint64_t external_ingestions = 0;   // IngestExternalFile calls seen (each forces re-bootstraps)
   bool listener_attached = false;     // the `rocksdr` EventListener is registered on this DB

@@ -1,0 +1,125 @@
+// WriteRing: the batches a primary wrote recently, kept in memory so that WAL tailers ship them
+// without reading the WAL back (the WAL read — a WriteBatch per record, RocksDB's software
+// CRC32C — was the largest part of the primary's replication CPU; bench/RESULTS.md).
+//
+// Writers (the DB wrapper, ReplicatedDBImpl, for every batch it writes on a primary):
+//   ticket = BeginWrite();  DB::Write(batch);  Finish(ticket, ok ? &batch : nullptr, scan);
+// After a successful DB::Write the batch's header holds the first sequence RocksDB gave it (also
+// for every member of a group commit). Entries are kept by first sequence; concurrent writers
+// may finish out of order. Once the ring holds more than `capacity_bytes` (reps + a fixed
+// per-entry overhead) the oldest entries are evicted; a batch larger than capacity/8, an empty
+// one, or one with a WAL termination point (its WAL record differs from the batch) is not kept.
+//
+// Tailers (WalTailer): Take() copies the run of entries that continues EXACTLY at a position;
+// when the entry a tailer needs is missing, WaitFor() tells whether a writer that may own it is
+// still between DB::Write and Finish, and waits for it (bounded): BeginWrite hands out
+// increasing tickets, and a writer that owns a sequence the tailer saw as written (DB latest
+// sequence >= position, read BEFORE WaitFor) took its ticket before that sequence existed — so
+// once no ticket below the one current at WaitFor's start is active, the entry will never come.
+// Inside() tells whether a position falls strictly inside a kept batch (not a batch boundary).
+//
+// Not in the ring (tailers read the WAL for them): writes that bypass the wrapper (base DB,
+// state_store, timestamped and wide-column single writes), evicted or unkept batches, and
+// anything written before this process opened the DB or while it was not a primary.
+//
+// Count-0 (LogData-only) batches carry the sequence of the batch written after them; they are
+// kept after any entry of the same sequence already there (insertion order) and taken before
+// the count > 0 entry of their sequence when both are present. Best effort, as on the WAL path
+// (wal_tailer.h): a count-0 batch finished after the batch that took its sequence is not shipped.
+//
+// Threading: every method may be called from any thread. One mutex guards the entries; it is
+// held for the copy of the taken entries, never across I/O or a DB call.
+#pragma once
+
+#include <rocksdb/write_batch.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "batch_scan.h"
+
+namespace rocksdr::plugin {
+
+struct RingEntry {
+  uint64_t sequence = 0;  // first sequence (header of rep)
+  uint32_t count = 0;     // WriteBatch::Count()
+  uint64_t id = 0;        // insertion order, increasing (count-0 bookkeeping of tailers)
+  std::string rep;        // WriteBatch::Data() after the write
+  std::optional<BatchScan> scan;  // ScanBatch(rep) as known by the writer; empty: unknown
+};
+
+struct WriteRingStats {
+  uint64_t capacity_bytes = 0;
+  uint64_t bytes = 0;       // reps + per-entry overhead now held
+  uint64_t entries = 0;
+  uint64_t inserted = 0;    // since construction
+  uint64_t evicted = 0;
+  uint64_t not_kept = 0;    // successful writes not kept (too large, empty, WAL termination point)
+};
+
+class WriteRing {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // Accounting overhead per entry, added to rep.size() (the entry, its allocation).
+  static constexpr size_t kEntryOverhead = 96;
+
+  // REQUIRES: capacity_bytes > 0.
+  explicit WriteRing(size_t capacity_bytes);
+  WriteRing(const WriteRing&) = delete;
+  WriteRing& operator=(const WriteRing&) = delete;
+
+  size_t capacity_bytes() const { return capacity_; }
+
+  // --- writers
+  // Before DB::Write. Every ticket must be finished exactly once.
+  uint64_t BeginWrite();
+  // After DB::Write. `written`: the batch when the write succeeded (its header holds its
+  // sequence), nullptr otherwise. `scan`: ScanBatch of that batch when the writer knows it.
+  void Finish(uint64_t ticket, const rocksdb::WriteBatch* written, std::optional<BatchScan> scan);
+
+  // --- tailers
+  // Appends to *out copies of the entries that continue exactly at `next_sequence`: the
+  // count-0 entries of that sequence not taken yet (all of them, or when zero_sequence ==
+  // next_sequence only those with id > zero_id), then the count > 0 entry starting there, then
+  // the same from its end, and so on. Stops before max_entries or once max_bytes of rep were
+  // appended (at least one entry when one is there), or where no count > 0 entry starts.
+  void Take(uint64_t next_sequence, uint64_t zero_sequence, uint64_t zero_id, size_t max_bytes,
+            size_t max_entries, std::vector<RingEntry>* out) const;
+
+  // Blocks until a count > 0 entry starts at `sequence` (true), or no writer that began before
+  // this call is still between BeginWrite and Finish, or `deadline` (false). *waited: whether
+  // it had to block. REQUIRES: the caller saw DB latest sequence >= sequence before calling.
+  bool WaitFor(uint64_t sequence, Clock::time_point deadline, bool* waited);
+
+  // Whether a kept entry covers `sequence` without starting at it (then `sequence` is not a
+  // batch boundary of the primary's history).
+  bool Inside(uint64_t sequence) const;
+
+  WriteRingStats Stats() const;
+
+ private:
+  // REQUIRES: mu_ held. Index of the first entry with sequence >= seq.
+  size_t LowerBound(uint64_t seq) const;
+  bool HasStartLocked(uint64_t seq) const;
+
+  const size_t capacity_;
+  const size_t max_entry_bytes_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<RingEntry> entries_;     // GUARDED_BY(mu_), by (sequence, id)
+  std::deque<uint64_t> active_;       // GUARDED_BY(mu_), tickets begun and not finished, ascending
+  uint64_t next_ticket_ = 1;          // GUARDED_BY(mu_)
+  uint64_t next_id_ = 1;              // GUARDED_BY(mu_)
+  int waiters_ = 0;                   // GUARDED_BY(mu_)
+  size_t bytes_ = 0;                  // GUARDED_BY(mu_)
+  uint64_t inserted_ = 0, evicted_ = 0, not_kept_ = 0;  // GUARDED_BY(mu_)
+};
+
+}  // namespace rocksdr::plugin
