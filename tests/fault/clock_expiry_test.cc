@@ -7,8 +7,11 @@
 //     refused with "activation token expired" and nothing changes (the secondary stays disabled,
 //     no bundle reaches its plugin, the primary registers nobody).
 //   - Only the primary's clock moved forward (the secondary's is behind): still refused.
-//   - Clocks moved back before the expiry must not make the expired token valid again: they do
-//     today (DISABLED_ test below, a known gap in the primary's unwrap).
+//   - Clocks moved back before the expiry do not make the expired token valid again: expiry is
+//     checked against each node's persisted high water (expiry_clock.h).
+//   - A clock set far forward by mistake and corrected: issuing is refused with a message that
+//     says how to recover; the high water survives a restart; the operator's reset
+//     (DELETE sys/clock/high-water, root only) recovers, and activation works again.
 //   - A token whose nbf is in the future (both clocks moved back an hour) is refused ("not yet
 //     valid") and is not consumed: with the clocks restored it activates, exactly once.
 //   - A token of the token store (auth/token/create ttl) used after its expiry is refused, and
@@ -20,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rocksdr/sidecar/expiry_clock.h"
 #include "support/dr_harness.h"
 
 namespace rocksdr::sidecar {
@@ -100,7 +104,7 @@ TEST_F(ClockExpiry, ExpiredActivationTokenIsRefusedAndChangesNothing) {
 // checks exp against its clock only and still finds the token's registry record "pending", so the
 // expired token activates. The fix belongs in HandleUnwrap (on an expired token, mark its pending
 // record expired, as TokenStore deletes an expired entry on lookup), which another change owns.
-TEST_F(ClockExpiry, DISABLED_ExpiredActivationTokenStaysExpiredWhenTheClockMovesBack) {
+TEST_F(ClockExpiry, ExpiredActivationTokenStaysExpiredWhenTheClockMovesBack) {
   const std::string token = SecondaryToken("secondary", "30m");
   ASSERT_FALSE(token.empty());
   const int64_t past_expiry = 31 * 60 + 60;
@@ -111,6 +115,40 @@ TEST_F(ClockExpiry, DISABLED_ExpiredActivationTokenStaysExpiredWhenTheClockMoves
   e = Enable(token);
   EXPECT_NE(e.status, 200) << "an expired activation token was revived by the clocks moving back: " << e.body.dump();
   ExpectNothingChanged("clocks moved back");
+}
+
+TEST_F(ClockExpiry, ClockSetForwardByMistakeIsRecoveredByTheOperatorsReset) {
+  const int64_t real = primary_.now.load();
+  const int64_t day = 86400;
+  primary_.now += day;  // the mistake, seen by a request
+  ASSERT_EQ(primary_.Call("GET", "auth/token/lookup-self", json::object(), primary_.root_token).status, 200);
+  primary_.now -= day;  // corrected
+  Reply hw = primary_.Call("GET", "sys/clock/high-water", json::object(), primary_.root_token);
+  ASSERT_EQ(hw.status, 200) << hw.body.dump();
+  EXPECT_EQ(hw.body["data"]["high_water"], real + day);
+  EXPECT_EQ(hw.body["data"]["behind_seconds"], day);
+  EXPECT_EQ(primary_.Call("GET", "sys/clock/high-water", json::object(), "").status, 403);
+
+  // A token issued now would be dead on arrival: refused with the way out.
+  Reply t = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "secondary"}, {"ttl", "30m"}},
+                          primary_.root_token);
+  EXPECT_EQ(t.status, 400) << t.body.dump();
+  EXPECT_TRUE(Contains(FirstError(t), "DELETE sys/clock/high-water")) << FirstError(t);
+
+  // The high water is in the node's local store: a restarted sidecar keeps it.
+  ExpiryClock restarted(&primary_.control, [&] { return primary_.now.load(); });
+  EXPECT_EQ(restarted.Inspect().high_water, real + day);
+
+  // The operator's reset (root only); then the flow works again.
+  EXPECT_EQ(primary_.Call("DELETE", "sys/clock/high-water", json::object(), "").status, 403);
+  Reply reset = primary_.Call("DELETE", "sys/clock/high-water", json::object(), primary_.root_token);
+  ASSERT_EQ(reset.status, 200) << reset.body.dump();
+  EXPECT_EQ(reset.body["data"]["high_water"], real);
+  const std::string token = SecondaryToken("secondary", "30m");
+  ASSERT_FALSE(token.empty());
+  Reply ok = Enable(token);
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(secondary_.control.role(), "secondary");
 }
 
 TEST_F(ClockExpiry, NotBeforeInTheFutureIsRefusedAndDoesNotConsumeTheToken) {

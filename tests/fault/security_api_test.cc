@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "rocksdr/crypto/encoding.h"
+#include "rocksdr/sidecar/expiry_clock.h"
 #include "rocksdr/sidecar/http_client.h"
 #include "support/dr_harness.h"
 
@@ -46,7 +47,11 @@ std::string Snapshot(DrNode& n) {
   json st = n.control.Status().ok() ? *n.control.Status() : json("status failed");
   std::string out = st.dump() + (n.core->seal().sealed() ? "|sealed" : "|unsealed");
   for (const auto& [k, v] : n.control.Dump(Store::kReplicated)) out += "|" + k + "=" + v;
-  for (const auto& [k, v] : n.control.Dump(Store::kLocal)) out += "|L" + k + "=" + v;
+  for (const auto& [k, v] : n.control.Dump(Store::kLocal)) {
+    // The expiry clock's high water is the node's record of time seen (expiry_clock.h), not state
+    // a request changes: it advances with any request.
+    if (k != kExpiryHighWaterKey) out += "|L" + k + "=" + v;
+  }
   return out;
 }
 
@@ -192,13 +197,17 @@ TEST_F(SecurityApiTest, ActivationTokensTamperedForeignRevokedExpiredOrReplayedA
   const std::string revoked = ActivationToken(primary_, "s2");
   ASSERT_EQ(primary_.Call("POST", kDr + "primary/revoke-secondary", {{"id", "s2"}}, primary_.root_token).status / 100, 2);
   EXPECT_EQ(Unwrap(revoked).status, 400);
-  // Expired (the primary's clock moved past its ttl), then valid again once the clock is back:
-  // the refusal consumed nothing.
+  // Expired (the primary's clock moved past its ttl). The clock moved back does not revive it
+  // (the expiry high water, expiry_clock.h); once the operator resets the high water (the clock
+  // had been set forward by mistake) it is valid again: the refusal consumed nothing.
   const std::string short_lived = ActivationToken(primary_, "s3", "2m");
   primary_.now += 3600;
   DrReply expired = Unwrap(short_lived);
   EXPECT_EQ(expired.status, 400) << expired.body.dump();
   primary_.now -= 3600;
+  EXPECT_EQ(Unwrap(short_lived).status, 400);
+  EXPECT_EQ(primary_.Call("DELETE", "sys/clock/high-water", json::object(), "").status, 403);
+  ASSERT_EQ(primary_.Call("DELETE", "sys/clock/high-water", json::object(), primary_.root_token).status, 200);
 
   // The genuine token works once and only once; the forgeries did not use it up.
   DrReply ok = Unwrap(token);

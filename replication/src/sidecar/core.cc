@@ -8,7 +8,11 @@
 namespace rocksdr::sidecar {
 
 Core::Core(PluginControl* control, CoreOptions options)
-    : control_(control), options_(std::move(options)), seal_(control), tokens_(control) {
+    : control_(control),
+      options_(std::move(options)),
+      seal_(control),
+      tokens_(control),
+      expiry_(control, [this] { return options_.clock(); }) {
   if (!options_.clock) {
     options_.clock = [] {
       return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -80,19 +84,19 @@ Result<InitOutput> Core::Initialize(int64_t shares, int64_t threshold) {
 Result<CreatedToken> Core::CreateToken(TokenEntry proto) {
   Result<crypto::SecureBytes> key = seal_.KeyringValue(crypto::kTokenHmacKeyName);
   if (!key.ok()) return key.status();
-  return tokens_.Create(*key, std::move(proto), Now());
+  return tokens_.Create(*key, std::move(proto), ExpiryNow(/*force_persist=*/true));
 }
 
 Result<TokenEntry> Core::LookupToken(std::string_view token) {
   Result<crypto::SecureBytes> key = seal_.KeyringValue(crypto::kTokenHmacKeyName);
   if (!key.ok()) return key.status();
-  return tokens_.Lookup(*key, token, Now());
+  return tokens_.Lookup(*key, token, ExpiryNow());
 }
 
 Result<TokenEntry> Core::UseToken(std::string_view token) {
   Result<crypto::SecureBytes> key = seal_.KeyringValue(crypto::kTokenHmacKeyName);
   if (!key.ok()) return key.status();
-  return tokens_.Use(*key, token, Now());
+  return tokens_.Use(*key, token, ExpiryNow());
 }
 
 Status Core::RevokeToken(std::string_view token) {

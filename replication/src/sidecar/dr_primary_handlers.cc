@@ -138,6 +138,12 @@ ApiResponse HandleSecondaryToken(DrContext& ctx, ApiRequest& req) {
   if (!accessor.ok()) return Fail(accessor.status());
   Result<crypto::ActivationClaims> claims = crypto::NewActivationClaims(api_addr, *accessor, now, *ttl);
   if (!claims.ok()) return Fail(claims.status());
+  if (const int64_t expiry_now = ctx.core->ExpiryNow(/*force_persist=*/true); claims->exp <= expiry_now) {
+    return ErrorResponse(400, "this node's clock is " + std::to_string(expiry_now - now) +
+                                  " s behind the latest time it has seen, so a token with this ttl would be expired "
+                                  "on use; fix the clock, or if it had been set forward by mistake, reset the "
+                                  "high water (DELETE sys/clock/high-water with a root token), or use a longer ttl");
+  }
   Result<crypto::EcPrivateKey> key = SigningKey(*ctx.core);
   if (!key.ok()) return Fail(key.status());
   Result<std::string> token = crypto::IssueActivationToken(*key, *claims);
@@ -184,6 +190,14 @@ ApiResponse HandleUnwrap(DrContext& ctx, ApiRequest& req) {
   if (!pub.ok()) return Fail(pub.status());
   const int64_t now = ctx.core->Now();
   Result<crypto::ActivationClaims> claims = crypto::VerifyActivationToken(token, *pub, now);
+  // Expiry against the high water too (expiry_clock.h): a clock moved back revives nothing. The
+  // not-before check above stays on the real clock.
+  if (const int64_t expiry_now = ctx.core->ExpiryNow(/*force_persist=*/true);
+      claims.ok() && expiry_now >= claims->exp + 30) {  // 30: VerifyActivationToken's default skew
+    claims = Status::Unauthenticated("activation token expired at " + std::to_string(claims->exp) +
+                                     " (this node has seen time " + std::to_string(expiry_now) +
+                                     "; its clock is not trusted to run backwards); generate a new one on the primary");
+  }
   if (!claims.ok()) {
     spdlog::warn("dr: unwrap refused from {}: {}", req.remote_address, claims.status().message());
     return ErrorResponse(400, invalid + ": " + claims.status().message());

@@ -159,6 +159,8 @@ class Rearmer {
   }
 
   void Step(std::string* last_instance, std::string* last_notice) {
+    // The expiry clock's high water (expiry_clock.h) follows the clock even without requests.
+    (void)ctx_->core->ExpiryNow();
     // The instance id only feeds the log: the decision is on the role and what the runtime reports.
     if (Result<nlohmann::json> st = ctx_->core->control()->Status(); st.ok()) {
       const std::string instance = Str(*st, "instance_id");

@@ -82,7 +82,7 @@ Result<UnwrapOptions> ReadUnwrapParams(DrContext& ctx, const ApiRequest& req, st
   UnwrapOptions o;
   o.ca_file = *ca_file;
   o.timeout = ctx.options.unwrap_timeout;
-  o.now = ctx.core->Now();
+  o.now = ctx.core->ExpiryNow(/*force_persist=*/true);  // only the expiry is checked with it
   *token = std::move(*t);
   *primary_api_addr = std::move(*addr);
   return o;

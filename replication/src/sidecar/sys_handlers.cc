@@ -169,6 +169,23 @@ Status RegisterSysRoutes(Router& router, Core& core, const SysRouteOptions& opti
                                                  spdlog::info("core: sealed by operator request");
                                                  return NoContent();
                                                })));
+  // The expiry clock's high water (expiry_clock.h): inspect, and the operator's reset after a
+  // clock had been set forward by mistake.
+  ROCKSDR_RETURN_IF_ERROR(router.Add(RouteSpec("sys/clock/high-water", {Method::kGet}, AuthRequirement::kRoot,
+                                               [c](ApiRequest& r) {
+                                                 ExpiryClock::State st = c->expiry_clock().Inspect();
+                                                 return Envelope(r, nlohmann::json{{"clock", st.clock},
+                                                                     {"high_water", st.high_water},
+                                                                     {"behind_seconds", st.behind}});
+                                               })));
+  ROCKSDR_RETURN_IF_ERROR(router.Add(RouteSpec("sys/clock/high-water", {Method::kDelete}, AuthRequirement::kRoot,
+                                               [c](ApiRequest& r) {
+                                                 Result<ExpiryClock::State> st = c->expiry_clock().Reset();
+                                                 if (!st.ok()) return ErrorFromStatus(st.status());
+                                                 return Envelope(r, nlohmann::json{{"clock", st->clock},
+                                                                     {"high_water", st->high_water},
+                                                                     {"behind_seconds", st->behind}});
+                                               })));
   ROCKSDR_RETURN_IF_ERROR(router.Add(
       RouteSpec("sys/health", {Method::kGet}, AuthRequirement::kNone, [c](ApiRequest& r) { return Health(*c, r); })
           .SetSealedOk()));

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "rocksdr/crypto/secure_bytes.h"
+#include "rocksdr/sidecar/expiry_clock.h"
 #include "rocksdr/sidecar/metrics.h"
 #include "rocksdr/sidecar/plugin_control.h"
 #include "rocksdr/sidecar/router.h"
@@ -53,6 +54,10 @@ class Core : public RequestGate {
   TokenStore& tokens() { return tokens_; }
   Metrics& metrics() { return metrics_; }
   int64_t Now() const;
+  // The time expiries are checked against: max(Now(), the highest time this node has seen),
+  // persisted (expiry_clock.h). Token-store tokens and activation-token expiry use it.
+  int64_t ExpiryNow(bool force_persist = false) { return expiry_.Now(force_persist); }
+  ExpiryClock& expiry_clock() { return expiry_; }
   // The advertised API address (CoreOptions::api_addr, or as updated once the port is known).
   std::string api_addr() const;
   void SetApiAddr(std::string addr);
@@ -97,6 +102,7 @@ class Core : public RequestGate {
   mutable std::mutex api_addr_mu_;
   SealManager seal_;
   TokenStore tokens_;
+  ExpiryClock expiry_;
   Metrics metrics_;
   std::atomic<bool> dr_secondary_{false};
   mutable std::mutex background_mu_;
