@@ -109,22 +109,33 @@ class PrimaryServer::Impl : public ShipperHost {
     }
   }
 
+  // REQUIRES: mu_ held.
+  std::optional<std::pair<ErrorCode, std::string>> AuthorizeLocked(const std::string& id) const {
+    if (revoked_.count(id) != 0) {
+      return std::make_pair(ErrorCode::kNotAuthorized,
+                            "secondary \"" + id + "\" has been revoked on this primary; "
+                            "generate a new activation token to re-add it");
+    }
+    if (options_.authorize) {
+      Status st = options_.authorize(id);
+      if (!st.ok()) return std::make_pair(ErrorCode::kNotAuthorized, st.message());
+    }
+    return std::nullopt;
+  }
+
   // ShipperHost.
+  std::optional<std::pair<ErrorCode, std::string>> Authorize(const std::string& id) const override {
+    std::lock_guard<std::mutex> l(mu_);
+    return AuthorizeLocked(id);
+  }
+
   std::optional<std::pair<ErrorCode, std::string>> Admit(
       const std::string& id, const std::shared_ptr<ShipperSession>& session) override {
     std::shared_ptr<ShipperSession> replaced;
     {
       std::lock_guard<std::mutex> l(mu_);
       if (stopped_) return std::make_pair(ErrorCode::kShuttingDown, std::string("primary stopping"));
-      if (revoked_.count(id) != 0) {
-        return std::make_pair(ErrorCode::kNotAuthorized,
-                              "secondary \"" + id + "\" has been revoked on this primary; "
-                              "generate a new activation token to re-add it");
-      }
-      if (options_.authorize) {
-        Status st = options_.authorize(id);
-        if (!st.ok()) return std::make_pair(ErrorCode::kNotAuthorized, st.message());
-      }
+      if (auto refused = AuthorizeLocked(id)) return refused;
       auto it = live_.find(id);
       if (it != live_.end()) replaced = it->second.lock();
       live_[id] = session;

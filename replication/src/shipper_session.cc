@@ -336,7 +336,12 @@ void ShipperSession::HandleHello(const Frame& frame) {
     SendErrorAndClose(ErrorCode::kNotAuthorized, Printable(st.message()));
     return;
   }
-  if (!verdict.status.ok()) {  // kStaleEpoch: an authenticated member knows a newer epoch
+  if (!verdict.status.ok()) {  // kStaleEpoch: believed only from an allowed member
+    if (auto refused = host_->Authorize(hello.secondary_id)) {
+      SendErrorAndClose(refused->first, Printable(refused->second) + " (its HELLO announced epoch " +
+                                            std::to_string(hello.epoch) + "; not believed)");
+      return;
+    }
     const std::string why = "fenced: a newer epoch " + std::to_string(hello.epoch) +
                             " exists (this primary's epoch is " +
                             std::to_string(options_.epoch) + ")";

@@ -45,6 +45,10 @@ class ShipperHost {
   // refuses: returns the error code and message to send.
   virtual std::optional<std::pair<ErrorCode, std::string>> Admit(
       const std::string& secondary_id, const std::shared_ptr<ShipperSession>& session) = 0;
+  // Whether secondary_id may connect at all (not revoked, `authorize` accepts it), without
+  // registering anything: nullopt, or the error code and message to send. Checked before a
+  // HELLO's newer epoch is believed, so that only an allowed member can fence this primary.
+  virtual std::optional<std::pair<ErrorCode, std::string>> Authorize(const std::string& secondary_id) const = 0;
   // Marks the server fenced by newer_epoch (first call wins and runs on_fenced).
   virtual void Fence(uint64_t newer_epoch, const std::string& secondary_id) = 0;
   virtual std::optional<std::string> FencedReason() const = 0;

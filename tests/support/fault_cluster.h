@@ -67,6 +67,8 @@ class FaultCluster {
   sidecar::PluginControl* primary() { return primary_ctl_.get(); }
   sidecar::PluginControl* secondary() { return secondary_ctl_.get(); }
   FaultProxy& proxy() { return *proxy_; }
+  // The replication CA (issues the nodes' credentials; tests issue more, e.g. hostile clients).
+  const TestPki& pki() const { return pki_; }
 
   // Control-socket status (an empty object when the node does not answer).
   nlohmann::json PrimaryStatus();
