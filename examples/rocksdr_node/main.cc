@@ -203,7 +203,9 @@ int main(int argc, char** argv) {
     std::thread loader;
     if (*load_every_ms > 0) loader = std::thread(RunLoader, r, std::chrono::milliseconds(*load_every_ms), &stop);
     std::cerr << "rocksdr_node: serving control socket " << flag("control-socket") << " as "
-              << rocksdr::RoleName(r->db()->role()) << " (pid " << getpid() << ")\n";
+              // Not r->db(): the control socket is already serving, and a bootstrap may be
+              // replacing the DB right now (found by TSan); GetStatus() is safe against that.
+              << rocksdr::RoleName(r->GetStatus().role) << " (pid " << getpid() << ")\n";
     ex::WaitForStopSignal();
     stop = true;
     if (loader.joinable()) loader.join();
