@@ -112,6 +112,9 @@ bool WriteRing::WaitFor(uint64_t sequence, Clock::time_point deadline, bool* wai
   for (;;) {
     if (HasStartLocked(sequence)) return true;
     if (active_.empty() || active_.front() >= limit) return false;
+    // Older than everything kept (evicted, or written before the ring): a tailer catching up
+    // from the WAL must not wait for every concurrent writer.
+    if (!entries_.empty() && sequence < entries_.front().sequence) return false;
     *waited = true;
     ++waiters_;
     const bool timed_out = cv_.wait_until(l, deadline) == std::cv_status::timeout;

@@ -94,7 +94,8 @@ class WriteRing {
             size_t max_entries, std::vector<RingEntry>* out) const;
 
   // Blocks until a count > 0 entry starts at `sequence` (true), or no writer that began before
-  // this call is still between BeginWrite and Finish, or `deadline` (false). *waited: whether
+  // this call is still between BeginWrite and Finish, or `deadline` (false). Does not wait for a
+  // sequence older than the oldest entry kept (catch-up: the WAL has it). *waited: whether
   // it had to block. REQUIRES: the caller saw DB latest sequence >= sequence before calling.
   bool WaitFor(uint64_t sequence, Clock::time_point deadline, bool* waited);
 

@@ -176,6 +176,11 @@ TEST(WriteRingTest, WaitForReturnsAtOnceWithoutWritersAndWaitsForOneInFlight) {
   });
   EXPECT_FALSE(ring.WaitFor(2, WriteRing::Clock::now() + std::chrono::hours(1), &waited));
   other.join();
+  // A position older than everything kept is not waited for (a tailer catching up from the WAL).
+  const uint64_t t_old = ring.BeginWrite();
+  EXPECT_FALSE(ring.WaitFor(0, WriteRing::Clock::now() + std::chrono::hours(1), &waited));
+  EXPECT_FALSE(waited);
+  ring.Finish(t_old, nullptr, std::nullopt);
   // A writer in flight that never records sequence 2: false at the deadline.
   const uint64_t t3 = ring.BeginWrite();
   EXPECT_FALSE(ring.WaitFor(2, WriteRing::Clock::now() + std::chrono::milliseconds(30), &waited));
