@@ -1,0 +1,171 @@
+// Disk full during a bootstrap of the secondary: its DB (and the bootstrap's staging directory
+// next to it) live on a 32 MiB tmpfs this test mounts (needs CAP_SYS_ADMIN; skipped otherwise).
+// The secondary streams, the primary's application writes; then the tmpfs is kept full (a filler
+// re-fills it every few ms) and the secondary is re-joined (wiped, bootstrapped from the primary):
+//   - the bootstrap fails and the status says why (No space left on device), the node stays up;
+//   - nothing partial is installed: the secondary holds no cursor and is not streaming;
+//   - once the filler is removed and the secondary restarted (the halted link says so), a
+//     bootstrap completes, it streams, the consistency check finds it an exact prefix of the
+//     primary, and no staging directory is left.
+// Label: fault. Bounded: every wait has a timeout.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mount.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "support/fault_cluster.h"
+#include "support/replicator_test_util.h"
+
+namespace rocksdr::testing {
+namespace {
+
+// A tmpfs mounted for the test's lifetime; unmounted (lazily, so a straggler cannot block it)
+// by the destructor.
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(const std::string& dir, const char* size) : dir_(dir) {
+    std::filesystem::create_directories(dir_);
+    const std::string opts = std::string("size=") + size + ",mode=0700";
+    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~TmpfsMount() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Writes `path` until the file system refuses with ENOSPC; returns the bytes written, or -1 (with
+// errno_out set) if something other than ENOSPC stopped it.
+int64_t FillUntilFull(const std::string& path, int* errno_out) {
+  FILE* f = std::fopen(path.c_str(), "ab");
+  if (f == nullptr) {
+    *errno_out = errno;
+    return -1;
+  }
+  std::setvbuf(f, nullptr, _IONBF, 0);
+  const std::string chunk(4096, 'x');
+  int64_t written = 0;
+  for (;;) {
+    const size_t n = std::fwrite(chunk.data(), 1, chunk.size(), f);
+    written += static_cast<int64_t>(n);
+    if (n < chunk.size()) {
+      *errno_out = errno;
+      break;
+    }
+  }
+  std::fclose(f);
+  return *errno_out == ENOSPC ? written : -1;
+}
+
+uint64_t AppliedCursor(const nlohmann::json& s) {
+  const auto it = s.find("last_sequence_applied");
+  return it != s.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
+std::string StopReason(const nlohmann::json& s) {
+  std::string why;
+  if (s.contains("primary_link")) why += s["primary_link"].value("last_error", "");
+  why += " | ";
+  why += s.value("background_error", "");
+  return why;
+}
+
+// The secondary's DB opened read-only (no write, so it works on a full file system): the app/
+// keys of the default column family must be exactly app/00000001..app/<k>, values value-<n>.
+
+TEST(DiskFullBootstrap, FailsCleanlyAndCompletesAfterSpaceIsFreed) {
+  TempDir mnt_parent;
+  const std::string mnt = mnt_parent.Sub("tmpfs");
+  TmpfsMount tmpfs(mnt, "32m");
+  if (!tmpfs.mounted()) {
+    GTEST_SKIP() << "cannot mount a 32 MiB tmpfs at " << mnt << " (" << tmpfs.error()
+                 << "): this scenario needs root / CAP_SYS_ADMIN; it was NOT run";
+  }
+  FaultClusterOptions o;
+  o.secondary_db_dir = mnt + "/db";
+  FaultCluster c(o);
+  c.Start();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  const uint64_t applied0 = AppliedCursor(c.SecondaryStatus());
+  ASSERT_TRUE(WaitFor([&] { return AppliedCursor(c.SecondaryStatus()) > applied0 + 500; })) << c.Logs();
+
+  // Re-join the secondary through a slow link (the bootstrap's transfer takes seconds), then keep
+  // the file system full while the bootstrap writes.
+  c.proxy().SetBandwidth(32 * 1024);
+  c.RejoinSecondary();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  std::atomic<bool> stop{false};
+  std::thread filler([&] {
+    int n = 0;
+    while (!stop.load()) {
+      int err = 0;
+      FillUntilFull(mnt + "/filler" + std::to_string(n++ % 4), &err);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  struct Join {
+    std::atomic<bool>* stop;
+    std::thread* t;
+    ~Join() {
+      stop->store(true);
+      if (t->joinable()) t->join();
+    }
+  } join{&stop, &filler};
+
+  nlohmann::json failed;
+  const bool said = WaitFor([&] {
+    failed = c.SecondaryStatus();
+    const std::string why = StopReason(failed) + failed["bootstrap"].dump();
+    return why.find("No space left on device") != std::string::npos || why.find("ENOSPC") != std::string::npos;
+  }, std::chrono::seconds(60));
+  std::printf("disk full during bootstrap: status %s\n", failed.dump().c_str());
+  ASSERT_TRUE(said) << "no status names the full disk: " << failed.dump() << "\n" << c.Logs();
+  EXPECT_NE(failed.value("state", ""), "stream-wals") << failed.dump();
+  EXPECT_EQ(::kill(c.secondary_pid(), 0), 0) << "the secondary's application died on the full disk\n" << c.Logs();
+  // Nothing partial is installed: no position, and the link is halted (it says so) rather than
+  // streaming from a half-written checkpoint.
+  EXPECT_TRUE(failed["last_sequence_applied"].is_null()) << failed.dump();
+  EXPECT_TRUE(failed["primary_link"].value("halted", false)) << failed.dump();
+  std::printf("disk full during bootstrap: staging directory %s after the failure\n",
+              std::filesystem::exists(c.secondary_db() + ".staging") ? "still present" : "removed");
+
+  // Space freed: a bootstrap completes and the secondary is an exact prefix of the primary.
+  stop.store(true);
+  filler.join();
+  for (int i = 0; i < 4; ++i) std::filesystem::remove(mnt + "/filler" + std::to_string(i));
+  c.proxy().Heal();
+  // As the status says: restart the secondary (it has no position, so it is bootstrapped again).
+  c.KillSecondary();
+  c.RestartSecondary();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  ASSERT_TRUE(WaitFor([&] {
+    const nlohmann::json s = c.SecondaryStatus();
+    return s.value("state", "") == "stream-wals" && s["bootstrap"].value("files_done", uint64_t{0}) > 0 &&
+           s["bootstrap"].value("files_done", uint64_t{0}) == s["bootstrap"].value("files_total", uint64_t{1});
+  }, std::chrono::seconds(90))) << c.SecondaryStatus().dump() << "\n" << c.Logs();
+  auto r = c.Consistency();
+  for (int retry = 0; retry < 3 && (!r.ok() || !r->match); ++retry) r = c.Consistency();
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << c.Logs();
+  EXPECT_TRUE(r->match) << r->ToJson("primary", "secondary").dump(2);
+  EXPECT_FALSE(std::filesystem::exists(c.secondary_db() + ".staging")) << "a staging directory was left behind";
+}
+
+}  // namespace
+}  // namespace rocksdr::testing
