@@ -124,10 +124,19 @@ TEST_F(RebootstrapTest, IngestionRebootstrapsBothSecondariesAndKeepsTheirLocalKe
 
   Ingest(p.get(), "one", 500);
   for (int i = 0; i < 100; ++i) Put(p.get(), "counters", "c", EncodeU64(1));
+  // The link states follow the install a moment later (seen under TSan): wait for them too.
   ASSERT_TRUE(WaitFor([&] {
+    const auto pst = p->GetStatus();
+    for (const char* id : {"s1", "s2"}) {
+      const SecondaryStatus* s = Find(pst, id);
+      if (s == nullptr || s->state != ConnectionState::kStreaming) return false;
+    }
     return CaughtUp(s1.get(), Latest(p.get())) && CaughtUp(s2.get(), Latest(p.get())) &&
-           s1->GetStatus().bootstrap.bootstraps == 2 && s2->GetStatus().bootstrap.bootstraps == 2;
-  })) << "s1 bootstraps " << s1->GetStatus().bootstrap.bootstraps << ", s2 " << s2->GetStatus().bootstrap.bootstraps;
+           s1->GetStatus().bootstrap.bootstraps == 2 && s2->GetStatus().bootstrap.bootstraps == 2 &&
+           s1->GetStatus().primary_link.state == ConnectionState::kStreaming &&
+           s2->GetStatus().primary_link.state == ConnectionState::kStreaming;
+  })) << "s1 bootstraps " << s1->GetStatus().bootstrap.bootstraps << ", s2 " << s2->GetStatus().bootstrap.bootstraps
+      << "; s1 link " << static_cast<int>(s1->GetStatus().primary_link.state);
 
   // Status: the primary names the ingestion per secondary; each secondary counts its bootstraps.
   auto pst = p->GetStatus();
