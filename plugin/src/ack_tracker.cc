@@ -43,9 +43,12 @@ AckTracker::WaitResult AckTracker::WaitFor(uint64_t last_sequence) {
   const uint64_t generation = interrupts_;
   const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
   ++waiting_;
-  const bool done = cv_.wait_until(l, deadline, [&] {
+  Waiter self;
+  const auto registered = waiters_.emplace(last_sequence, &self);
+  const bool done = self.cv.wait_until(l, deadline, [&] {
     return confirmed_ >= last_sequence || degraded_ || interrupts_ != generation;
   });
+  waiters_.erase(registered);
   --waiting_;
   r.confirmed_sequence = confirmed_;
   if (confirmed_ >= last_sequence) {
@@ -83,8 +86,7 @@ AckTracker::WaitResult AckTracker::WaitFor(uint64_t last_sequence) {
       "status and the network",
       degraded_reason_);
   r.outcome = Outcome::kDegraded;
-  l.unlock();
-  cv_.notify_all();
+  WakeLocked(std::numeric_limits<uint64_t>::max());  // every waiter returns, degraded
   return r;
 }
 
@@ -94,16 +96,22 @@ void AckTracker::OnProgress(const std::string& secondary_id, uint64_t received_s
   const uint64_t value = config_.mode == AckMode::kDurable
                              ? durable_sequence
                              : std::max(received_sequence, applied_sequence);
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    uint64_t& slot = confirmed_by_[secondary_id];
-    if (slot == value) return;
-    slot = value;
-    const uint64_t before = confirmed_;
-    RecomputeLocked();
-    if (confirmed_ <= before) return;
+  std::lock_guard<std::mutex> l(mu_);
+  uint64_t& slot = confirmed_by_[secondary_id];
+  if (slot == value) return;
+  slot = value;
+  const uint64_t before = confirmed_;
+  const bool was_degraded = degraded_;
+  RecomputeLocked();
+  if (confirmed_ > before) WakeLocked(confirmed_);
+  if (was_degraded != degraded_) WakeLocked(std::numeric_limits<uint64_t>::max());
+}
+
+void AckTracker::WakeLocked(uint64_t up_to) {
+  // Under mu_: a waiter erases itself (under mu_) before its Waiter goes away.
+  for (auto it = waiters_.begin(); it != waiters_.end() && it->first <= up_to; ++it) {
+    it->second->cv.notify_one();
   }
-  cv_.notify_all();
 }
 
 void AckTracker::ResetSecondaries() {
@@ -113,12 +121,10 @@ void AckTracker::ResetSecondaries() {
 }
 
 void AckTracker::Interrupt(const std::string& reason) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    ++interrupts_;
-    interrupt_reason_ = reason;
-  }
-  cv_.notify_all();
+  std::lock_guard<std::mutex> l(mu_);
+  ++interrupts_;
+  interrupt_reason_ = reason;
+  WakeLocked(std::numeric_limits<uint64_t>::max());
 }
 
 void AckTracker::FillStatus(SyncReplicationStatus* out) const {

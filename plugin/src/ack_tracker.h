@@ -26,6 +26,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <limits>
 #include <mutex>
 #include <string>
 
@@ -81,9 +82,17 @@ class AckTracker {
   void RecomputeLocked();
   std::string DescribeLocked() const;
 
+  // One per waiting writer (on its stack), so that a confirmation wakes only the writers it
+  // confirms (16 writers waiting for a group sync must not all wake for each ACK).
+  struct Waiter {
+    std::condition_variable cv;
+  };
+  // REQUIRES: mu_ held. Wakes the waiters whose sequence is <= up_to.
+  void WakeLocked(uint64_t up_to);
+
   const Config config_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::multimap<uint64_t, Waiter*> waiters_;      // GUARDED_BY(mu_) by the sequence waited for
   std::map<std::string, uint64_t> confirmed_by_;  // GUARDED_BY(mu_) secondary id -> sequence
   uint64_t confirmed_ = 0;                        // GUARDED_BY(mu_) count-th highest
   uint64_t latest_written_ = 0;                   // GUARDED_BY(mu_) highest sequence waited for

@@ -12,7 +12,7 @@ namespace rocksdr::plugin {
 
 DbSink::DbSink(ManagedDb* db, std::shared_mutex* db_mu, DbSinkOptions options)
     : db_(db), db_mu_(db_mu), options_(std::move(options)) {
-  if (!options_.sync) sync_thread_ = std::thread([this] { SyncLoop(); });
+  sync_thread_ = std::thread([this] { SyncLoop(); });
 }
 
 DbSink::~DbSink() {
@@ -31,48 +31,86 @@ void DbSink::StopSyncThread() {
   sync_thread_.join();
 }
 
+bool DbSink::SetDurableListener(std::function<void()> listener) {
+  std::lock_guard<std::mutex> l(listener_mu_);
+  durable_listener_ = std::move(listener);
+  return options_.sync && durable_listener_ != nullptr;
+}
+
 void DbSink::SyncLoop() {
   std::unique_lock<std::mutex> l(sync_mu_);
   while (!sync_stop_) {
-    sync_cv_.wait_for(l, options_.sync_interval);
+    if (options_.sync) {
+      // Group sync: start as soon as something was applied. What is applied while this sync
+      // runs sets sync_wanted_ again and is covered by the next one.
+      sync_cv_.wait(l, [&] { return sync_stop_ || sync_wanted_; });
+    } else {
+      sync_cv_.wait_for(l, options_.sync_interval);
+    }
     if (sync_stop_) break;
+    sync_wanted_ = false;
     l.unlock();
-    {
-      // Shared: the owner closes or swaps the DB only under the exclusive lock.
-      std::shared_lock<std::shared_mutex> db_lock(*db_mu_);
-      const auto cursor = Cursor();
-      // Not after a failed apply: a WAL writer that saw an error (ENOSPC) must not be synced
-      // again (RocksDB refuses it, and builds with assertions, such as Debian's, abort).
-      if (db_->is_open() && cursor && *cursor > durable_.load() && !apply_failed_.load()) {
-        rocksdb::Status s = db_->impl()->base()->SyncWAL();
-        if (s.ok()) {
-          uint64_t d = durable_.load();
-          while (d < *cursor && !durable_.compare_exchange_weak(d, *cursor)) {
-          }
-        }
-      }
+    const bool failed_before = sync_failed_.load();
+    if (SyncOnce() || sync_failed_.load() != failed_before) {  // advanced, or stopped by an error
+      std::lock_guard<std::mutex> ll(listener_mu_);
+      if (durable_listener_) durable_listener_();
     }
     l.lock();
   }
+}
+
+bool DbSink::SyncOnce() {
+  // Shared: the owner closes or swaps the DB only under the exclusive lock.
+  std::shared_lock<std::shared_mutex> db_lock(*db_mu_);
+  // Read before the sync: the batches up to here were written to the WAL (DB::Write returned)
+  // before Publish, so the sync covers them; later ones may not be covered and wait for the
+  // next sync. Durable is never reported beyond what a completed sync covered.
+  const auto cursor = Cursor();
+  // Not after a failed apply or sync: a WAL writer that saw an error (ENOSPC) must not be
+  // synced again (RocksDB refuses it, and builds with assertions, such as Debian's, abort).
+  if (!db_->is_open() || !cursor || *cursor <= durable_.load() || apply_failed_.load() ||
+      sync_failed_.load()) {
+    return false;
+  }
+  rocksdb::Status s = db_->impl()->base()->FlushWAL(/*sync=*/true);
+  if (!s.ok()) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      sync_error_ = "syncing the secondary's WAL (up to sequence " + std::to_string(*cursor) +
+                    ") failed: " + s.ToString();
+    }
+    sync_failed_.store(true);
+    return false;
+  }
+  uint64_t d = durable_.load();
+  bool advanced = false;
+  while (d < *cursor && !(advanced = durable_.compare_exchange_weak(d, *cursor))) {
+  }
+  return advanced;
 }
 
 Status DbSink::Init() {
   applier_.reset();
   if (!db_->is_open()) return Status::FailedPrecondition("the DB is closed");
   ApplierOptions ao;
-  ao.sync = options_.sync;
+  ao.sync = false;  // the sync thread syncs (group sync), see DbSinkOptions::sync
   ManagedDb* m = db_;
   ao.cf_options = [m](const std::string& name) { return m->CfOptions(name); };
   auto a = Applier::Open(db_->impl()->base(), db_->impl()->local_cf(), db_->AllHandles(), ao);
   if (!a.ok()) return a.status().WithContext("opening the applier");
   applier_ = std::move(*a);
   apply_failed_.store(false);
+  sync_failed_.store(false);
   {
     std::lock_guard<std::mutex> l(mu_);
     needs_bootstrap_.reset();
+    sync_error_.clear();
   }
   Publish();
-  durable_.store(applier_->applied_sequence().value_or(0));
+  // What the DB holds at open may be an unsynced tail recovered from the OS's cache (after a
+  // kill -9 of this process): sync it before calling it durable.
+  rocksdb::Status synced = db_->impl()->base()->FlushWAL(/*sync=*/true);
+  durable_.store(synced.ok() ? applier_->applied_sequence().value_or(0) : 0);
   return Status::OK();
 }
 
@@ -112,13 +150,22 @@ Status DbSink::Apply(const std::vector<replication::WalBatch>& batches) {
 
 Status DbSink::ApplyNow(const std::vector<replication::WalBatch>& batches) {
   if (!applier_) return Status::FailedPrecondition("the secondary's applier is not open");
+  if (sync_failed_.load()) {
+    std::lock_guard<std::mutex> l(mu_);
+    return Status::IOError(sync_error_);
+  }
   Status s = applier_->Apply(batches);
   Publish();
   if (!s.ok()) apply_failed_.store(true);  // the session halts; SyncLoop stays off the WAL
   if (s.ok()) {
     batches_applied_.fetch_add(batches.size());
-    const uint64_t applied = applier_->applied_sequence().value_or(0);
-    if (options_.sync) durable_.store(applied);  // else: SyncLoop advances it
+    if (options_.sync) {  // wake the group sync (else: SyncLoop's interval advances durable)
+      {
+        std::lock_guard<std::mutex> l(sync_mu_);
+        sync_wanted_ = true;
+      }
+      sync_cv_.notify_one();
+    }
   }
   if (applier_->needs_bootstrap()) {
     std::lock_guard<std::mutex> l(mu_);

@@ -12,7 +12,8 @@
 // decides which one survives a crash in the middle).
 //
 // Threading: the SecondaryClient calls the BatchSink methods from its one I/O thread; Cursor(),
-// DurableSequence(), bootstrap() and needs_bootstrap() may be called from any thread. Init,
+// DurableSequence(), SetDurableListener(), bootstrap() and needs_bootstrap() may be called from
+// any thread. The durable listener runs on the sink's sync thread. Init,
 // Release and WipeCursor only while no client uses the sink.
 #pragma once
 
@@ -39,9 +40,13 @@
 namespace rocksdr::plugin {
 
 struct DbSinkOptions {
-  // See ReplicatorOptions::sync_apply / sync_interval_ms. Without sync, a background thread
-  // syncs the WAL every sync_interval (DB::SyncWAL runs concurrently with the applier's writes,
-  // so the apply thread never waits for the disk) and advances DurableSequence().
+  // See ReplicatorOptions::sync_apply / sync_interval_ms. Either way the applier writes without
+  // syncing and a background thread syncs the WAL (DB::SyncWAL runs concurrently with the
+  // applier's writes, so the apply thread never waits for the disk) and advances
+  // DurableSequence() to the cursor read BEFORE that sync started (only what the sync covered).
+  // sync: group sync — the thread syncs as soon as something was applied; batches applied while
+  // a sync runs are covered by the next one (one fsync per group of frames, not per frame).
+  // Without sync: every sync_interval.
   bool sync = true;
   std::chrono::milliseconds sync_interval{100};
   // Node-local keys written into an installed checkpoint (role, epoch, cluster id). Called on
@@ -74,6 +79,7 @@ class DbSink : public replication::BatchSink {
   std::optional<uint64_t> Cursor() override;
   Status Apply(const std::vector<replication::WalBatch>& batches) override;
   uint64_t DurableSequence() override;
+  bool SetDurableListener(std::function<void()> listener) override;
   Status MayRebootstrap(const std::string& reason) override;
   Status BeginBootstrap(uint64_t sequence, uint32_t file_count, uint64_t total_bytes) override;
   Status BeginFile(const std::string& name, uint64_t size) override;
@@ -100,7 +106,9 @@ class DbSink : public replication::BatchSink {
   Status ApplyNow(const std::vector<replication::WalBatch>& batches);  // Apply without the gate
   // This node's "sidecar/" and "control/" keys of kLocalCf. REQUIRES: DB open, owner's lock held.
   Result<std::map<std::string, std::string>> CarriedLocalKeys();
-  void SyncLoop();  // background WAL sync (options_.sync == false)
+  void SyncLoop();  // background WAL sync (group sync, or every sync_interval)
+  // One WAL sync covering the cursor as it is now; true if DurableSequence() advanced.
+  bool SyncOnce();
 
   ManagedDb* const db_;
   std::shared_mutex* const db_mu_;
@@ -114,17 +122,23 @@ class DbSink : public replication::BatchSink {
   std::atomic<uint64_t> cursor_plus_one_{0};
   std::atomic<uint64_t> durable_{0};
   std::atomic<bool> apply_failed_{false};  // an Apply failed since Init: SyncLoop no longer syncs
+  std::atomic<bool> sync_failed_{false};   // a WAL sync failed: Apply refuses (sync_error_)
   std::atomic<uint64_t> batches_applied_{0};
   std::atomic<uint64_t> epoch_plus_one_{0};
 
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   bool sync_stop_ = false;  // GUARDED_BY(sync_mu_)
+  bool sync_wanted_ = false;  // GUARDED_BY(sync_mu_): applied since the last sync started
   std::thread sync_thread_;
+
+  std::mutex listener_mu_;                 // held while the listener runs (see BatchSink)
+  std::function<void()> durable_listener_; // GUARDED_BY(listener_mu_)
 
   mutable std::mutex mu_;
   BootstrapProgress progress_;                 // GUARDED_BY(mu_)
   std::optional<std::string> needs_bootstrap_; // GUARDED_BY(mu_)
+  std::string sync_error_;                     // GUARDED_BY(mu_)
 };
 
 }  // namespace rocksdr::plugin

@@ -35,6 +35,14 @@ ReceiverSession::ReceiverSession(Stream stream, const SecondaryClientOptions& op
       tick_timer_(this->stream().get_executor()) {}
 
 void ReceiverSession::Start() {
+  // Group sync: the sink reports durability after Apply returned; ACK it at once (the primary's
+  // writers in ack mode `durable` wait for it).
+  sink_reports_durable_ = sink_->SetDurableListener([w = weak_from_this(), posted = durable_ack_posted_] {
+    if (posted->exchange(true)) return;  // one is queued and will read the newest value
+    auto s = std::static_pointer_cast<ReceiverSession>(w.lock());
+    if (!s) return;
+    asio::post(s->stream().get_executor(), [s] { s->SendDurableAck(); });
+  });
   phase_ = Phase::kConnecting;
   deadline_ = Clock::now() + options_.connect_timeout;
   ScheduleTick();
@@ -284,11 +292,23 @@ void ReceiverSession::HandleWelcome(const Frame& frame) {
   });
 }
 
+void ReceiverSession::SendDurableAck() {
+  durable_ack_posted_->store(false);
+  if (closing() || phase_ != Phase::kStreaming) return;
+  if (sink_->DurableSequence() == last_acked_durable_ &&
+      sink_->Cursor().value_or(0) == last_acked_applied_) {
+    return;  // an ACK already carried both
+  }
+  SendAck();
+}
+
 void ReceiverSession::SendAck() {
   if (closing()) return;
   Ack ack;
   ack.applied_sequence = sink_->Cursor().value_or(0);
   ack.durable_sequence = std::min(sink_->DurableSequence(), ack.applied_sequence);
+  last_acked_durable_ = ack.durable_sequence;
+  last_acked_applied_ = ack.applied_sequence;
   ack.echo_send_monotonic_micros = last_echo_;
   ack.received_bytes = received_bytes_;
   std::string frame;
@@ -349,6 +369,9 @@ void ReceiverSession::HandleBatches(const Frame& frame) {
                st);
     return;
   }
+  // Group sync: the sink's listener sends the ACK (applied, durable and the flow credit) once a
+  // sync covered this frame — one ACK per sync instead of one per frame plus one per sync.
+  if (sink_reports_durable_ && sink_->Cursor().value_or(0) > *cursor) return;
   SendAck();
 }
 
@@ -510,6 +533,7 @@ void ReceiverSession::HandleBootstrapEnd(const Frame& frame) {
 }
 
 void ReceiverSession::OnClosed(const std::string& reason) {
+  sink_->SetDurableListener(nullptr);  // waits for a running listener; the next session sets its own
   closed_ = true;
   tick_timer_.cancel();
   resolver_.cancel();

@@ -3,9 +3,12 @@
 //
 // Threading: everything runs on the client's single network thread (the stream's executor),
 // including the BatchSink calls. A slow sink therefore stops reading, which is the
-// back-pressure: the primary stops at its flow-control window.
+// back-pressure: the primary stops at its flow-control window. The one exception is the sink's
+// durable listener (BatchSink::SetDurableListener), registered from Start to OnClosed: it runs
+// on the sink's sync thread and only posts an ACK to the network thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -72,6 +75,9 @@ class ReceiverSession : public FramedSession {
   void HandleFileEnd(const Frame& frame);
   void HandleBootstrapEnd(const Frame& frame);
   void SendAck();
+  // Posted by the sink's durable listener: an ACK carrying the new durable sequence, unless
+  // one already did.
+  void SendDurableAck();
   // A re-bootstrap (the sink holds a position) for `reason`: asks the sink; if it refuses,
   // fails the session (ERROR bootstrap-failed, halt) and returns false.
   bool RebootstrapAllowed(const std::string& reason);
@@ -95,6 +101,15 @@ class ReceiverSession : public FramedSession {
   Hello hello_;
   uint64_t received_bytes_ = 0;  // frame bytes consumed since WELCOME
   uint64_t last_echo_ = 0;
+  uint64_t last_acked_durable_ = 0;  // durable_sequence of the last ACK sent
+  uint64_t last_acked_applied_ = 0;  // applied_sequence of the last ACK sent
+  // The sink reports each apply's durability through the listener (group sync): no ACK of its
+  // own after an Apply that advanced the cursor; the durable ACK follows within one sync.
+  bool sink_reports_durable_ = false;
+  // Set by the durable listener when it posts SendDurableAck, cleared when that runs (at most
+  // one such ACK queued at a time).
+  std::shared_ptr<std::atomic<bool>> durable_ack_posted_ =
+      std::make_shared<std::atomic<bool>>(false);
   uint16_t version_ = 1;         // negotiated in WELCOME (>= kReceivedAckVersion: send RECEIVED)
   bool halt_ = false;
   bool closed_ = false;

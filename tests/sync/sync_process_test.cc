@@ -5,7 +5,9 @@
 //    must hold every write the primary reported (zero loss, the point of `durable`);
 //  - a secondary process vanishes (SIGKILL) while writers wait for it: every writer gets its
 //    answer (TimedOut, policy fail) within the timeout, nobody is left waiting, and writes are
-//    confirmed again once the secondary is back.
+//    confirmed again once the secondary is back;
+//  - the secondary is killed (SIGKILL) right after a durable write returned: its DB, reopened,
+//    holds every confirmed write (it acknowledges only what its group sync covered).
 // No timed assertions: bounded waits with generous deadlines only.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -242,6 +244,65 @@ TEST_F(SyncProcessTest, SecondaryVanishesWhileWritersWait) {
   EXPECT_TRUE(WaitFor([&] { return ok = put("again").ok(); }, std::chrono::seconds(60))) << "see " << log;
   KillAndReap(secondary, SIGTERM);
   EXPECT_TRUE(p->Close().ok());
+}
+
+// Group sync on the secondary: a `durable` confirmation covers only what a completed WAL sync
+// covered. Writers confirm writes; the secondary is killed with SIGKILL right after one returns
+// (others still in flight); its DB, reopened, holds every write that was confirmed.
+TEST_F(SyncProcessTest, DurableWriteSurvivesKillOfTheSecondary) {
+  PluginOptions po;
+  po.ack_mode = AckMode::kDurable;
+  po.ack_timeout_ms = 1500;
+  po.ack_on_timeout = AckTimeoutPolicy::kFail;
+  auto opened = Replicator::Open(MakeSpec(dir_.Sub("p"), po));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<Replicator> p = std::move(*opened);
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  const std::string log = dir_.Sub("s1.log");
+  const pid_t secondary = Spawn(SecondaryArgs(p->port()), log);
+  ASSERT_GT(secondary, 0);
+  auto put = [&](const std::string& k) {
+    return p->db()->Put(rocksdb::WriteOptions(), p->ColumnFamily("users"), k, "v");
+  };
+  ASSERT_TRUE(WaitFor([&] { return put("first").ok(); }, std::chrono::seconds(60)))
+      << "no write was ever confirmed; see " << log;
+
+  // Writers write until a write is not confirmed; each keeps the keys that were.
+  constexpr int kWriters = 8;
+  std::atomic<int> confirmed{0};
+  std::vector<std::vector<std::string>> ok(kWriters);
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kWriters; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0;; ++i) {
+        const std::string k = "t" + std::to_string(t) + "_" + std::to_string(i);
+        if (!put(k).ok()) break;
+        ok[t].push_back(k);
+        ++confirmed;
+      }
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] { return confirmed.load() >= 200; }, std::chrono::seconds(60))) << "see " << log;
+  KillAndReap(secondary, SIGKILL);
+  for (auto& w : writers) w.join();  // each ends with a write that times out (1.5 s)
+  EXPECT_TRUE(p->Close().ok());
+
+  const testing::DbDump dump = testing::DumpClosedDb(dir_.Sub("s1"));
+  ASSERT_TRUE(dump.count("users")) << "the secondary's DB has no column family users";
+  const auto& users = dump.at("users");
+  EXPECT_TRUE(users.count("first"));
+  size_t checked = 0;
+  size_t missing = 0;
+  for (int t = 0; t < kWriters; ++t) {
+    for (const std::string& k : ok[t]) {
+      ++checked;
+      if (users.count(k) == 0 && ++missing <= 5) {
+        ADD_FAILURE() << "write " << k << " was confirmed durable but the killed secondary's DB does not have it";
+      }
+    }
+  }
+  EXPECT_EQ(missing, 0u) << "of " << checked << " confirmed writes";
+  EXPECT_GE(checked, 200u);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,15 @@ class BatchSink {
 
   // The highest applied sequence that is durable (synced); <= *Cursor().
   virtual uint64_t DurableSequence() = 0;
+  // A sink that syncs after Apply returns (group sync: one sync covers every Apply made while
+  // the previous one ran) calls `listener` each time DurableSequence() advances, from its own
+  // thread, so the client sends the new durable position at once (ACK) instead of with the next
+  // frame. The listener must be quick and must not call back into the sink. nullptr
+  // unregisters; once this returns, a replaced listener is neither running nor called again.
+  // Returns true if the sink promises a call after every Apply that advanced Cursor() (once a
+  // sync covered it, or an error stopped it) — the client then sends no separate ACK for the
+  // apply itself. Default: durability advances only inside Apply, nothing to report (false).
+  virtual bool SetDurableListener(std::function<void()> /*listener*/) { return false; }
 
   // The primary is about to replace the data of a sink that holds a position (Cursor() set) by
   // a checkpoint — a re-bootstrap, for `reason` (a WAL gap, an ingestion, another epoch, ...).
