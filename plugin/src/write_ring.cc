@@ -2,6 +2,7 @@
 #include "write_ring.h"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "coding.h"
@@ -82,6 +83,8 @@ bool WriteRing::HasStartLocked(uint64_t seq) const {
 
 void WriteRing::Take(uint64_t next_sequence, uint64_t zero_sequence, uint64_t zero_id, size_t max_bytes,
                      size_t max_entries, std::vector<RingEntry>* out) const {
+  // Copies are made under the lock that writers need: a few at a time (the tailer calls again).
+  max_entries = std::min<size_t>(max_entries, kMaxTakePerCall);
   std::lock_guard<std::mutex> l(mu_);
   if (entries_.empty() || max_entries == 0) return;
   size_t bytes = 0, taken = 0;
@@ -109,6 +112,8 @@ bool WriteRing::WaitFor(uint64_t sequence, Clock::time_point deadline, bool* wai
   std::unique_lock<std::mutex> l(mu_);
   const uint64_t limit = next_ticket_;
   *waited = false;
+  constexpr int kSpins = 64;
+  int spins = 0;
   for (;;) {
     if (HasStartLocked(sequence)) return true;
     if (active_.empty() || active_.front() >= limit) return false;
@@ -116,6 +121,15 @@ bool WriteRing::WaitFor(uint64_t sequence, Clock::time_point deadline, bool* wai
     // from the WAL must not wait for every concurrent writer.
     if (!entries_.empty() && sequence < entries_.front().sequence) return false;
     *waited = true;
+    // The writer is usually a microsecond from Finish: poll briefly first, so that writers
+    // need not wake a sleeping tailer (a futex wake per write at full speed).
+    if (spins < kSpins) {
+      ++spins;
+      l.unlock();
+      std::this_thread::yield();
+      l.lock();
+      continue;
+    }
     ++waiters_;
     const bool timed_out = cv_.wait_until(l, deadline) == std::cv_status::timeout;
     --waiters_;

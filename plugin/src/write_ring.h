@@ -69,6 +69,8 @@ class WriteRing {
   using Clock = std::chrono::steady_clock;
   // Accounting overhead per entry, added to rep.size() (the entry, its allocation).
   static constexpr size_t kEntryOverhead = 96;
+  // Entries one Take copies at most (it holds the writers' lock meanwhile).
+  static constexpr size_t kMaxTakePerCall = 32;
 
   // REQUIRES: capacity_bytes > 0.
   explicit WriteRing(size_t capacity_bytes);
@@ -88,7 +90,7 @@ class WriteRing {
   // Appends to *out copies of the entries that continue exactly at `next_sequence`: the
   // count-0 entries of that sequence not taken yet (all of them, or when zero_sequence ==
   // next_sequence only those with id > zero_id), then the count > 0 entry starting there, then
-  // the same from its end, and so on. Stops before max_entries or once max_bytes of rep were
+  // the same from its end, and so on. Stops before max_entries (at most kMaxTakePerCall) or once max_bytes of rep were
   // appended (at least one entry when one is there), or where no count > 0 entry starts.
   void Take(uint64_t next_sequence, uint64_t zero_sequence, uint64_t zero_id, size_t max_bytes,
             size_t max_entries, std::vector<RingEntry>* out) const;
