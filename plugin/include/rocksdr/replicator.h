@@ -107,7 +107,10 @@ struct SecondaryBundle {
 };
 
 struct ReplicatorOptions {
-  // Sync the secondary's WAL with every applied group (durable == applied). If false, the WAL is
+  // Sync the secondary's WAL as soon as something was applied (group sync: a sync thread syncs
+  // while the applier goes on, and one sync covers every frame applied meanwhile; the durable
+  // position the secondary ACKs is the cursor read before a completed sync, so it trails the
+  // applied one by at most one sync and never passes it). If false, the WAL is
   // synced at most every sync_interval_ms (a process crash loses nothing either way; a machine
   // crash may lose the unsynced tail, which the cursor then re-requests).
   // Default: true
