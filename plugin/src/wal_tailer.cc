@@ -40,25 +40,31 @@ uint64_t WalTailer::LatestSequence() { return ctx_.base->GetLatestSequenceNumber
 Result<uint64_t> WalTailer::OldestAvailableSequence() { return plugin::OldestAvailableSequence(ctx_.base); }
 
 bool WalTailer::WaitForWrites(uint64_t after_seq, std::chrono::microseconds timeout) {
-  if (LatestSequence() > after_seq) return true;
-  // Writes that bypass the wrapper do not notify; the final check catches them at the timeout.
+  if (ctx_.notifier->latest() > after_seq) return true;
+  // Written but not notified yet: by a writer of the wrapper that is still recording its batch in
+  // the ring (it notifies when it has: wait for that, not for DB::Write), or by a write that
+  // bypasses the wrapper (never notified: read it now).
+  if (LatestSequence() > after_seq && (ctx_.ring == nullptr || ctx_.ring->writers_active() == 0)) return true;
+  // Bypassing writes made while wrapper writers are active: the final check catches them at the timeout.
   return ctx_.notifier->WaitFor(after_seq, timeout) || LatestSequence() > after_seq;
 }
 
 bool WalTailer::TakeFromRing(size_t max_bytes, size_t max_batches) {
   ring_buf_.clear();
   ctx_.ring->Take(next_seq_, zero_seq_, zero_id_, max_bytes, max_batches, &ring_buf_);
-  for (RingEntry& e : ring_buf_) {
+  for (const RingEntryRef& e : ring_buf_) {
     Candidate c;
-    c.sequence = e.sequence;
-    c.count = e.count;
+    c.sequence = e->sequence;
+    c.count = e->count;
     c.from_ring = true;
-    c.ring_id = e.id;
-    c.rep = std::move(e.rep);
-    c.scan = std::move(e.scan);
+    c.ring_id = e->id;
+    c.rep = e->rep;
+    c.scan = e->scan;
     pending_.push_back(std::move(c));
   }
-  return !ring_buf_.empty();
+  const bool took = !ring_buf_.empty();
+  ring_buf_.clear();  // the ring may evict them now
+  return took;
 }
 
 bool WalTailer::TakeFromIterator() {
@@ -101,6 +107,10 @@ Status WalTailer::Fetch(bool* recreated, size_t max_bytes, size_t max_batches) {
   if (ctx_.ring != nullptr && TakeFromRing(max_bytes, max_batches)) return Status::OK();
   const uint64_t latest = LatestSequence();
   if (ctx_.ring != nullptr && latest >= next_seq_) {
+    // Written, not notified, and a writer is still recording: ship what came before it now; its
+    // notification wakes the pump (WaitForWrites). Waiting here would make a tailer that keeps up
+    // with a writer at full speed wait once per write, on the lock that writer needs.
+    if (next_seq_ > ctx_.notifier->latest() && ctx_.ring->writers_active() > 0) return Status::OK();
     // Written but not in the ring: a writer may be between DB::Write and recording it.
     bool waited = false;
     const bool there = ctx_.ring->WaitFor(next_seq_, WriteRing::Clock::now() + kRingWait, &waited);

@@ -4,9 +4,12 @@
 // Two sources, one validation path:
 //  - the WriteRing (write_ring.h), when the DB wrapper keeps one: the batches the wrapper wrote
 //    recently, in memory. Only an entry that starts exactly at next_sequence is used. When the
-//    DB has written past the position but the ring has no entry there, a writer may still be
-//    recording it: the tailer waits for it (WriteRing::WaitFor, at most kRingWait) before
-//    reading the WAL instead (a "ring miss": bypassing writes, evicted entries, catch-up).
+//    DB has written past the position but the ring has no entry there: if no wrapper write has
+//    notified that position yet and a writer is still recording, Read returns what it has (that
+//    writer's notification wakes WaitForWrites; a tailer keeping up with a writer at full speed
+//    never waits on it); otherwise a writer may still be recording it (a group-commit member)
+//    and the tailer waits for it (WriteRing::WaitFor, at most kRingWait) before reading the WAL
+//    instead (a "ring miss": bypassing writes, evicted entries, catch-up).
 //  - the WAL, through DB::GetUpdatesSince, with the checks RocksDB leaves to its callers
 //    (reference/wal-tailing-pitfalls.md). The iterator is kept while it can go on (also past
 //    the tail: new records in the same WAL file are read by Next()), recreated from
@@ -155,7 +158,7 @@ class WalTailer : public replication::BatchSource {
   bool need_next_ = false;     // iter_'s current batch was taken: Next() before reading again
   uint64_t iter_next_seq_ = 0; // the sequence after the last record iter_ returned
   std::deque<Candidate> pending_;
-  std::vector<RingEntry> ring_buf_;
+  std::vector<RingEntryRef> ring_buf_;
   uint64_t zero_seq_ = 0, zero_id_ = 0;  // last count-0 ring entry shipped (WriteRing::Take)
   Status terminal_;  // sticky NeedsBootstrap / internal error
   uint64_t iterator_creations_ = 0;

@@ -20,6 +20,7 @@ uint64_t WriteRing::BeginWrite() {
   std::lock_guard<std::mutex> l(mu_);
   const uint64_t t = next_ticket_++;
   active_.push_back(t);
+  active_count_.store(static_cast<int>(active_.size()), std::memory_order_release);
   return t;
 }
 
@@ -32,30 +33,32 @@ void WriteRing::Finish(uint64_t ticket, const rocksdb::WriteBatch* written, std:
     seq = DecodeFixed64(std::string_view(*rep).substr(0, 8)).value_or(0);
     keep = seq != 0;
   }
-  RingEntry e;
-  if (keep) {
-    e.sequence = seq;
-    e.count = written->Count();
-    e.rep = *rep;  // copied outside the lock
-    e.scan = std::move(scan);
+  std::shared_ptr<RingEntry> e;
+  if (keep) {  // built outside the lock
+    e = std::make_shared<RingEntry>();
+    e->sequence = seq;
+    e->count = written->Count();
+    e->rep = *rep;
+    e->scan = std::move(scan);
   }
   bool notify = false;
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = std::find(active_.begin(), active_.end(), ticket);
     if (it != active_.end()) active_.erase(it);
+    active_count_.store(static_cast<int>(active_.size()), std::memory_order_release);
     if (keep) {
       // Mostly in order: find the place from the back (after entries of the same sequence).
       size_t pos = entries_.size();
-      while (pos > 0 && entries_[pos - 1].sequence > seq) --pos;
-      const bool duplicate = e.count > 0 && pos > 0 && entries_[pos - 1].sequence == seq && entries_[pos - 1].count > 0;
+      while (pos > 0 && entries_[pos - 1]->sequence > seq) --pos;
+      const bool duplicate = e->count > 0 && pos > 0 && entries_[pos - 1]->sequence == seq && entries_[pos - 1]->count > 0;
       if (!duplicate) {
-        e.id = next_id_++;
-        bytes_ += e.rep.size() + kEntryOverhead;
+        e->id = next_id_++;
+        bytes_ += e->rep.size() + kEntryOverhead;
         entries_.insert(entries_.begin() + static_cast<std::ptrdiff_t>(pos), std::move(e));
         ++inserted_;
         while (bytes_ > capacity_ && !entries_.empty()) {
-          bytes_ -= entries_.front().rep.size() + kEntryOverhead;
+          bytes_ -= entries_.front()->rep.size() + kEntryOverhead;
           entries_.pop_front();
           ++evicted_;
         }
@@ -70,40 +73,40 @@ void WriteRing::Finish(uint64_t ticket, const rocksdb::WriteBatch* written, std:
 
 size_t WriteRing::LowerBound(uint64_t seq) const {
   auto it = std::lower_bound(entries_.begin(), entries_.end(), seq,
-                             [](const RingEntry& e, uint64_t s) { return e.sequence < s; });
+                             [](const std::shared_ptr<RingEntry>& e, uint64_t s) { return e->sequence < s; });
   return static_cast<size_t>(it - entries_.begin());
 }
 
 bool WriteRing::HasStartLocked(uint64_t seq) const {
-  for (size_t i = LowerBound(seq); i < entries_.size() && entries_[i].sequence == seq; ++i) {
-    if (entries_[i].count > 0) return true;
+  for (size_t i = LowerBound(seq); i < entries_.size() && entries_[i]->sequence == seq; ++i) {
+    if (entries_[i]->count > 0) return true;
   }
   return false;
 }
 
 void WriteRing::Take(uint64_t next_sequence, uint64_t zero_sequence, uint64_t zero_id, size_t max_bytes,
-                     size_t max_entries, std::vector<RingEntry>* out) const {
-  // Copies are made under the lock that writers need: a few at a time (the tailer calls again).
+                     size_t max_entries, std::vector<RingEntryRef>* out) const {
+  // Pointers only are copied under the lock that writers need, a bounded number per call.
   max_entries = std::min<size_t>(max_entries, kMaxTakePerCall);
   std::lock_guard<std::mutex> l(mu_);
   if (entries_.empty() || max_entries == 0) return;
   size_t bytes = 0, taken = 0;
   uint64_t seq = next_sequence;
   size_t i = LowerBound(seq);
-  while (i < entries_.size() && entries_[i].sequence == seq) {
-    const RingEntry& e = entries_[i];
-    const bool already = e.count == 0 && seq == zero_sequence && e.id <= zero_id;
+  while (i < entries_.size() && entries_[i]->sequence == seq) {
+    const std::shared_ptr<RingEntry>& e = entries_[i];
+    const bool already = e->count == 0 && seq == zero_sequence && e->id <= zero_id;
     if (!already) {
       if (taken >= max_entries || (taken > 0 && bytes >= max_bytes)) return;
       out->push_back(e);
-      bytes += e.rep.size();
+      bytes += e->rep.size();
       ++taken;
     }
     ++i;
-    if (e.count > 0) {
-      seq += e.count;
+    if (e->count > 0) {
+      seq += e->count;
       // Entries are sorted and sequences do not overlap: the next run starts at i or later.
-      while (i < entries_.size() && entries_[i].sequence < seq) ++i;
+      while (i < entries_.size() && entries_[i]->sequence < seq) ++i;
     }
   }
 }
@@ -119,7 +122,7 @@ bool WriteRing::WaitFor(uint64_t sequence, Clock::time_point deadline, bool* wai
     if (active_.empty() || active_.front() >= limit) return false;
     // Older than everything kept (evicted, or written before the ring): a tailer catching up
     // from the WAL must not wait for every concurrent writer.
-    if (!entries_.empty() && sequence < entries_.front().sequence) return false;
+    if (!entries_.empty() && sequence < entries_.front()->sequence) return false;
     *waited = true;
     // The writer is usually a microsecond from Finish: poll briefly first, so that writers
     // need not wake a sleeping tailer (a futex wake per write at full speed).
@@ -141,7 +144,7 @@ bool WriteRing::Inside(uint64_t sequence) const {
   std::lock_guard<std::mutex> l(mu_);
   size_t i = LowerBound(sequence);
   while (i > 0) {
-    const RingEntry& e = entries_[--i];
+    const RingEntry& e = *entries_[--i];
     if (e.count == 0) continue;
     return e.sequence < sequence && sequence < e.sequence + e.count;
   }

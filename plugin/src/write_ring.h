@@ -10,7 +10,8 @@
 // per-entry overhead) the oldest entries are evicted; a batch larger than capacity/8, an empty
 // one, or one with a WAL termination point (its WAL record differs from the batch) is not kept.
 //
-// Tailers (WalTailer): Take() copies the run of entries that continues EXACTLY at a position;
+// Tailers (WalTailer): Take() hands out the run of entries that continues EXACTLY at a position
+// (shared, immutable entries: the lock is held only to copy pointers, never a batch's bytes);
 // when the entry a tailer needs is missing, WaitFor() tells whether a writer that may own it is
 // still between DB::Write and Finish, and waits for it (bounded): BeginWrite hands out
 // increasing tickets, and a writer that owns a sequence the tailer saw as written (DB latest
@@ -27,8 +28,13 @@
 // the count > 0 entry of their sequence when both are present. Best effort, as on the WAL path
 // (wal_tailer.h): a count-0 batch finished after the batch that took its sequence is not shipped.
 //
+// A writer's cost: two short critical sections (ticket, insert), one allocation for the entry and
+// one copy of its rep (outside the lock). A tailer that catches up with the writers does not wait
+// for the one still in DB::Write (writers_active(), WalTailer): it ships what was recorded and is
+// woken by that writer's notification.
+//
 // Threading: every method may be called from any thread. One mutex guards the entries; it is
-// held for the copy of the taken entries, never across I/O or a DB call.
+// held to copy entry pointers, never a batch's bytes, and never across I/O or a DB call.
 #pragma once
 
 #include <rocksdb/write_batch.h>
@@ -37,7 +43,9 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <atomic>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -54,6 +62,8 @@ struct RingEntry {
   std::string rep;        // WriteBatch::Data() after the write
   std::optional<BatchScan> scan;  // ScanBatch(rep) as known by the writer; empty: unknown
 };
+// Entries are immutable once recorded and shared between the ring and the tailers that took them.
+using RingEntryRef = std::shared_ptr<const RingEntry>;
 
 struct WriteRingStats {
   uint64_t capacity_bytes = 0;
@@ -69,8 +79,8 @@ class WriteRing {
   using Clock = std::chrono::steady_clock;
   // Accounting overhead per entry, added to rep.size() (the entry, its allocation).
   static constexpr size_t kEntryOverhead = 96;
-  // Entries one Take copies at most (it holds the writers' lock meanwhile).
-  static constexpr size_t kMaxTakePerCall = 32;
+  // Entries one Take hands out at most (it holds the writers' lock meanwhile).
+  static constexpr size_t kMaxTakePerCall = 64;
 
   // REQUIRES: capacity_bytes > 0.
   explicit WriteRing(size_t capacity_bytes);
@@ -87,13 +97,16 @@ class WriteRing {
   void Finish(uint64_t ticket, const rocksdb::WriteBatch* written, std::optional<BatchScan> scan);
 
   // --- tailers
-  // Appends to *out copies of the entries that continue exactly at `next_sequence`: the
+  // Appends to *out the entries that continue exactly at `next_sequence`: the
   // count-0 entries of that sequence not taken yet (all of them, or when zero_sequence ==
   // next_sequence only those with id > zero_id), then the count > 0 entry starting there, then
   // the same from its end, and so on. Stops before max_entries (at most kMaxTakePerCall) or once max_bytes of rep were
   // appended (at least one entry when one is there), or where no count > 0 entry starts.
   void Take(uint64_t next_sequence, uint64_t zero_sequence, uint64_t zero_id, size_t max_bytes,
-            size_t max_entries, std::vector<RingEntry>* out) const;
+            size_t max_entries, std::vector<RingEntryRef>* out) const;
+
+  // Writers between BeginWrite and Finish now (a hint: may change right after the call).
+  int writers_active() const { return active_count_.load(std::memory_order_acquire); }
 
   // Blocks until a count > 0 entry starts at `sequence` (true), or no writer that began before
   // this call is still between BeginWrite and Finish, or `deadline` (false). Does not wait for a
@@ -116,11 +129,12 @@ class WriteRing {
   const size_t max_entry_bytes_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<RingEntry> entries_;     // GUARDED_BY(mu_), by (sequence, id)
+  std::deque<std::shared_ptr<RingEntry>> entries_;  // GUARDED_BY(mu_), by (sequence, id)
   std::deque<uint64_t> active_;       // GUARDED_BY(mu_), tickets begun and not finished, ascending
   uint64_t next_ticket_ = 1;          // GUARDED_BY(mu_)
   uint64_t next_id_ = 1;              // GUARDED_BY(mu_)
   int waiters_ = 0;                   // GUARDED_BY(mu_)
+  std::atomic<int> active_count_{0};  // active_.size(), readable without mu_
   size_t bytes_ = 0;                  // GUARDED_BY(mu_)
   uint64_t inserted_ = 0, evicted_ = 0, not_kept_ = 0;  // GUARDED_BY(mu_)
 };

@@ -19,7 +19,7 @@
 namespace rocksdr {
 namespace {
 
-using plugin::RingEntry;
+using plugin::RingEntryRef;
 using plugin::WriteRing;
 
 // A batch of `n` puts whose header says `seq` (as after DB::Write), values of `value_bytes`.
@@ -41,9 +41,9 @@ rocksdb::WriteBatch LogDataOnly(uint64_t seq, const std::string& blob) {
 
 void Record(WriteRing* ring, const rocksdb::WriteBatch& wb) { ring->Finish(ring->BeginWrite(), &wb, std::nullopt); }
 
-std::vector<uint64_t> Seqs(const std::vector<RingEntry>& v) {
+std::vector<uint64_t> Seqs(const std::vector<plugin::RingEntryRef>& v) {
   std::vector<uint64_t> out;
-  for (const auto& e : v) out.push_back(e.sequence);
+  for (const auto& e : v) out.push_back(e->sequence);
   return out;
 }
 
@@ -53,11 +53,11 @@ TEST(WriteRingTest, TakesTheRunThatContinuesExactlyAtThePosition) {
   Record(&ring, Written(11, 3));
   Record(&ring, Written(14, 1));
   Record(&ring, Written(16, 1));  // 15 is missing (a write that bypassed the wrapper)
-  std::vector<RingEntry> out;
+  std::vector<plugin::RingEntryRef> out;
   ring.Take(10, 0, 0, 1 << 20, 100, &out);
   EXPECT_EQ(Seqs(out), (std::vector<uint64_t>{10, 11, 14})) << "stops where no entry starts";
-  EXPECT_EQ(out[1].count, 3u);
-  EXPECT_EQ(out[1].rep, Written(11, 3).Data()) << "the rep as written, header included";
+  EXPECT_EQ(out[1]->count, 3u);
+  EXPECT_EQ(out[1]->rep, Written(11, 3).Data()) << "the rep as written, header included";
   out.clear();
   ring.Take(12, 0, 0, 1 << 20, 100, &out);
   EXPECT_TRUE(out.empty()) << "12 is inside the batch at 11: no entry starts there";
@@ -85,7 +85,7 @@ TEST(WriteRingTest, OutOfOrderFinishesAreSortedBySequence) {
   auto b1 = Written(5, 2), b2 = Written(7, 1), b3 = Written(8, 4);
   ring.Finish(t3, &b3, std::nullopt);  // the last of a write group finishes first
   ring.Finish(t1, &b1, std::nullopt);
-  std::vector<RingEntry> out;
+  std::vector<plugin::RingEntryRef> out;
   ring.Take(5, 0, 0, 1 << 20, 100, &out);
   EXPECT_EQ(Seqs(out), (std::vector<uint64_t>{5})) << "7 is not there yet";
   ring.Finish(t2, &b2, std::nullopt);
@@ -99,7 +99,7 @@ TEST(WriteRingTest, OutOfOrderFinishesAreSortedBySequence) {
   out.clear();
   ring.Take(7, 0, 0, 1 << 20, 100, &out);
   ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].rep, b2.Data());
+  EXPECT_EQ(out[0]->rep, b2.Data());
   EXPECT_EQ(ring.Stats().entries, 3u);
 }
 
@@ -112,7 +112,7 @@ TEST(WriteRingTest, EvictsTheOldestByBytesAndKeepsNoHugeBatch) {
   EXPECT_LE(st.bytes, st.capacity_bytes);
   EXPECT_EQ(st.inserted, 25u);
   EXPECT_EQ(st.evicted, 15u);
-  std::vector<RingEntry> out;
+  std::vector<plugin::RingEntryRef> out;
   ring.Take(24, 0, 0, 1 << 20, 100, &out);
   EXPECT_TRUE(out.empty()) << "evicted";
   ring.Take(25, 0, 0, 1 << 20, 100, &out);
@@ -130,16 +130,16 @@ TEST(WriteRingTest, CountZeroEntriesGoBeforeTheBatchOfTheirSequenceOnce) {
   Record(&ring, Written(3, 1));
   Record(&ring, LogDataOnly(4, "note-a"));
   Record(&ring, LogDataOnly(4, "note-b"));
-  std::vector<RingEntry> out;
+  std::vector<plugin::RingEntryRef> out;
   ring.Take(4, 0, 0, 1 << 20, 100, &out);
   ASSERT_EQ(out.size(), 2u) << "count-0 entries are taken even before their sequence is written";
-  EXPECT_EQ(out[0].count, 0u);
-  const uint64_t last_zero = out[1].id;
+  EXPECT_EQ(out[0]->count, 0u);
+  const uint64_t last_zero = out[1]->id;
   Record(&ring, Written(4, 2));
   out.clear();
   ring.Take(4, 4, last_zero, 1 << 20, 100, &out);
   ASSERT_EQ(out.size(), 1u) << "the count-0 entries already taken are not repeated";
-  EXPECT_EQ(out[0].count, 2u);
+  EXPECT_EQ(out[0]->count, 2u);
   out.clear();
   ring.Take(3, 0, 0, 1 << 20, 100, &out);
   EXPECT_EQ(Seqs(out), (std::vector<uint64_t>{3, 4, 4, 4}));
