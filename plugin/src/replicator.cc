@@ -538,6 +538,8 @@ class ReplicatorImpl : public Replicator {
     o.coalesce_delay = std::chrono::microseconds(po.max_batch_delay_us);
     // Synchronous replication: writers are waiting for the secondaries, ship at once.
     if (po.ack_mode != AckMode::kAsync) o.coalesce_delay = std::chrono::microseconds(0);
+    // Only ack mode `received` waits for RECEIVED frames; spare the others a frame per frame.
+    o.request_received = po.ack_mode == AckMode::kReceived;
     o.heartbeat_interval = std::chrono::milliseconds(po.heartbeat_interval_ms);
     o.dead_timeout = std::chrono::milliseconds(po.peer_timeout_ms);
     o.authorize = c.authorize;

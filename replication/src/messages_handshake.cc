@@ -3,7 +3,17 @@
 #include "rocksdr/replication/messages.h"
 #include "wire_coding.h"
 
+#include <cstdio>
+
 namespace rocksdr::replication {
+
+namespace {
+std::string Hex32(uint32_t v) {
+  char b[9];
+  std::snprintf(b, sizeof b, "%08x", v);
+  return b;
+}
+}  // namespace
 
 // hello := min_version:fixed16 max_version:fixed16 cluster_id:string epoch:fixed64
 //          secondary_id:string has_cursor:uint8 last_applied_sequence:fixed64
@@ -68,6 +78,7 @@ Status Decode(std::string_view payload, Hello* m, const ProtocolLimits& limits) 
 
 // welcome := version:fixed16 cluster_id:string epoch:fixed64 primary_latest_sequence:fixed64
 //            mode:uint8 ( 1 stream_from_sequence:fixed64 | 2 bootstrap_reason:string )
+//            [flags:fixed32, version >= 3 only]
 void EncodeTo(const Welcome& m, std::string* payload) {
   wire::PutFixed16(payload, m.version);
   wire::PutLengthPrefixed(payload, m.cluster_id);
@@ -79,6 +90,7 @@ void EncodeTo(const Welcome& m, std::string* payload) {
   } else {
     wire::PutLengthPrefixed(payload, m.bootstrap_reason);
   }
+  if (m.version >= kWelcomeFlagsVersion) wire::PutFixed32(payload, m.flags);
 }
 
 std::string Encode(const Welcome& m) {
@@ -89,6 +101,15 @@ std::string Encode(const Welcome& m) {
 
 Status Validate(const Welcome& m, const ProtocolLimits& limits) {
   if (m.version == 0) return Status::InvalidArgument("WELCOME: field version: 0 is not a protocol version");
+  if (m.version < kWelcomeFlagsVersion && m.flags != 0) {
+    return Status::InvalidArgument("WELCOME: field flags: version " + std::to_string(m.version) +
+                                   " has no flags (they start at version " +
+                                   std::to_string(kWelcomeFlagsVersion) + ")");
+  }
+  if ((m.flags & ~kWelcomeKnownFlags) != 0) {
+    return Status::InvalidArgument("WELCOME: field flags: unknown bits 0x" + Hex32(m.flags & ~kWelcomeKnownFlags) +
+                                   " (this build knows 0x" + Hex32(kWelcomeKnownFlags) + ")");
+  }
   ROCKSDR_RETURN_IF_ERROR(CheckId("WELCOME", "cluster_id", m.cluster_id, limits.max_id_length));
   ROCKSDR_RETURN_IF_ERROR(CheckSequence("WELCOME", "primary_latest_sequence", m.primary_latest_sequence));
   switch (m.mode) {
@@ -137,6 +158,8 @@ Status Decode(std::string_view payload, Welcome* m, const ProtocolLimits& limits
       r.Fail(Code::kCorruption, "mode", std::to_string(mode) + " is neither 1 (stream) nor 2 (bootstrap)");
     }
   }
+  m->flags = 0;
+  if (m->version >= kWelcomeFlagsVersion) r.Fixed32(&m->flags, "flags");
   ROCKSDR_RETURN_IF_ERROR(r.Finish());
   return Validate(*m, limits);
 }

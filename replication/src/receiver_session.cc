@@ -100,6 +100,7 @@ void ReceiverSession::OnHandshake(const boost::system::error_code& ec) {
   phase_ = Phase::kHandshaking;
   host_->UpdateStatus([](SecondaryClientStatus& s) { s.state = ClientState::kHandshaking; });
   hello_ = Hello();
+  hello_.max_version = options_.max_protocol_version;
   hello_.cluster_id = options_.cluster_id;
   hello_.epoch = options_.epoch;
   hello_.secondary_id = options_.secondary_id;
@@ -259,6 +260,7 @@ void ReceiverSession::HandleWelcome(const Frame& frame) {
     return;
   }
   version_ = welcome.version;
+  send_received_ = SecondarySendsReceived(welcome);
   if (welcome.mode == ResumeMode::kStream) {
     const std::optional<uint64_t> cursor = sink_->Cursor();
     if (!cursor || welcome.stream_from_sequence != *cursor + 1) {
@@ -354,7 +356,7 @@ void ReceiverSession::HandleBatches(const Frame& frame) {
     }
     expect = b.next_sequence();
   }
-  if (version_ >= kReceivedAckVersion) {
+  if (send_received_) {
     // Synchronous replication (ack mode "received") waits for this, not for the apply below.
     Received received;
     received.received_sequence = m.batches.back().last_sequence();

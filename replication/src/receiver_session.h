@@ -110,7 +110,8 @@ class ReceiverSession : public FramedSession {
   // one such ACK queued at a time).
   std::shared_ptr<std::atomic<bool>> durable_ack_posted_ =
       std::make_shared<std::atomic<bool>>(false);
-  uint16_t version_ = 1;         // negotiated in WELCOME (>= kReceivedAckVersion: send RECEIVED)
+  uint16_t version_ = 1;         // negotiated in WELCOME
+  bool send_received_ = false;   // SecondarySendsReceived(WELCOME): RECEIVED per BATCHES frame
   bool halt_ = false;
   bool closed_ = false;
 

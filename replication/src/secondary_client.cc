@@ -163,6 +163,12 @@ Result<std::unique_ptr<SecondaryClient>> SecondaryClient::Start(SecondaryClientO
   if (options.window_bytes < 64 * 1024) {
     return Status::InvalidArgument("window_bytes must be at least 64 KiB");
   }
+  if (options.max_protocol_version < kMinProtocolVersion || options.max_protocol_version > kProtocolVersion) {
+    return Status::InvalidArgument("max_protocol_version " + std::to_string(options.max_protocol_version) +
+                                   " is outside the versions this build speaks (" +
+                                   std::to_string(kMinProtocolVersion) + ".." + std::to_string(kProtocolVersion) +
+                                   ")");
+  }
   if (options.connect_timeout.count() <= 0 || options.dead_timeout.count() <= 0) {
     return Status::InvalidArgument("connect_timeout and dead_timeout must be positive");
   }

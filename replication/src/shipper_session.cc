@@ -255,10 +255,13 @@ void ShipperSession::OnFrame(Frame& frame, size_t /*wire_bytes*/) {
       HandleAck(frame);
       return;
     case FrameType::kReceived:
-      if (phase_ == Phase::kDeciding || version_ < kReceivedAckVersion) {
+      if (phase_ == Phase::kDeciding || !wants_received_) {
         SendErrorAndClose(ErrorCode::kProtocolViolation,
                           phase_ == Phase::kDeciding ? "RECEIVED before WELCOME"
-                                                     : "RECEIVED on a protocol version 1 connection");
+                          : version_ < kReceivedAckVersion
+                              ? "RECEIVED on a protocol version 1 connection"
+                              : "RECEIVED although WELCOME did not ask for it (protocol version " +
+                                    std::to_string(version_) + ", flags 0)");
         return;
       }
       HandleReceived(frame);
@@ -374,6 +377,7 @@ void ShipperSession::HandleHello(const Frame& frame) {
     s.sent_sequence = s.acked_sequence;
     s.unacked_bytes = 0;
     s.bytes_sent = 0;
+    s.received_frames = 0;
     s.connected_since = now;
     s.last_frame_time = now;
     s.last_error.clear();
@@ -464,6 +468,7 @@ void ShipperSession::HandleReceived(const Frame& frame) {
   }
   progress_.received_sequence = std::max(progress_.received_sequence, m.received_sequence);
   ReportProgress();
+  UpdateStatus([](SecondaryLinkStatus& s) { ++s.received_frames; });
 }
 
 void ShipperSession::ReportProgress() {
@@ -555,6 +560,8 @@ void ShipperSession::PumpMain(Hello hello) {
   }
   Welcome welcome;
   welcome.version = version_;
+  if (version_ >= kWelcomeFlagsVersion && options_.request_received) welcome.flags |= kWelcomeSendReceived;
+  wants_received_ = SecondarySendsReceived(welcome);
   welcome.cluster_id = options_.cluster_id;
   welcome.epoch = options_.epoch;
   welcome.primary_latest_sequence = provider_->LatestSequence();

@@ -133,6 +133,7 @@ class ShipperSession : public FramedSession {
   bool registered_ = false;
   std::string id_;
   uint16_t version_ = kProtocolVersion;  // set before the pump starts
+  bool wants_received_ = false;          // the secondary sends RECEIVED; set before WELCOME is sent
   SecondaryProgress progress_;           // for options_.on_progress
 
   // Shared with the pump.

@@ -241,6 +241,66 @@ TEST(Messages, WelcomeRulesAreEnforced) {
   EXPECT_NE(s.message().find("mode"), std::string::npos);
 }
 
+// Version 3: WELCOME ends with flags:fixed32; bit 0 asks the secondary for RECEIVED frames.
+TEST(Messages, WelcomeFlagsFromVersion3) {
+  Welcome w;
+  w.version = kWelcomeFlagsVersion;
+  w.cluster_id = "cluster";
+  w.epoch = 7;
+  w.primary_latest_sequence = 1000;
+  w.mode = ResumeMode::kStream;
+  w.stream_from_sequence = 1001;
+  w.flags = kWelcomeSendReceived;
+  Welcome out = RoundTrip(w);
+  EXPECT_EQ(out.flags, kWelcomeSendReceived);
+  EXPECT_TRUE(SecondarySendsReceived(out));
+  ExpectTruncationsAndTrailingRefused(w);
+  // The flags are the last 4 bytes, little-endian.
+  std::string p = Encode(w);
+  ASSERT_EQ(p.size(), 2 + 1 + 7 + 8 + 8 + 1 + 8 + 4u);
+  EXPECT_EQ(p.substr(p.size() - 4), std::string("\x01\x00\x00\x00", 4));
+
+  w.flags = 0;
+  out = RoundTrip(w);
+  EXPECT_EQ(out.flags, 0u);
+  EXPECT_FALSE(SecondarySendsReceived(out));
+  w.mode = ResumeMode::kBootstrap;
+  w.stream_from_sequence = 0;
+  w.bootstrap_reason = "no position";
+  w.flags = kWelcomeSendReceived;
+  out = RoundTrip(w);
+  EXPECT_EQ(out.flags, kWelcomeSendReceived);
+  EXPECT_EQ(out.bootstrap_reason, "no position");
+  ExpectTruncationsAndTrailingRefused(w);
+
+  // Bits this build does not know are refused, by the sender's Validate and by the decoder.
+  w.flags = kWelcomeSendReceived | 0x80000000u;
+  EXPECT_EQ(Validate(w).code(), Code::kInvalidArgument);
+  Status s = Decode(Encode(w), &out);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("flags"), std::string::npos) << s.ToString();
+
+  // Version 2 has no flags field: nothing is encoded, a decoder reads none, flags must be 0,
+  // and such a secondary sends RECEIVED anyway; version 1 never does.
+  w.version = 2;
+  w.flags = 0;
+  const std::string v2 = Encode(w);
+  w.version = 3;
+  EXPECT_EQ(Encode(w).size(), v2.size() + 4);
+  w.version = 2;
+  out = RoundTrip(w);
+  EXPECT_EQ(out.flags, 0u);
+  EXPECT_TRUE(SecondarySendsReceived(out));
+  ExpectTruncationsAndTrailingRefused(w);
+  w.flags = kWelcomeSendReceived;
+  s = Validate(w);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("version 2 has no flags"), std::string::npos) << s.ToString();
+  w.version = 1;
+  w.flags = 0;
+  EXPECT_FALSE(SecondarySendsReceived(RoundTrip(w)));
+}
+
 TEST(Messages, BatchesRoundTrip) {
   Batches m;
   uint64_t seq = 100;
@@ -545,6 +605,9 @@ std::vector<std::pair<std::string, std::string>> SeedFrames() {
   add("welcome_bootstrap", Welcome{.version = 1, .cluster_id = "c", .epoch = 4, .primary_latest_sequence = 10,
                                    .mode = ResumeMode::kBootstrap, .stream_from_sequence = 0,
                                    .bootstrap_reason = "no position"});
+  add("welcome_v3_received", Welcome{.version = 3, .cluster_id = "c", .epoch = 4, .primary_latest_sequence = 10,
+                                     .mode = ResumeMode::kStream, .stream_from_sequence = 5, .bootstrap_reason = "",
+                                     .flags = kWelcomeSendReceived});
   Batches b;
   b.batches.push_back(MakeBatch(5, 2, 20));
   b.batches.push_back(MakeBatch(7, 0, 12));

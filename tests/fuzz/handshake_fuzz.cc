@@ -6,9 +6,12 @@
 //     the same epoch's history that the primary's WAL still holds, and the secondary's
 //     CheckWelcome accepts what an accepting primary answers;
 //   - CheckWelcome on a hostile WELCOME accepts only an offered version, the same cluster and an
-//     epoch not older than the secondary's.
+//     epoch not older than the secondary's;
+//   - WELCOME flags (version >= 3) round-trip; a decoded WELCOME never has flags below version 3
+//     or bits this build does not know; RECEIVED is sent at version 2 always, at 3 only if asked.
 //
 // Input: 8 bytes primary epoch | 8 latest | 8 oldest | 1 flags | 2 HELLO length | HELLO | WELCOME.
+// flags: bit 0 = the primary has the HELLO's cluster id, bit 1 = the primary asks for RECEIVED.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -68,10 +71,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     welcome.version = verdict.version;
     welcome.cluster_id = primary_cluster;
     DecideResume(hello, pos, &welcome);
+    const bool ask_received = (flags & 2) != 0;
+    if (ask_received && welcome.version >= kWelcomeFlagsVersion) welcome.flags = kWelcomeSendReceived;
     Check(Validate(welcome, limits).ok());
     Welcome again;
     Check(Decode(Encode(welcome), &again, limits).ok());
     Check(Encode(again) == Encode(welcome));
+    Check(again.flags == welcome.flags);
+    Check(SecondarySendsReceived(again) ==
+          (again.version == kReceivedAckVersion || (again.version >= kWelcomeFlagsVersion && ask_received)));
     if (welcome.mode == ResumeMode::kStream) {
       Check(hello.has_cursor && hello.epoch == pos.epoch);
       Check(welcome.stream_from_sequence == hello.last_applied_sequence + 1);
@@ -90,6 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The secondary's side, on a hostile WELCOME.
   Welcome hostile;
   if (Decode(welcome_bytes, &hostile, limits).ok()) {
+    Check(hostile.version >= kWelcomeFlagsVersion || hostile.flags == 0);
+    Check((hostile.flags & ~kWelcomeKnownFlags) == 0);
     ErrorCode code = ErrorCode::kInternal;
     if (CheckWelcome(hello, hostile, &code).ok()) {
       Check(hostile.version >= hello.min_version && hostile.version <= hello.max_version);

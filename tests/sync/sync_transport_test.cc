@@ -1,12 +1,14 @@
-// The transport's part of synchronous replication (protocol version 2): a secondary sends
-// RECEIVED for a BATCHES frame BEFORE applying it, and the primary reports every secondary's
-// progress (received / applied / durable) through PrimaryServerOptions::on_progress. The sink
-// here blocks in Apply until the test releases it, so "received but not applied" is a state the
-// test can look at, not a race.
+// The transport's part of synchronous replication (protocol versions 2 and 3): a secondary sends
+// RECEIVED for a BATCHES frame BEFORE applying it — at version 3 only when the primary asked
+// for it in WELCOME (PrimaryServerOptions::request_received, ack mode `received`), at version 2
+// always — and the primary reports every secondary's progress (received / applied / durable)
+// through PrimaryServerOptions::on_progress. The sink here blocks in Apply until the test
+// releases it, so "received but not applied" is a state the test can look at, not a race.
 #include <gtest/gtest.h>
 
 #include <condition_variable>
 #include <mutex>
+#include <vector>
 
 #include "support/transport_harness.h"
 
@@ -63,6 +65,7 @@ TEST(SyncTransport, ReceivedIsReportedBeforeTheBatchIsApplied) {
   Progress progress;
   auto o = h.ServerOptions();
   o.coalesce_delay = std::chrono::microseconds(0);
+  o.request_received = true;
   o.on_progress = [&](const std::string& id, const replication::SecondaryProgress& p) {
     EXPECT_EQ(id, "s1");
     std::lock_guard<std::mutex> l(progress.mu);
@@ -93,7 +96,97 @@ TEST(SyncTransport, ReceivedIsReportedBeforeTheBatchIsApplied) {
   p = progress.Get();
   EXPECT_EQ(p.received_sequence, last);
   EXPECT_EQ(p.durable_sequence, sink.DurableSequence());
+  EXPECT_GE(h.Link("s1")->received_frames, 1u);
   client->Stop();
+  h.server->Stop();
+}
+
+// Writes `batches` batches one frame at a time (each waits for the previous frame's ACK) to a
+// secondary offering protocol versions up to `secondary_version`, with a primary that asks for
+// RECEIVED or not. Returns the link's status once everything is applied; *reports gets every
+// progress the primary reported.
+replication::SecondaryLinkStatus StreamFrames(bool request_received, uint16_t secondary_version, int batches,
+                                              std::vector<replication::SecondaryProgress>* reports) {
+  TransportHarness h;
+  std::mutex mu;
+  auto o = h.ServerOptions();
+  o.coalesce_delay = std::chrono::microseconds(0);
+  o.request_received = request_received;
+  o.on_progress = [&](const std::string&, const replication::SecondaryProgress& p) {
+    std::lock_guard<std::mutex> l(mu);
+    reports->push_back(p);
+  };
+  h.StartServer(std::move(o));
+  FakeSink sink(0);
+  auto co = h.ClientOptions("s1");
+  co.max_protocol_version = secondary_version;
+  auto client = TransportHarness::StartClient(co, &sink);
+  EXPECT_TRUE(client);
+  if (!client) return {};
+  EXPECT_TRUE(WaitUntil([&] {
+    auto l = h.Link("s1");
+    return l && l->state == replication::LinkState::kStreaming;
+  }, std::chrono::seconds(30)));
+  for (int i = 0; i < batches; ++i) {
+    h.wal->AppendRandom(1, 20, 60, 11 + i);
+    const uint64_t last = h.wal->LatestSequence();
+    EXPECT_TRUE(WaitUntil([&] { return h.Link("s1")->acked_sequence == last; }, std::chrono::seconds(30)));
+  }
+  // The progress of the last ACK was reported before the status is read.
+  const uint64_t last = h.wal->LatestSequence();
+  EXPECT_TRUE(WaitUntil([&] {
+    std::lock_guard<std::mutex> l(mu);
+    return !reports->empty() && reports->back().applied_sequence == last;
+  }, std::chrono::seconds(30)));
+  replication::SecondaryLinkStatus link = *h.Link("s1");
+  client->Stop();
+  h.server->Stop();
+  return link;
+}
+
+TEST(SyncTransport, NoReceivedFramesUnlessThePrimaryAsksForThem) {
+  // Ack modes async and durable (the runtime sets request_received only for `received`): a
+  // version-3 secondary sends no RECEIVED at all; received_sequence follows the ACKs.
+  std::vector<replication::SecondaryProgress> reports;
+  replication::SecondaryLinkStatus link = StreamFrames(false, replication::kProtocolVersion, 5, &reports);
+  EXPECT_EQ(link.received_frames, 0u);
+  EXPECT_GE(link.acked_sequence, 5u);
+  ASSERT_FALSE(reports.empty());
+  for (const auto& p : reports) EXPECT_EQ(p.received_sequence, p.applied_sequence);
+
+  // Asked for: one RECEIVED per BATCHES frame (5 frames; each waited for the previous ACK, and
+  // RECEIVED precedes the ACK of its frame on the connection).
+  reports.clear();
+  link = StreamFrames(true, replication::kProtocolVersion, 5, &reports);
+  EXPECT_EQ(link.received_frames, 5u);
+}
+
+TEST(SyncTransport, AVersion2SecondaryStillSendsReceived) {
+  // A version-2 secondary cannot be told (its WELCOME has no flags): it sends RECEIVED for
+  // every frame, and the primary accepts them, asked for or not.
+  std::vector<replication::SecondaryProgress> reports;
+  replication::SecondaryLinkStatus link = StreamFrames(false, 2, 3, &reports);
+  EXPECT_EQ(link.received_frames, 3u);
+  EXPECT_EQ(link.last_error, "");
+  // Version 1: no RECEIVED at all.
+  reports.clear();
+  link = StreamFrames(true, 1, 3, &reports);
+  EXPECT_EQ(link.received_frames, 0u);
+  EXPECT_EQ(link.last_error, "");
+}
+
+TEST(SyncTransport, AProtocolVersionThisBuildDoesNotSpeakIsRefused) {
+  TransportHarness h;
+  h.StartServer(h.ServerOptions());
+  FakeSink sink(0);
+  for (uint16_t v : {uint16_t{0}, static_cast<uint16_t>(replication::kProtocolVersion + 1)}) {
+    auto co = h.ClientOptions("s1");
+    co.max_protocol_version = v;
+    auto c = replication::SecondaryClient::Start(co, &sink);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(c.status().message().find("max_protocol_version"), std::string::npos) << c.status().ToString();
+  }
   h.server->Stop();
 }
 

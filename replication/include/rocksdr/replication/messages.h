@@ -35,8 +35,9 @@
 namespace rocksdr::replication {
 
 // The protocol version this build speaks best, and the oldest it still speaks.
-// Version 2 adds RECEIVED (see PROTOCOL.md, "Versions"); every version-1 message is unchanged.
-inline constexpr uint16_t kProtocolVersion = 2;
+// Version 2 adds RECEIVED; version 3 adds WELCOME.flags, by which the primary says whether it
+// wants RECEIVED at all (see PROTOCOL.md, "Versions"). Every other message is unchanged.
+inline constexpr uint16_t kProtocolVersion = 3;
 inline constexpr uint16_t kMinProtocolVersion = 1;
 
 // RocksDB's largest sequence number (kMaxSequenceNumber = 2^56 - 1).
@@ -62,6 +63,15 @@ struct Hello {
 
 enum class ResumeMode : uint8_t { kStream = 1, kBootstrap = 2 };
 
+// The first protocol version in which a secondary sends RECEIVED.
+inline constexpr uint16_t kReceivedAckVersion = 2;
+// The first protocol version whose WELCOME carries `flags`.
+inline constexpr uint16_t kWelcomeFlagsVersion = 3;
+// WELCOME.flags bits. kWelcomeSendReceived: send RECEIVED for every BATCHES frame (the primary
+// waits for it: ack mode `received`). Without it a version-3 secondary sends no RECEIVED.
+inline constexpr uint32_t kWelcomeSendReceived = 1u << 0;
+inline constexpr uint32_t kWelcomeKnownFlags = kWelcomeSendReceived;
+
 // WELCOME (primary -> secondary): the handshake's answer.
 struct Welcome {
   static constexpr FrameType kType = FrameType::kWelcome;
@@ -72,7 +82,15 @@ struct Welcome {
   ResumeMode mode = ResumeMode::kStream;
   uint64_t stream_from_sequence = 0;       // kStream: the first sequence that will be sent
   std::string bootstrap_reason;            // kBootstrap: why (shown in the secondary's status)
+  uint32_t flags = 0;                      // kWelcome* bits; version >= kWelcomeFlagsVersion only
 };
+
+// Whether the secondary of a connection that negotiated `welcome` sends RECEIVED: always at
+// version 2 (it cannot be told otherwise), at version >= 3 only if flags ask for it, never at 1.
+inline bool SecondarySendsReceived(const Welcome& welcome) {
+  return welcome.version >= kWelcomeFlagsVersion ? (welcome.flags & kWelcomeSendReceived) != 0
+                                                 : welcome.version >= kReceivedAckVersion;
+}
 
 // BATCHES (primary -> secondary): consecutive WAL batches, in order.
 struct Batches {
@@ -97,12 +115,10 @@ struct Ack {
   uint64_t received_bytes = 0;             // frame bytes consumed since WELCOME (flow control)
 };
 
-// The first protocol version in which a secondary sends RECEIVED.
-inline constexpr uint16_t kReceivedAckVersion = 2;
-
 // RECEIVED (secondary -> primary, version >= 2): a BATCHES frame passed its checks and is about
 // to be applied; sent before applying it, so a primary waiting for "received" (synchronous
-// replication, ack mode received) does not wait for the secondary's disk.
+// replication, ack mode received) does not wait for the secondary's disk. From version 3 only
+// when WELCOME.flags has kWelcomeSendReceived (SecondarySendsReceived).
 struct Received {
   static constexpr FrameType kType = FrameType::kReceived;
   uint64_t received_sequence = 0;  // last sequence of the BATCHES frame received

@@ -92,6 +92,12 @@ struct PrimaryServerOptions {
   std::function<Status(const std::string& secondary_id)> authorize;
   // Called once, when a secondary proves a newer epoch exists. Runs on a network thread.
   std::function<void(uint64_t newer_epoch)> on_fenced;
+  // Ask secondaries for a RECEIVED frame per BATCHES frame (WELCOME flag, protocol >= 3): only
+  // synchronous replication in ack mode `received` waits for it; otherwise each one only costs
+  // this primary's network thread a frame to decrypt and dispatch. A version-2 secondary sends
+  // RECEIVED regardless (it cannot be told). Without RECEIVED, SecondaryProgress::
+  // received_sequence follows the ACKs' applied sequence. Default: false.
+  bool request_received = false;
   // Called after every ACK and RECEIVED a secondary sends (synchronous replication's feed).
   // Runs on a network thread, per secondary in frame order; must be quick, must not block and
   // must not call back into the server. nullptr: not called.

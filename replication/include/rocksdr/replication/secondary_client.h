@@ -31,6 +31,7 @@
 
 #include "rocksdr/replication/backoff.h"
 #include "rocksdr/replication/batch_sink.h"
+#include "rocksdr/replication/messages.h"
 #include "rocksdr/replication/protocol_limits.h"
 #include "rocksdr/replication/session_status.h"
 #include "rocksdr/replication/tls_context.h"
@@ -67,6 +68,10 @@ struct SecondaryClientOptions {
   BackoffOptions backoff;
   // Randomness for the backoff jitter; nullptr = CSPRNG. For tests.
   Backoff::RandomFn random;
+  // Highest protocol version offered in HELLO, within [kMinProtocolVersion, kProtocolVersion]:
+  // to behave as an older build would during a mixed-version rollout, and for tests.
+  // Default: kProtocolVersion.
+  uint16_t max_protocol_version = kProtocolVersion;
 };
 
 class SecondaryClient {
