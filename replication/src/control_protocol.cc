@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "rocksdr/crypto/encoding.h"
+#include "rocksdr/replication/json_depth.h"
 
 namespace rocksdr::replication::control {
 
@@ -18,38 +19,6 @@ std::string TypeName(const json& j) {
   if (j.is_number_integer()) return "negative integer";
   if (j.is_number_float()) return "number with a fraction";
   return j.type_name();
-}
-
-// Rejects JSON nested deeper than kMaxJsonDepth before nlohmann builds (and later recursively
-// destroys) it. Tracks strings so brackets inside them do not count.
-Status CheckDepth(std::string_view body) {
-  size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) {
-        return Status::InvalidArgument("message nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) +
-                                       " levels (at byte " + std::to_string(i) + ")");
-      }
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return Status::OK();
 }
 
 const json* Find(const json& object, std::string_view field) {
@@ -113,7 +82,7 @@ Result<json> ParseMessageBody(std::string_view body) {
     return Status::ResourceExhausted("control message exceeds the limit of " + std::to_string(kMaxMessageBytes) +
                                      " bytes");
   }
-  ROCKSDR_RETURN_IF_ERROR(CheckDepth(body));
+  ROCKSDR_RETURN_IF_ERROR(CheckJsonDepth(body, kMaxJsonDepth, "message"));
   json j;
   try {
     j = json::parse(body.begin(), body.end());

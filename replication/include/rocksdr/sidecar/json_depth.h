@@ -1,10 +1,8 @@
 // JSON nesting-depth limit for the sidecar's HTTP API request bodies.
 //
-// CheckJsonDepth scans a body once, without allocating, and refuses one whose arrays/objects nest
-// deeper than `max_depth` levels, before nlohmann builds (and later destroys) a tree from it: the
-// HTTP API's size limit (HttpServerOptions::max_body_bytes) alone still admits a 1 MiB body of
-// '[' that would be 1 Mi levels deep. Brackets inside strings (escapes included) do not count.
-// The scan does not validate JSON otherwise: the parser that runs after it does.
+// The sidecar's limit and message on top of rocksdr/replication/json_depth.h (the scan, shared
+// with the control socket): a body nested deeper than kMaxRequestJsonDepth levels is refused
+// before it is parsed.
 //
 // Who may call: anyone, any thread (pure function). Used by Router::Dispatch (step 6).
 #pragma once
@@ -12,6 +10,7 @@
 #include <cstddef>
 #include <string_view>
 
+#include "rocksdr/replication/json_depth.h"
 #include "rocksdr/status.h"
 
 namespace rocksdr::sidecar {
@@ -20,7 +19,11 @@ namespace rocksdr::sidecar {
 // (an object holding an array of objects); 32 leaves room without admitting pathological input.
 inline constexpr size_t kMaxRequestJsonDepth = 32;
 
-// OK, or InvalidArgument "the request body nests arrays/objects deeper than N levels (at byte B)".
-Status CheckJsonDepth(std::string_view body, size_t max_depth = kMaxRequestJsonDepth);
+// OK, or InvalidArgument "the request body nests arrays/objects deeper than N levels (at byte B);
+// send a flatter body".
+inline Status CheckJsonDepth(std::string_view body, size_t max_depth = kMaxRequestJsonDepth) {
+  Status s = replication::CheckJsonDepth(body, max_depth, "the request body");
+  return s.ok() ? s : Status::InvalidArgument(s.message() + "; send a flatter body");
+}
 
 }  // namespace rocksdr::sidecar

@@ -1,11 +1,11 @@
-// Implementation of rocksdr/sidecar/json_depth.h.
-#include "rocksdr/sidecar/json_depth.h"
+// Implementation of rocksdr/replication/json_depth.h.
+#include "rocksdr/replication/json_depth.h"
 
 #include <string>
 
-namespace rocksdr::sidecar {
+namespace rocksdr::replication {
 
-Status CheckJsonDepth(std::string_view body, size_t max_depth) {
+Status CheckJsonDepth(std::string_view body, size_t max_depth, std::string_view what) {
   size_t depth = 0;
   bool in_string = false;
   bool escaped = false;
@@ -25,9 +25,8 @@ Status CheckJsonDepth(std::string_view body, size_t max_depth) {
       in_string = true;
     } else if (c == '[' || c == '{') {
       if (++depth > max_depth) {
-        return Status::InvalidArgument("the request body nests arrays/objects deeper than " +
-                                       std::to_string(max_depth) + " levels (at byte " + std::to_string(i) +
-                                       "); send a flatter body");
+        return Status::InvalidArgument(std::string(what) + " nests arrays/objects deeper than " +
+                                       std::to_string(max_depth) + " levels (at byte " + std::to_string(i) + ")");
       }
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
@@ -36,4 +35,4 @@ Status CheckJsonDepth(std::string_view body, size_t max_depth) {
   return Status::OK();
 }
 
-}  // namespace rocksdr::sidecar
+}  // namespace rocksdr::replication
