@@ -13,7 +13,6 @@
 // Label: fault (ctest -L fault). Bounded: every wait has a timeout.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
-#include <sys/mount.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -24,71 +23,12 @@
 #include <thread>
 
 #include "support/fault_cluster.h"
+#include "support/node_status_json.h"
 #include "support/replicator_test_util.h"
+#include "support/tmpfs_mount.h"
 
 namespace rocksdr::testing {
 namespace {
-
-// A tmpfs mounted for the test's lifetime; unmounted (lazily, so a straggler cannot block it)
-// by the destructor.
-class TmpfsMount {
- public:
-  explicit TmpfsMount(const std::string& dir, const char* size) : dir_(dir) {
-    std::filesystem::create_directories(dir_);
-    const std::string opts = std::string("size=") + size + ",mode=0700";
-    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0) {
-      mounted_ = true;
-    } else {
-      error_ = std::strerror(errno);
-    }
-  }
-  ~TmpfsMount() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-
- private:
-  std::string dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
-
-// Writes `path` until the file system refuses with ENOSPC; returns the bytes written, or -1 (with
-// errno_out set) if something other than ENOSPC stopped it.
-int64_t FillUntilFull(const std::string& path, int* errno_out) {
-  FILE* f = std::fopen(path.c_str(), "ab");
-  if (f == nullptr) {
-    *errno_out = errno;
-    return -1;
-  }
-  std::setvbuf(f, nullptr, _IONBF, 0);
-  const std::string chunk(4096, 'x');
-  int64_t written = 0;
-  for (;;) {
-    const size_t n = std::fwrite(chunk.data(), 1, chunk.size(), f);
-    written += static_cast<int64_t>(n);
-    if (n < chunk.size()) {
-      *errno_out = errno;
-      break;
-    }
-  }
-  std::fclose(f);
-  return *errno_out == ENOSPC ? written : -1;
-}
-
-uint64_t AppliedCursor(const nlohmann::json& s) {
-  const auto it = s.find("last_sequence_applied");
-  return it != s.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
-}
-
-std::string StopReason(const nlohmann::json& s) {
-  std::string why;
-  if (s.contains("primary_link")) why += s["primary_link"].value("last_error", "");
-  why += " | ";
-  why += s.value("background_error", "");
-  return why;
-}
 
 // The secondary's DB opened read-only (no write, so it works on a full file system): the app/
 // keys of the default column family must be exactly app/00000001..app/<k>, values value-<n>.
