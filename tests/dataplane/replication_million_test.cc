@@ -13,23 +13,19 @@
 // Operations are grouped 1..15 per WriteBatch (8 on average). At the end the secondaries are
 // stopped (SIGTERM) once both acknowledged the primary's last sequence, and the three DBs are
 // dumped and compared.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rocksdb/sst_file_writer.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <random>
 
+#include "support/node_process.h"
 #include "support/replication_pki.h"
 #include "support/replicator_test_util.h"
-
-extern char** environ;
 
 namespace rocksdr {
 namespace {
@@ -37,34 +33,12 @@ namespace {
 using testing::DiffDumps;
 using testing::DumpClosedDb;
 using testing::EncodeU64;
+using testing::NodeBinary;
+using testing::SpawnWithLog;
 using testing::TempDir;
 using testing::WaitFor;
 
 constexpr char kCluster[] = "cluster-m";
-
-std::string NodeBinary() { return std::string(ROCKSDR_BINARY_DIR) + "/examples/rocksdr_node/rocksdr_node"; }
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-// Runs `args` with stdout+stderr appended to `log`. Returns the pid (-1 on failure).
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  EXPECT_EQ(rc, 0) << "spawning " << args[0];
-  return rc == 0 ? pid : -1;
-}
 
 // The workload: `ops` operations from `rng`, in WriteBatches of 1..15. Counts what it wrote.
 struct Workload {
@@ -135,15 +109,8 @@ TEST(ReplicationMillion, MixedOperationsToTwoSecondaryProcessesCompareExactly) {
       << NodeBinary() << " is missing: build the rocksdr_node target (cmake --build <dir> --target rocksdr_node)";
   TempDir dir;
   testing::TestPki pki;
-  WriteFile(dir.Sub("ca.crt"), pki.ca_pem());
   for (const std::string id : {"s1", "s2"}) {
-    auto c = pki.Client(id, kCluster);
-    WriteFile(dir.Sub(id + ".crt"), c.cert_pem);
-    WriteFile(dir.Sub(id + ".key"), std::string(c.key_pem.begin(), c.key_pem.end()));
-    WriteFile(dir.Sub(id + ".yaml"), "state_dir: " + dir.Sub(id + ".state") + "\nreplication:\n  tls: { cert_file: " +
-                                         dir.Sub(id + ".crt") + ", key_file: " + dir.Sub(id + ".key") +
-                                         ", ca_file: " + dir.Sub("ca.crt") +
-                                         " }\nlimits:\n  heartbeat_interval_ms: 200\n  peer_timeout_ms: 5000\n");
+    testing::WriteSecondaryNodeConfig(dir, pki, id, kCluster, /*heartbeat_interval_ms=*/200, /*peer_timeout_ms=*/5000);
   }
 
   auto opened = Replicator::Open(testing::MakeSpec(dir.Sub("p")), ReplicatorOptions());
@@ -157,7 +124,7 @@ TEST(ReplicationMillion, MixedOperationsToTwoSecondaryProcessesCompareExactly) {
 
   std::vector<pid_t> pids;
   for (const std::string id : {"s1", "s2"}) {
-    const pid_t pid = Spawn({NodeBinary(), "secondary", "--db", dir.Sub(id), "--config", dir.Sub(id + ".yaml"),
+    const pid_t pid = SpawnWithLog({NodeBinary(), "secondary", "--db", dir.Sub(id), "--config", dir.Sub(id + ".yaml"),
                              "--cluster", kCluster, "--id", id, "--primary", "127.0.0.1:" + std::to_string(p->port()),
                              "--sync", "0"},
                             dir.Sub(id + ".log"));

@@ -9,10 +9,8 @@
 // total == T with exactly the keys w0..w(T-1) means no gap and no duplicate (a batch applied
 // twice adds to total twice; a lost one leaves a hole). At the end the secondary converges and
 // both DBs are dumped by `rocksdr_node dump` and compared byte for byte.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -23,44 +21,22 @@
 #include <random>
 #include <thread>
 
+#include "support/node_process.h"
 #include "support/replication_pki.h"
 #include "support/replicator_test_util.h"
-
-extern char** environ;
 
 namespace rocksdr {
 namespace {
 
 using testing::DecodeU64;
 using testing::EncodeU64;
+using testing::KillAndReap;
+using testing::NodeBinary;
+using testing::SpawnWithLog;
 using testing::TempDir;
 using testing::WaitFor;
 
 constexpr char kCluster[] = "cluster-p";
-
-std::string NodeBinary() { return std::string(ROCKSDR_BINARY_DIR) + "/examples/rocksdr_node/rocksdr_node"; }
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-// Runs `argv` with stdout+stderr appended to `log`. Returns the pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  EXPECT_EQ(rc, 0) << "spawning " << args[0];
-  return rc == 0 ? pid : -1;
-}
 
 // Output of `rocksdr_node dump --db path`, without the cursor line.
 std::string DumpWithNode(const std::string& path) {
@@ -104,16 +80,7 @@ TEST(ReplicationProcess, SecondaryKilledDuringBootstrapAndApplyConvergesExactly)
       << NodeBinary() << " is missing: build the rocksdr_node target (cmake --build <dir> --target rocksdr_node)";
   TempDir dir;
   testing::TestPki pki;
-  {
-    auto c = pki.Client("s1", kCluster);
-    WriteFile(dir.Sub("s1.crt"), c.cert_pem);
-    WriteFile(dir.Sub("s1.key"), std::string(c.key_pem.begin(), c.key_pem.end()));
-    WriteFile(dir.Sub("ca.crt"), pki.ca_pem());
-  }
-  WriteFile(dir.Sub("s1.yaml"), "state_dir: " + dir.Sub("s1.state") +
-                                    "\nreplication:\n  tls: { cert_file: " + dir.Sub("s1.crt") +
-                                    ", key_file: " + dir.Sub("s1.key") + ", ca_file: " + dir.Sub("ca.crt") +
-                                    " }\nlimits:\n  heartbeat_interval_ms: 100\n  peer_timeout_ms: 3000\n");
+  testing::WriteSecondaryNodeConfig(dir, pki, "s1", kCluster, /*heartbeat_interval_ms=*/100, /*peer_timeout_ms=*/3000);
 
   ReplicatorOptions ro;
   auto opened = Replicator::Open(testing::MakeSpec(dir.Sub("p")), ro);
@@ -187,7 +154,7 @@ TEST(ReplicationProcess, SecondaryKilledDuringBootstrapAndApplyConvergesExactly)
       std::filesystem::remove_all(dir.Sub("s1"));
     }
     const uint64_t acked_before = acked();
-    const pid_t pid = Spawn(args, log);
+    const pid_t pid = SpawnWithLog(args, log);
     ASSERT_GT(pid, 0);
     std::optional<ConnectionState> at_kill;
     if (during_bootstrap) {
@@ -201,9 +168,8 @@ TEST(ReplicationProcess, SecondaryKilledDuringBootstrapAndApplyConvergesExactly)
       std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 400));
     }
     at_kill = link_state();
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_NO_FATAL_FAILURE(KillAndReap(pid, SIGKILL, &status));
     ASSERT_TRUE(WIFSIGNALED(status)) << "the node exited by itself (status " << status << "); see " << log;
     if (at_kill == ConnectionState::kBootstrapping) ++killed_bootstrapping;
     const bool applying = at_kill == ConnectionState::kStreaming && acked() > acked_before;
@@ -228,7 +194,7 @@ TEST(ReplicationProcess, SecondaryKilledDuringBootstrapAndApplyConvergesExactly)
   EXPECT_GE(killed_streaming, 2) << "too few kills hit the secondary while it applied the stream";
 
   // Restart for good; the writer stops; the secondary converges.
-  const pid_t pid = Spawn(args, log);
+  const pid_t pid = SpawnWithLog(args, log);
   ASSERT_GT(pid, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop_writer = true;
@@ -241,9 +207,8 @@ TEST(ReplicationProcess, SecondaryKilledDuringBootstrapAndApplyConvergesExactly)
     return false;
   }, std::chrono::seconds(60)))
       << "the secondary did not converge; see " << log;
-  ASSERT_EQ(::kill(pid, SIGTERM), 0);
   int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_NO_FATAL_FAILURE(KillAndReap(pid, SIGTERM, &status));
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
   ASSERT_TRUE(p->Close().ok());
 

@@ -8,11 +8,9 @@
 // unreplicated, says so on stderr and in preload-status.json; a DB the config does not name is
 // not touched.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/node_process.h"
 #include "support/replication_pki.h"
 #include "support/rocksdb_test_db.h"
 
@@ -37,14 +36,10 @@ constexpr char kCluster[] = "preload-test";
 constexpr char kDbBench[] = "/usr/bin/db_bench";
 constexpr char kLdb[] = "/usr/bin/ldb";
 
-std::string PreloadLib() { return std::string(ROCKSDR_BINARY_DIR) + "/plugin/preload/librocksdr_preload.so"; }
-std::string NodeBinary() { return std::string(ROCKSDR_BINARY_DIR) + "/examples/rocksdr_node/rocksdr_node"; }
+using testing::NodeBinary;
+using testing::WriteFile;
 
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-  ASSERT_TRUE(out.good()) << path;
-}
+std::string PreloadLib() { return std::string(ROCKSDR_BINARY_DIR) + "/plugin/preload/librocksdr_preload.so"; }
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -55,13 +50,6 @@ std::string ReadFile(const std::string& path) {
 
 // Starts `args` with `env` added to this process's environment, stdout+stderr to `log`.
 pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
   std::vector<std::string> envs;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string v = *e;
@@ -69,14 +57,7 @@ pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>
     envs.push_back(v);
   }
   for (auto& e : env) envs.push_back(e);
-  std::vector<char*> envp;
-  for (auto& e : envs) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  EXPECT_EQ(rc, 0) << "spawning " << args[0];
-  return rc == 0 ? pid : -1;
+  return testing::SpawnWithLog(args, envs, log);
 }
 
 // Waits for `pid` at most `timeout` (then kills it and fails). Returns the exit status, or -1.

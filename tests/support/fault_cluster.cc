@@ -2,10 +2,8 @@
 #include "support/fault_cluster.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,20 +14,11 @@
 
 #include "rocksdr/replication/consistency_ops.h"
 #include "rocksdr/sidecar/plugin_control_client.h"
-
-extern char** environ;
+#include "support/node_process.h"
 
 namespace rocksdr::testing {
 
 namespace {
-
-std::string NodeBinary() { return std::string(ROCKSDR_BINARY_DIR) + "/examples/rocksdr_node/rocksdr_node"; }
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-  ASSERT_TRUE(out.good()) << path;
-}
 
 bool Poll(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   const auto end = std::chrono::steady_clock::now() + timeout;
@@ -135,19 +124,7 @@ pid_t FaultCluster::Spawn(const std::string& name, const std::string& db, bool l
     args.push_back("--load-every-ms");
     args.push_back(std::to_string(options_.load_every_ms));
   }
-  const std::string log = dir_.Sub(name + ".log");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  EXPECT_EQ(rc, 0) << "spawning " << args[0];
-  return rc == 0 ? pid : -1;
+  return SpawnWithLog(args, dir_.Sub(name + ".log"));
 }
 
 std::unique_ptr<sidecar::PluginControl> FaultCluster::ConnectWhenUp(const std::string& sock) {

@@ -9,78 +9,42 @@
 //  - the secondary is killed (SIGKILL) right after a durable write returned: its DB, reopened,
 //    holds every confirmed write (it acknowledges only what its group sync covered).
 // No timed assertions: bounded waits with generous deadlines only.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
 
+#include "support/node_process.h"
 #include "support/replication_pki.h"
 #include "support/replicator_test_util.h"
-
-extern char** environ;
 
 namespace rocksdr {
 namespace {
 
+using testing::KillAndReap;
 using testing::MakeSpec;
+using testing::NodeBinary;
+using testing::SpawnWithLog;
 using testing::TempDir;
 using testing::WaitFor;
 
 constexpr char kCluster[] = "cluster-sync-p";
-
-std::string NodeBinary() { return std::string(ROCKSDR_BINARY_DIR) + "/examples/rocksdr_node/rocksdr_node"; }
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  EXPECT_EQ(rc, 0) << "spawning " << args[0];
-  return rc == 0 ? pid : -1;
-}
-
-void KillAndReap(pid_t pid, int sig) {
-  ASSERT_EQ(::kill(pid, sig), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-}
 
 class SyncProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(std::filesystem::exists(NodeBinary()))
         << NodeBinary() << " is missing: build the rocksdr_node target";
-    auto c = pki_.Client("s1", kCluster);
-    WriteFile(dir_.Sub("s1.crt"), c.cert_pem);
-    WriteFile(dir_.Sub("s1.key"), std::string(c.key_pem.begin(), c.key_pem.end()));
-    WriteFile(dir_.Sub("ca.crt"), pki_.ca_pem());
-    WriteFile(dir_.Sub("s1.yaml"), "state_dir: " + dir_.Sub("s1.state") + "\nreplication:\n  tls: { cert_file: " +
-                                       dir_.Sub("s1.crt") + ", key_file: " + dir_.Sub("s1.key") +
-                                       ", ca_file: " + dir_.Sub("ca.crt") +
-                                       " }\nlimits:\n  heartbeat_interval_ms: 100\n  peer_timeout_ms: 3000\n");
+    testing::WriteSecondaryNodeConfig(dir_, pki_, "s1", kCluster, /*heartbeat_interval_ms=*/100,
+                                      /*peer_timeout_ms=*/3000);
   }
   std::vector<std::string> SecondaryArgs(uint16_t port) const {
     return {NodeBinary(), "secondary", "--db", dir_.Sub("s1"), "--config", dir_.Sub("s1.yaml"), "--cluster", kCluster,
@@ -138,7 +102,7 @@ TEST_F(SyncProcessTest, DurableWriteSurvivesKillOfThePrimaryAndIsOnThePromotedSe
   ASSERT_EQ(std::sscanf(line, "port %u", &port), 1) << line;
 
   const std::string log = dir_.Sub("s1.log");
-  const pid_t secondary = Spawn(SecondaryArgs(static_cast<uint16_t>(port)), log);
+  const pid_t secondary = SpawnWithLog(SecondaryArgs(static_cast<uint16_t>(port)), log);
   ASSERT_GT(secondary, 0);
 
   // Kill the primary right after its 40th confirmed write returned.
@@ -195,7 +159,7 @@ TEST_F(SyncProcessTest, SecondaryVanishesWhileWritersWait) {
   std::unique_ptr<Replicator> p = std::move(*opened);
   ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
   const std::string log = dir_.Sub("s1.log");
-  pid_t secondary = Spawn(SecondaryArgs(p->port()), log);
+  pid_t secondary = SpawnWithLog(SecondaryArgs(p->port()), log);
   ASSERT_GT(secondary, 0);
   auto put = [&](const std::string& k) {
     return p->db()->Put(rocksdb::WriteOptions(), p->ColumnFamily("users"), k, "v");
@@ -238,7 +202,7 @@ TEST_F(SyncProcessTest, SecondaryVanishesWhileWritersWait) {
   EXPECT_FALSE(st.sync.degraded);
 
   // The secondary comes back (same position): writes are confirmed again.
-  secondary = Spawn(SecondaryArgs(p->port()), log);
+  secondary = SpawnWithLog(SecondaryArgs(p->port()), log);
   ASSERT_GT(secondary, 0);
   ok = false;
   EXPECT_TRUE(WaitFor([&] { return ok = put("again").ok(); }, std::chrono::seconds(60))) << "see " << log;
@@ -259,7 +223,7 @@ TEST_F(SyncProcessTest, DurableWriteSurvivesKillOfTheSecondary) {
   std::unique_ptr<Replicator> p = std::move(*opened);
   ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
   const std::string log = dir_.Sub("s1.log");
-  const pid_t secondary = Spawn(SecondaryArgs(p->port()), log);
+  const pid_t secondary = SpawnWithLog(SecondaryArgs(p->port()), log);
   ASSERT_GT(secondary, 0);
   auto put = [&](const std::string& k) {
     return p->db()->Put(rocksdb::WriteOptions(), p->ColumnFamily("users"), k, "v");
