@@ -5,116 +5,21 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/write.hpp>
 #include <ctime>
 
 #include "rocksdr/replication/frame.h"
 #include "rocksdr/replication/messages.h"
+#include "support/raw_peer.h"
 #include "support/transport_harness.h"
 
 namespace rocksdr::testing {
 namespace {
 
-namespace asio = boost::asio;
 using replication::ClientState;
 using replication::ErrorCode;
 using replication::Frame;
-using replication::FrameDecoder;
 using replication::FrameType;
 using replication::TlsRole;
-using tcp = asio::ip::tcp;
-
-// A single-connection TLS peer driven step by step from the test thread; every step is
-// bounded by io.run_for.
-class RawPeer {
- public:
-  RawPeer(TlsRole role, const replication::TlsCredentials& creds) : role_(role) {
-    auto ctx = replication::MakeTlsContext(role, creds);
-    EXPECT_TRUE(ctx.ok()) << ctx.status().ToString();
-    ctx_ = *ctx;
-  }
-  asio::ssl::context& ctx() { return *ctx_; }
-
-  uint16_t Listen() {
-    acceptor_.emplace(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    return acceptor_->local_endpoint().port();
-  }
-  boost::system::error_code Accept() {
-    stream_.emplace(io_, *ctx_);
-    auto ec = Run([&](auto done) { acceptor_->async_accept(stream_->lowest_layer(), done); });
-    if (ec) return ec;
-    return Run([&](auto done) { stream_->async_handshake(asio::ssl::stream_base::server, done); });
-  }
-  boost::system::error_code Connect(uint16_t port) {
-    stream_.emplace(io_, *ctx_);
-    auto ec = Run([&](auto done) {
-      stream_->lowest_layer().async_connect(
-          tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), done);
-    });
-    if (ec) return ec;
-    return Run([&](auto done) { stream_->async_handshake(asio::ssl::stream_base::client, done); });
-  }
-  boost::system::error_code Write(const std::string& bytes) {
-    return Run([&](auto done) {
-      asio::async_write(*stream_, asio::buffer(bytes),
-                        [done](const boost::system::error_code& ec, size_t) { done(ec); });
-    });
-  }
-  // The next frame, or std::nullopt on error / close / timeout.
-  std::optional<Frame> ReadFrame() {
-    while (true) {
-      auto next = decoder_.Next();
-      if (!next.ok()) return std::nullopt;
-      if (next->has_value()) return std::move(**next);
-      std::array<char, 4096> buf;
-      size_t got = 0;
-      auto ec = Run([&](auto done) {
-        stream_->async_read_some(asio::buffer(buf),
-                                 [&, done](const boost::system::error_code& e, size_t n) {
-                                   got = n;
-                                   done(e);
-                                 });
-      });
-      if (ec) return std::nullopt;
-      decoder_.Feed(buf.data(), got);
-    }
-  }
-  template <typename M>
-  std::string FrameOf(const M& m) {
-    std::string out;
-    replication::AppendMessageFrame(m, &out);
-    return out;
-  }
-
- private:
-  template <typename Start>
-  boost::system::error_code Run(Start start) {
-    boost::system::error_code result = asio::error::would_block;
-    io_.restart();
-    start([&result](const boost::system::error_code& ec) { result = ec; });
-    io_.run_for(std::chrono::seconds(5));
-    if (result == asio::error::would_block) {
-      if (stream_) {
-        boost::system::error_code ignored;
-        stream_->lowest_layer().close(ignored);
-      }
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(100));
-      return asio::error::timed_out;
-    }
-    return result;
-  }
-
-  TlsRole role_;
-  asio::io_context io_;
-  std::shared_ptr<asio::ssl::context> ctx_;
-  std::optional<tcp::acceptor> acceptor_;
-  std::optional<asio::ssl::stream<tcp::socket>> stream_;
-  FrameDecoder decoder_;
-};
 
 TEST(TlsTransport, ClientWithForeignCaCertificateIsRefusedAndBothSidesSayWhy) {
   LogCapture logs;

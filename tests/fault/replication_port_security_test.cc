@@ -13,12 +13,6 @@
 // (The same refusals at unit level, against an in-process server: dataplane.TlsTransport.*.)
 #include <gtest/gtest.h>
 
-#include <array>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/write.hpp>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -26,121 +20,15 @@
 #include "rocksdr/replication/frame.h"
 #include "rocksdr/replication/messages.h"
 #include "support/fault_cluster.h"
+#include "support/raw_peer.h"
 #include "support/replicator_test_util.h"
 
 namespace rocksdr::testing {
 namespace {
 
-namespace asio = boost::asio;
 using replication::ErrorCode;
 using replication::Frame;
 using replication::FrameType;
-using tcp = asio::ip::tcp;
-
-// One hostile connection to 127.0.0.1:port, driven step by step; every step bounded (5 s).
-class HostileClient {
- public:
-  // TLS with `creds` (cert/key presented, ca_pem trusted), or without any client certificate.
-  static HostileClient Tls(const replication::TlsCredentials& creds) {
-    auto ctx = replication::MakeTlsContext(replication::TlsRole::kClient, creds);
-    EXPECT_TRUE(ctx.ok()) << ctx.status().ToString();
-    return HostileClient(ctx.ok() ? *ctx : nullptr);
-  }
-  static HostileClient TlsWithoutCertificate() {
-    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-    ctx->set_verify_mode(asio::ssl::verify_none);
-    return HostileClient(ctx);
-  }
-  static HostileClient PlainTcp() { return HostileClient(nullptr); }
-
-  // TCP connect, then the TLS handshake when TLS. In TLS 1.3 the client's handshake may complete
-  // before the server has checked the client's certificate: a refusal shows on the next read.
-  boost::system::error_code Connect(uint16_t port) {
-    auto ec = Run([&](auto done) {
-      Socket().async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), done);
-    });
-    if (ec || !tls_) return ec;
-    return Run([&](auto done) { tls_->async_handshake(asio::ssl::stream_base::client, done); });
-  }
-  boost::system::error_code Write(const std::string& bytes) {
-    return Run([&](auto done) {
-      auto cb = [done](const boost::system::error_code& e, size_t) { done(e); };
-      if (tls_) {
-        asio::async_write(*tls_, asio::buffer(bytes), cb);
-      } else {
-        asio::async_write(plain_, asio::buffer(bytes), cb);
-      }
-    });
-  }
-  // The next frame, or nullopt on close / error / timeout.
-  std::optional<Frame> ReadFrame() {
-    while (true) {
-      auto next = decoder_.Next();
-      if (!next.ok()) return std::nullopt;
-      if (next->has_value()) return std::move(**next);
-      std::array<char, 4096> buf;
-      size_t got = 0;
-      auto ec = Run([&](auto done) {
-        auto cb = [&got, done](const boost::system::error_code& e, size_t n) {
-          got = n;
-          done(e);
-        };
-        if (tls_) {
-          tls_->async_read_some(asio::buffer(buf), cb);
-        } else {
-          plain_.async_read_some(asio::buffer(buf), cb);
-        }
-      });
-      if (ec) return std::nullopt;
-      decoder_.Feed(buf.data(), got);
-    }
-  }
-  // Reads until the server closes; true if it did within the step bound.
-  bool ServerClosed() {
-    while (true) {
-      std::array<char, 4096> buf;
-      bool timed_out = false;
-      auto ec = Run([&](auto done) {
-        if (tls_) {
-          tls_->async_read_some(asio::buffer(buf), [done](const boost::system::error_code& e, size_t) { done(e); });
-        } else {
-          plain_.async_read_some(asio::buffer(buf), [done](const boost::system::error_code& e, size_t) { done(e); });
-        }
-      }, &timed_out);
-      if (timed_out) return false;
-      if (ec) return true;
-    }
-  }
-
- private:
-  explicit HostileClient(std::shared_ptr<asio::ssl::context> ctx) : ctx_(std::move(ctx)), plain_(io_) {
-    if (ctx_) tls_.emplace(io_, *ctx_);
-  }
-  tcp::socket& Socket() { return tls_ ? tls_->next_layer() : plain_; }
-
-  template <typename Start>
-  boost::system::error_code Run(Start start, bool* timed_out = nullptr) {
-    boost::system::error_code result = asio::error::would_block;
-    io_.restart();
-    start([&result](const boost::system::error_code& ec) { result = ec; });
-    io_.run_for(std::chrono::seconds(5));
-    if (result == asio::error::would_block) {
-      boost::system::error_code ignored;
-      Socket().close(ignored);
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(100));
-      if (timed_out) *timed_out = true;
-      return asio::error::timed_out;
-    }
-    return result;
-  }
-
-  std::shared_ptr<asio::ssl::context> ctx_;
-  asio::io_context io_;
-  tcp::socket plain_;
-  std::optional<asio::ssl::stream<tcp::socket>> tls_;
-  replication::FrameDecoder decoder_;
-};
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -160,7 +48,7 @@ std::string HelloFrame(const std::string& cluster, const std::string& id, uint64
 }
 
 // The ERROR a refused connection gets (code, message), or nullopt when it got something else.
-std::optional<replication::ErrorMessage> RefusalOf(HostileClient& c) {
+std::optional<replication::ErrorMessage> RefusalOf(RawPeer& c) {
   std::optional<Frame> f = c.ReadFrame();
   if (!f || f->type != FrameType::kError) return std::nullopt;
   replication::ErrorMessage m;
@@ -208,7 +96,7 @@ TEST_F(ReplicationPortSecurity, HostileClientsAreRefusedLoggedAndChangeNothing) 
     auto creds = foreign.Client("s2", cluster);
     creds.ca_pem = pki.ca_pem();
     const size_t mark = LogSize();
-    HostileClient c = HostileClient::Tls(creds);
+    RawPeer c(replication::TlsRole::kClient, creds);
     if (!c.Connect(port_)) {
       (void)c.Write(HelloFrame(cluster, "s2", 1));
       EXPECT_FALSE(c.ReadFrame()) << "a foreign-CA client got a frame";
@@ -218,7 +106,7 @@ TEST_F(ReplicationPortSecurity, HostileClientsAreRefusedLoggedAndChangeNothing) 
   {  // No client certificate at all.
     SCOPED_TRACE("no client certificate");
     const size_t mark = LogSize();
-    HostileClient c = HostileClient::TlsWithoutCertificate();
+    RawPeer c = RawPeer::TlsClientWithoutCertificate();
     if (!c.Connect(port_)) {
       (void)c.Write(HelloFrame(cluster, "s2", 1));
       EXPECT_FALSE(c.ReadFrame()) << "a client without a certificate got a frame";
@@ -228,7 +116,7 @@ TEST_F(ReplicationPortSecurity, HostileClientsAreRefusedLoggedAndChangeNothing) 
   {  // Plain TCP: an HTTP request, then binary garbage.
     SCOPED_TRACE("plain TCP garbage");
     const size_t mark = LogSize();
-    HostileClient c = HostileClient::PlainTcp();
+    RawPeer c = RawPeer::PlainTcpClient();
     ASSERT_FALSE(c.Connect(port_));
     (void)c.Write("GET / HTTP/1.1\r\nHost: x\r\n\r\n" + std::string("\x00\xff\x16\x03\x01\x00\x05garbage", 14));
     EXPECT_TRUE(c.ServerClosed());
@@ -237,7 +125,7 @@ TEST_F(ReplicationPortSecurity, HostileClientsAreRefusedLoggedAndChangeNothing) 
   {  // A certificate from the cluster's CA, but issued for another cluster.
     SCOPED_TRACE("certificate of another cluster");
     const size_t mark = LogSize();
-    HostileClient c = HostileClient::Tls(pki.Client("s2", "other-cluster"));
+    RawPeer c(replication::TlsRole::kClient, pki.Client("s2", "other-cluster"));
     ASSERT_FALSE(c.Connect(port_));
     ASSERT_FALSE(c.Write(HelloFrame(cluster, "s2", 1)));
     auto err = RefusalOf(c);
@@ -248,7 +136,7 @@ TEST_F(ReplicationPortSecurity, HostileClientsAreRefusedLoggedAndChangeNothing) 
   {  // A HELLO naming another cluster.
     SCOPED_TRACE("HELLO of another cluster");
     const size_t mark = LogSize();
-    HostileClient c = HostileClient::Tls(pki.Client("s2", cluster));
+    RawPeer c(replication::TlsRole::kClient, pki.Client("s2", cluster));
     ASSERT_FALSE(c.Connect(port_));
     ASSERT_FALSE(c.Write(HelloFrame("other-cluster", "s2", 1)));
     auto err = RefusalOf(c);
@@ -261,7 +149,7 @@ TEST_F(ReplicationPortSecurity, HostileClientsAreRefusedLoggedAndChangeNothing) 
     // one (announcing a newer epoch fences a primary: only an allowed member may do it).
     SCOPED_TRACE("unauthorized id, epoch " + std::to_string(epoch));
     const size_t mark = LogSize();
-    HostileClient c = HostileClient::Tls(pki.Client("mallory", cluster));
+    RawPeer c(replication::TlsRole::kClient, pki.Client("mallory", cluster));
     ASSERT_FALSE(c.Connect(port_));
     ASSERT_FALSE(c.Write(HelloFrame(cluster, "mallory", epoch)));
     auto err = RefusalOf(c);
@@ -273,7 +161,7 @@ TEST_F(ReplicationPortSecurity, HostileClientsAreRefusedLoggedAndChangeNothing) 
   {  // An oversized frame length: refused before anything is buffered.
     SCOPED_TRACE("oversized frame");
     const size_t mark = LogSize();
-    HostileClient c = HostileClient::Tls(pki.Client("s2", cluster));
+    RawPeer c(replication::TlsRole::kClient, pki.Client("s2", cluster));
     ASSERT_FALSE(c.Connect(port_));
     ASSERT_FALSE(c.Write(std::string{'\xff', '\xff', '\xff', '\x7f', '\x01'}));  // a 2 GiB HELLO
     auto err = RefusalOf(c);
