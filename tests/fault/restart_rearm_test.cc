@@ -8,22 +8,17 @@
 #include <sys/wait.h>
 
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "support/script_run.h"
+
+namespace rocksdr {
 namespace {
 
 TEST(RestartRearm, ApplicationAndSidecarRestartsResumeReplication) {
-  const std::string out = std::string(ROCKSDR_BINARY_DIR) + "/restart_rearm_test.out";
-  const std::string cmd = "ROCKSDR_BUILD_DIR='" + std::string(ROCKSDR_BINARY_DIR) + "' '" +
-                          std::string(ROCKSDR_SOURCE_DIR) + "/scripts/restart-dr' >'" + out + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::ifstream f(out);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string text = ss.str();
+  const testing::ScriptRun run = testing::RunRepoScript("scripts/restart-dr", "", "restart_rearm_test.out");
+  const int rc = run.status;
+  const std::string& text = run.output;
   ASSERT_TRUE(WIFEXITED(rc)) << text;
   ASSERT_EQ(WEXITSTATUS(rc), 0) << text;
   for (const char* milestone : {
@@ -38,7 +33,8 @@ TEST(RestartRearm, ApplicationAndSidecarRestartsResumeReplication) {
        }) {
     EXPECT_NE(text.find(milestone), std::string::npos) << "missing \"" << milestone << "\" in:\n" << text;
   }
-  std::remove(out.c_str());
+  std::remove(run.out_path.c_str());
 }
 
 }  // namespace
+}  // namespace rocksdr

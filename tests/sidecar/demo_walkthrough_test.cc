@@ -9,22 +9,17 @@
 #include <sys/wait.h>
 
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "support/script_run.h"
+
+namespace rocksdr {
 namespace {
 
 TEST(DemoWalkthrough, GuideStepsSucceedEndToEnd) {
-  const std::string out = std::string(ROCKSDR_BINARY_DIR) + "/demo_walkthrough_test.out";
-  const std::string cmd = "ROCKSDR_BUILD_DIR='" + std::string(ROCKSDR_BINARY_DIR) + "' '" +
-                          std::string(ROCKSDR_SOURCE_DIR) + "/scripts/demo-dr' --no-build >'" + out + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::ifstream f(out);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string text = ss.str();
+  const testing::ScriptRun run = testing::RunRepoScript("scripts/demo-dr", "--no-build", "demo_walkthrough_test.out");
+  const int rc = run.status;
+  const std::string& text = run.output;
   ASSERT_TRUE(WIFEXITED(rc)) << text;
   ASSERT_EQ(WEXITSTATUS(rc), 0) << text;
   for (const char* milestone : {
@@ -47,7 +42,8 @@ TEST(DemoWalkthrough, GuideStepsSucceedEndToEnd) {
        }) {
     EXPECT_NE(text.find(milestone), std::string::npos) << "missing \"" << milestone << "\" in:\n" << text;
   }
-  std::remove(out.c_str());
+  std::remove(run.out_path.c_str());
 }
 
 }  // namespace
+}  // namespace rocksdr
