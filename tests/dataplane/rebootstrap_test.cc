@@ -17,7 +17,7 @@
 #include "../../plugin/src/control_server.h"
 #include "../../plugin/src/replicated_db.h"
 #include "../../plugin/src/reserved_cf.h"
-#include "support/replication_pki.h"
+#include "support/replicator_cluster_test.h"
 #include "support/replicator_test_util.h"
 
 namespace rocksdr {
@@ -32,40 +32,9 @@ using testing::WaitFor;
 
 constexpr char kCluster[] = "cluster-r";
 
-class RebootstrapTest : public ::testing::Test {
+class RebootstrapTest : public testing::ReplicatorClusterTest {
  protected:
-  std::unique_ptr<Replicator> OpenNode(const std::string& name, PluginOptions po = {}) {
-    ReplicatorOptions ro;
-    ro.sync_apply = false;
-    ro.reconnect_initial_ms = 20;
-    ro.reconnect_cap_ms = 200;
-    auto r = Replicator::Open(MakeSpec(dir_.Sub(name), po), ro);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? std::move(*r) : nullptr;
-  }
-  PrimaryConfig Primary() const {
-    PrimaryConfig c;
-    c.cluster_id = kCluster;
-    c.listen_address = "127.0.0.1:0";
-    c.tls = pki_.Server(kCluster);
-    return c;
-  }
-  SecondaryBundle Bundle(const std::string& id, uint16_t port) const {
-    SecondaryBundle b;
-    b.cluster_id = kCluster;
-    b.secondary_id = id;
-    b.primary_address = "127.0.0.1:" + std::to_string(port);
-    b.tls = pki_.Client(id, kCluster);
-    return b;
-  }
-  static uint64_t Latest(Replicator* r) { return r->db()->GetLatestSequenceNumber(); }
-  static bool CaughtUp(Replicator* s, uint64_t latest) {
-    auto st = s->GetStatus();
-    return st.last_sequence_applied.has_value() && *st.last_sequence_applied == latest;
-  }
-  static void Put(Replicator* r, const std::string& cf, const std::string& k, const std::string& v) {
-    ASSERT_TRUE(r->db()->Put(rocksdb::WriteOptions(), r->ColumnFamily(cf), k, v).ok());
-  }
+  RebootstrapTest() : ReplicatorClusterTest(kCluster) {}
   // A node-local key, read or written directly in __rocksdr_local (as the control socket does).
   static std::optional<std::string> GetLocal(Replicator* r, const std::string& key) {
     std::optional<std::string> out;
@@ -100,9 +69,6 @@ class RebootstrapTest : public ::testing::Test {
     }
     return nullptr;
   }
-
-  TempDir dir_;
-  testing::TestPki pki_;
 };
 
 TEST_F(RebootstrapTest, IngestionRebootstrapsBothSecondariesAndKeepsTheirLocalKeys) {

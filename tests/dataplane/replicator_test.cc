@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "../../plugin/src/replicated_db.h"
-#include "support/replication_pki.h"
+#include "support/replicator_cluster_test.h"
 #include "support/replicator_test_util.h"
 
 namespace rocksdr {
@@ -30,42 +30,9 @@ using testing::WaitFor;
 
 constexpr char kCluster[] = "cluster-a";
 
-class ReplicatorTest : public ::testing::Test {
+class ReplicatorTest : public testing::ReplicatorClusterTest {
  protected:
-  std::unique_ptr<Replicator> OpenNode(const std::string& name, PluginOptions po = {}) {
-    ReplicatorOptions ro;
-    ro.sync_apply = false;
-    ro.reconnect_initial_ms = 20;
-    ro.reconnect_cap_ms = 200;
-    auto r = Replicator::Open(MakeSpec(dir_.Sub(name), po), ro);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? std::move(*r) : nullptr;
-  }
-  PrimaryConfig Primary(uint64_t epoch = 1) const {
-    PrimaryConfig c;
-    c.cluster_id = kCluster;
-    c.epoch = epoch;
-    c.listen_address = "127.0.0.1:0";
-    c.tls = pki_.Server(kCluster);
-    return c;
-  }
-  SecondaryBundle Bundle(const std::string& id, uint16_t port, uint64_t epoch = 1) const {
-    SecondaryBundle b;
-    b.cluster_id = kCluster;
-    b.epoch = epoch;
-    b.secondary_id = id;
-    b.primary_address = "127.0.0.1:" + std::to_string(port);
-    b.tls = pki_.Client(id, kCluster);
-    return b;
-  }
-  static uint64_t Latest(Replicator* r) { return r->db()->GetLatestSequenceNumber(); }
-  static bool CaughtUp(Replicator* secondary, uint64_t latest) {
-    auto st = secondary->GetStatus();
-    return st.last_sequence_applied.has_value() && *st.last_sequence_applied == latest;
-  }
-  static void Put(Replicator* r, const std::string& cf, const std::string& k, const std::string& v) {
-    ASSERT_TRUE(r->db()->Put(rocksdb::WriteOptions(), r->ColumnFamily(cf), k, v).ok());
-  }
+  ReplicatorTest() : ReplicatorClusterTest(kCluster) {}
   static void FlushAll(Replicator* r) {
     auto* impl = plugin::ReplicatedDBImpl::From(r->db());
     std::vector<rocksdb::ColumnFamilyHandle*> all = {impl->local_cf(), impl->replicated_cf()};
@@ -75,9 +42,6 @@ class ReplicatorTest : public ::testing::Test {
   std::string Compare(const std::string& a, const std::string& b) {
     return DiffDumps(DumpClosedDb(dir_.Sub(a)), DumpClosedDb(dir_.Sub(b)));
   }
-
-  TempDir dir_;
-  testing::TestPki pki_;
 };
 
 // A mixed workload of `n` operations on the primary; creates column family "late" at n/2.
