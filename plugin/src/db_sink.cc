@@ -44,6 +44,12 @@ void DbSink::SyncLoop() {
       // Group sync: start as soon as something was applied. What is applied while this sync
       // runs sets sync_wanted_ again and is covered by the next one.
       sync_cv_.wait(l, [&] { return sync_stop_ || sync_wanted_; });
+      // The client holds frames right behind the last apply (ApplyGrouped): let it apply them
+      // first, so that this sync covers them too (bounded by max_sync_defer).
+      if (sync_deferred_) {
+        sync_cv_.wait_for(l, options_.max_sync_defer, [&] { return sync_stop_ || !sync_deferred_; });
+        sync_deferred_ = false;
+      }
     } else {
       sync_cv_.wait_for(l, options_.sync_interval);
     }
@@ -145,10 +151,16 @@ std::optional<uint64_t> DbSink::Cursor() {
 uint64_t DbSink::DurableSequence() { return durable_.load(); }
 
 Status DbSink::Apply(const std::vector<replication::WalBatch>& batches) {
-  return gate_.Run(batches, [this](const std::vector<replication::WalBatch>& b) { return ApplyNow(b); });
+  return ApplyGrouped(batches, /*more_waiting=*/false);
 }
 
-Status DbSink::ApplyNow(const std::vector<replication::WalBatch>& batches) {
+Status DbSink::ApplyGrouped(const std::vector<replication::WalBatch>& batches, bool more_waiting) {
+  return gate_.Run(batches, [this, more_waiting](const std::vector<replication::WalBatch>& b) {
+    return ApplyNow(b, more_waiting);
+  });
+}
+
+Status DbSink::ApplyNow(const std::vector<replication::WalBatch>& batches, bool more_waiting) {
   if (!applier_) return Status::FailedPrecondition("the secondary's applier is not open");
   if (sync_failed_.load()) {
     std::lock_guard<std::mutex> l(mu_);
@@ -160,11 +172,16 @@ Status DbSink::ApplyNow(const std::vector<replication::WalBatch>& batches) {
   if (s.ok()) {
     batches_applied_.fetch_add(batches.size());
     if (options_.sync) {  // wake the group sync (else: SyncLoop's interval advances durable)
+      bool wake = true;
       {
         std::lock_guard<std::mutex> l(sync_mu_);
         sync_wanted_ = true;
+        // More frames follow: the sync thread waits for them (woken once per burst, to start
+        // its bound); the apply that ends the burst wakes it again.
+        wake = !more_waiting || !sync_deferred_;
+        sync_deferred_ = more_waiting;
       }
-      sync_cv_.notify_one();
+      if (wake) sync_cv_.notify_one();
     }
   }
   if (applier_->needs_bootstrap()) {

@@ -49,6 +49,9 @@ struct DbSinkOptions {
   // Without sync: every sync_interval.
   bool sync = true;
   std::chrono::milliseconds sync_interval{100};
+  // Group sync: the longest a sync waits for the frames the client said are right behind
+  // (ApplyGrouped with more_waiting) before it starts anyway. Default: 1 ms.
+  std::chrono::microseconds max_sync_defer{1000};
   // Node-local keys written into an installed checkpoint (role, epoch, cluster id). Called on
   // the I/O thread at BeginBootstrap. The node's own "sidecar/" and "control/" keys
   // (reserved_cf.h) are carried over from the replaced DB by CommitBootstrap in any case.
@@ -80,6 +83,9 @@ class DbSink : public replication::BatchSink {
   Status Apply(const std::vector<replication::WalBatch>& batches) override;
   uint64_t DurableSequence() override;
   bool SetDurableListener(std::function<void()> listener) override;
+  // With sync and more_waiting: the next group sync waits (at most max_sync_defer) for an
+  // apply without more_waiting before it starts, so it covers the frames right behind.
+  Status ApplyGrouped(const std::vector<replication::WalBatch>& batches, bool more_waiting) override;
   Status MayRebootstrap(const std::string& reason) override;
   Status BeginBootstrap(uint64_t sequence, uint32_t file_count, uint64_t total_bytes) override;
   Status BeginFile(const std::string& name, uint64_t size) override;
@@ -103,7 +109,8 @@ class DbSink : public replication::BatchSink {
 
  private:
   void Publish();  // copies the Applier's positions into the atomics
-  Status ApplyNow(const std::vector<replication::WalBatch>& batches);  // Apply without the gate
+  // Apply without the gate; more_waiting as for ApplyGrouped.
+  Status ApplyNow(const std::vector<replication::WalBatch>& batches, bool more_waiting);
   // This node's "sidecar/" and "control/" keys of kLocalCf. REQUIRES: DB open, owner's lock held.
   Result<std::map<std::string, std::string>> CarriedLocalKeys();
   void SyncLoop();  // background WAL sync (group sync, or every sync_interval)
@@ -130,6 +137,7 @@ class DbSink : public replication::BatchSink {
   std::condition_variable sync_cv_;
   bool sync_stop_ = false;  // GUARDED_BY(sync_mu_)
   bool sync_wanted_ = false;  // GUARDED_BY(sync_mu_): applied since the last sync started
+  bool sync_deferred_ = false;  // GUARDED_BY(sync_mu_): the last apply said more frames follow
   std::thread sync_thread_;
 
   std::mutex listener_mu_;                 // held while the listener runs (see BatchSink)

@@ -81,6 +81,15 @@ void FramedSession::OnRead(const boost::system::error_code& ec, size_t n) {
   DoRead();
 }
 
+bool FramedSession::InputWaiting() {
+  if (decoder_.buffered_bytes() > 0) return true;
+  SSL* ssl = stream_.native_handle();
+  if (SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) return true;
+  boost::system::error_code ec;
+  const size_t n = stream_.next_layer().available(ec);
+  return !ec && n > 0;
+}
+
 void FramedSession::SendFrame(std::string frame) {
   if (closing_) return;
   queued_bytes_ += frame.size();

@@ -62,6 +62,10 @@ class FramedSession : public std::enable_shared_from_this<FramedSession> {
   bool closing() const { return closing_; }
   // Bytes queued and not yet written to the socket.
   size_t queued_bytes() const { return queued_bytes_; }
+  // True if more input is already here: bytes of a next frame in the decoder, bytes TLS holds,
+  // or bytes in the socket's receive buffer. A hint for OnFrame (it may miss ciphertext Asio
+  // buffered internally): false means "probably nothing more right now".
+  bool InputWaiting();
 
   // A complete, CRC-checked frame; wire_bytes = its size on the wire.
   virtual void OnFrame(Frame& frame, size_t wire_bytes) = 0;

@@ -364,7 +364,13 @@ void ReceiverSession::HandleBatches(const Frame& frame) {
     AppendMessageFrame(received, &out);
     SendFrame(std::move(out));
   }
-  Status st = sink_->Apply(m.batches);
+  // Group sync: with more frames already here (a burst from concurrent writers), the sink's
+  // next sync waits for them, so one sync covers the burst instead of this frame alone and then
+  // the rest (at most kMaxGroupedFrames frames in a row; the sink bounds the wait too).
+  const bool more_waiting =
+      sink_reports_durable_ && ++grouped_frames_ < kMaxGroupedFrames && InputWaiting();
+  if (!more_waiting) grouped_frames_ = 0;
+  Status st = sink_->ApplyGrouped(m.batches, more_waiting);
   if (!st.ok()) {
     SinkFailed("applying the batches at sequence " + std::to_string(m.batches.front().sequence) +
                    ".." + std::to_string(m.batches.back().last_sequence()) + " failed",

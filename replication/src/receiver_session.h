@@ -112,6 +112,9 @@ class ReceiverSession : public FramedSession {
       std::make_shared<std::atomic<bool>>(false);
   uint16_t version_ = 1;         // negotiated in WELCOME
   bool send_received_ = false;   // SecondarySendsReceived(WELCOME): RECEIVED per BATCHES frame
+  // Frames applied in a row with ApplyGrouped(more_waiting = true); see HandleBatches.
+  static constexpr int kMaxGroupedFrames = 64;
+  int grouped_frames_ = 0;
   bool halt_ = false;
   bool closed_ = false;
 

@@ -1,6 +1,7 @@
 // Group sync on the secondary (DbSink, sync_apply on): the applier writes without syncing and
-// one WAL sync covers every frame applied while the previous sync ran; DurableSequence() — what
-// an ACK reports and ack mode `durable` waits for — never passes what a completed sync covered.
+// one WAL sync covers every frame applied while the previous sync ran (and a burst the receiver
+// announced with ApplyGrouped); DurableSequence() — what an ACK reports and ack mode `durable`
+// waits for — never passes what a completed sync covered.
 // The WAL's syncs are held at a gate (a FileSystem wrapper around the secondary's DB), so the
 // test decides when each sync completes; no timing assumptions.
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -135,6 +137,7 @@ class GroupSyncTest : public ::testing::Test {
     ASSERT_TRUE(Applier::WriteCursor(db_->impl()->base(), db_->impl()->local_cf(), 0, true).ok());
     DbSinkOptions o;
     o.sync = true;
+    o.max_sync_defer = max_sync_defer_;
     sink_ = std::make_unique<DbSink>(db_.get(), &db_mu_, o);
     ASSERT_TRUE(sink_->Init().ok());
     ASSERT_EQ(sink_->Cursor(), std::optional<uint64_t>(0));
@@ -153,6 +156,8 @@ class GroupSyncTest : public ::testing::Test {
     }
   }
 
+  // Long enough that a burst's end always comes first here (GroupSyncShortDeferTest: short).
+  std::chrono::microseconds max_sync_defer_{std::chrono::seconds(60)};
   TempDir dir_;
   SyncGate gate_;
   std::unique_ptr<rocksdb::Env> env_;
@@ -204,6 +209,57 @@ TEST_F(GroupSyncTest, OneSyncPerAppliedFrameWhenIdleAndAReplacedListenerIsNotCal
   ASSERT_TRUE(WaitFor([&] { return gate_.held() == 1; }));
   gate_.Disarm();
   ASSERT_TRUE(WaitFor([&] { return sink_->DurableSequence() == 2; }));
+  EXPECT_EQ(notified_.load(), 1);
+  EXPECT_EQ(gate_.started(), 1);
+}
+
+// A burst (ApplyGrouped: the receiver already holds the frames behind this one): the sync waits
+// for the apply that ends the burst and then covers all of it — one sync, not one for the first
+// frame and another for the rest — and durable is still only what that sync covered.
+TEST_F(GroupSyncTest, ABurstOfFramesIsCoveredByOneSync) {
+  gate_.Arm();
+  ASSERT_TRUE(sink_->ApplyGrouped({OnePut(1)}, /*more_waiting=*/true).ok());
+  ASSERT_TRUE(sink_->ApplyGrouped({OnePut(2), OnePut(3)}, /*more_waiting=*/true).ok());
+  ASSERT_TRUE(sink_->ApplyGrouped({OnePut(4)}, /*more_waiting=*/false).ok());
+  ASSERT_TRUE(WaitFor([&] { return gate_.held() == 1; }));
+  EXPECT_EQ(gate_.started(), 1);
+  EXPECT_EQ(sink_->Cursor(), std::optional<uint64_t>(4));
+  EXPECT_EQ(sink_->DurableSequence(), 0u);  // applied, not synced yet
+  EXPECT_EQ(notified_.load(), 0);
+  gate_.Disarm();
+  ASSERT_TRUE(WaitFor([&] { return sink_->DurableSequence() == 4; }));
+  EXPECT_EQ(notified_.load(), 1);
+  EXPECT_EQ(gate_.started(), 1);  // the burst's four frames, one sync
+
+  // A frame applied while a sync runs is taken by the next sync, burst or not.
+  gate_.Arm();
+  ASSERT_TRUE(sink_->ApplyGrouped({OnePut(5)}, false).ok());
+  ASSERT_TRUE(WaitFor([&] { return gate_.held() == 1; }));
+  ASSERT_TRUE(sink_->ApplyGrouped({OnePut(6)}, true).ok());
+  ASSERT_TRUE(sink_->ApplyGrouped({OnePut(7)}, false).ok());
+  gate_.ReleaseHeld();
+  ASSERT_TRUE(WaitFor([&] { return sink_->DurableSequence() == 5; }));
+  ASSERT_TRUE(WaitFor([&] { return gate_.held() == 1 && gate_.started() == 2; }));
+  EXPECT_EQ(sink_->DurableSequence(), 5u);  // 6 and 7 wait for the second sync to complete
+  gate_.Disarm();
+  ASSERT_TRUE(WaitFor([&] { return sink_->DurableSequence() == 7; }));
+  EXPECT_LE(sink_->DurableSequence(), *sink_->Cursor());
+}
+
+// The sink bounds the wait for a burst itself: a burst whose end never comes (the connection
+// dropped mid-burst) is still synced, after max_sync_defer.
+class GroupSyncShortDeferTest : public GroupSyncTest {
+ protected:
+  GroupSyncShortDeferTest() { max_sync_defer_ = std::chrono::microseconds(1000); }
+};
+
+TEST_F(GroupSyncShortDeferTest, ABurstWhoseEndNeverComesIsStillSynced) {
+  gate_.Arm();
+  ASSERT_TRUE(sink_->ApplyGrouped({OnePut(1)}, /*more_waiting=*/true).ok());
+  ASSERT_TRUE(WaitFor([&] { return gate_.held() == 1; }));
+  EXPECT_EQ(sink_->DurableSequence(), 0u);
+  gate_.Disarm();
+  ASSERT_TRUE(WaitFor([&] { return sink_->DurableSequence() == 1; }));
   EXPECT_EQ(notified_.load(), 1);
   EXPECT_EQ(gate_.started(), 1);
 }

@@ -60,6 +60,16 @@ class BatchSink {
   // sync covered it, or an error stopped it) — the client then sends no separate ACK for the
   // apply itself. Default: durability advances only inside Apply, nothing to report (false).
   virtual bool SetDurableListener(std::function<void()> /*listener*/) { return false; }
+  // Apply with a grouping hint, for a sink whose SetDurableListener returned true (group sync).
+  // more_waiting: the client already holds further frames (received, not yet applied). The sink
+  // then does not start a sync for this apply yet — one started now would cover this frame
+  // alone, and the frames right behind it would need another — but waits until an apply says
+  // false, so one sync covers the whole burst. The sink bounds that wait itself (a hint never
+  // holds durability back for long, even if the connection drops mid-burst). Same contracts as
+  // Apply otherwise. Default: Apply.
+  virtual Status ApplyGrouped(const std::vector<WalBatch>& batches, bool /*more_waiting*/) {
+    return Apply(batches);
+  }
 
   // The primary is about to replace the data of a sink that holds a position (Cursor() set) by
   // a checkpoint — a re-bootstrap, for `reason` (a WAL gap, an ingestion, another epoch, ...).
