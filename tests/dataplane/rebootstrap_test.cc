@@ -26,8 +26,6 @@ namespace {
 using testing::DiffDumps;
 using testing::DumpClosedDb;
 using testing::EncodeU64;
-using testing::MakeSpec;
-using testing::TempDir;
 using testing::WaitFor;
 
 constexpr char kCluster[] = "cluster-r";
