@@ -40,6 +40,7 @@ ReplicatedDBImpl::ReplicatedDBImpl(Parts p)
       state_store_(p.base, p.local_cf),
       notifier_(p.base->GetLatestSequenceNumber()),
       ack_tracker_(AckTracker::FromOptions(options_)),
+      wal_sync_(p.base),
       ring_(options_.write_ring_bytes > 0 ? std::make_unique<WriteRing>(options_.write_ring_bytes) : nullptr),
       role_(p.state.role.value_or(options_.role)),
       epoch_(p.state.epoch),
@@ -162,29 +163,46 @@ rocksdb::Status ReplicatedDBImpl::RecordedWrite(const rocksdb::WriteBatch* batch
 template <typename F>
 rocksdb::Status ReplicatedDBImpl::FencedWrite(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                               F&& write, const rocksdb::WriteBatch* batch, const BatchScan* scan) {
-  uint64_t last = 0;
+  uint64_t last = 0;             // 0: nothing to confirm
+  bool sync_after = false;       // the local WAL sync runs after shipping began (wal_group_sync.h)
   {
     std::shared_lock<std::shared_mutex> fence(fence_mu_);
     rocksdb::Status s = CheckWrite(o, cf);
     if (!s.ok()) return s;
-    s = RecordedWrite(batch, scan, write);
-    if (s.ok()) NotifyWritten();
-    if (!s.ok() || !ack_tracker_.enabled() || role_.load() != Role::kPrimary) return s;
-    // RocksDB stores the sequence it assigned in the batch's header (WriteBatchInternal::
-    // SetSequence, also for every member of a write group): the batch consumed
-    // [seq, seq + Count() - 1].
-    const uint64_t seq =
-        batch != nullptr ? DecodeFixed64(std::string_view(batch->Data()).substr(0, 8)).value_or(0) : 0;
-    if (seq != 0 && batch->Count() != 0) {
-      last = seq + batch->Count() - 1;
-    } else if (seq != 0) {
-      return s;  // consumed no sequence number (LogData only): nothing to confirm
-    } else {
-      last = db_->GetLatestSequenceNumber();
+    const bool confirm = ack_tracker_.enabled() && role_.load() == Role::kPrimary;
+    sync_after = o.sync && confirm;
+    rocksdb::WriteOptions unsynced;
+    if (sync_after) {
+      unsynced = o;
+      unsynced.sync = false;
+    }
+    const rocksdb::WriteOptions& wo = sync_after ? unsynced : o;
+    s = RecordedWrite(batch, scan, [&] { return write(wo); });
+    if (!s.ok()) return s;
+    NotifyWritten();
+    if (confirm) {
+      // RocksDB stores the sequence it assigned in the batch's header (WriteBatchInternal::
+      // SetSequence, also for every member of a write group): the batch consumed
+      // [seq, seq + Count() - 1]. A LogData-only batch (seq != 0, Count 0) consumed none:
+      // nothing to confirm.
+      const uint64_t seq =
+          batch != nullptr ? DecodeFixed64(std::string_view(batch->Data()).substr(0, 8)).value_or(0) : 0;
+      if (seq != 0 && batch->Count() != 0) {
+        last = seq + batch->Count() - 1;
+      } else if (seq == 0) {
+        last = db_->GetLatestSequenceNumber();
+      }
     }
   }
-  // Outside the fence: a role change must not wait for the secondaries.
-  return AwaitConfirmation(last);
+  // Outside the fence: a role change must wait neither for an fsync nor for the secondaries.
+  if (sync_after) {
+    rocksdb::Status synced = wal_sync_.SyncAfter();
+    if (!synced.ok()) {
+      return rocksdb::Status::IOError("rocksdr: the write is applied on the primary but syncing its WAL failed",
+                                      synced.ToString());
+    }
+  }
+  return last == 0 ? rocksdb::Status::OK() : AwaitConfirmation(last);
 }
 
 template <typename F>
@@ -193,7 +211,7 @@ rocksdb::Status ReplicatedDBImpl::BatchWrite(const rocksdb::WriteOptions& o, roc
   rocksdb::WriteBatch batch(reserve, 0, o.protection_bytes_per_key, 0);
   rocksdb::Status s = fill(batch);
   if (!s.ok()) return s;
-  return FencedWrite(o, cf, [&] { return db_->Write(o, &batch); }, &batch, &OneApplicationRecord());
+  return FencedWrite(o, cf, [&](const rocksdb::WriteOptions& wo) { return db_->Write(wo, &batch); }, &batch, &OneApplicationRecord());
 }
 
 rocksdb::Status ReplicatedDBImpl::AwaitConfirmation(uint64_t last) {
@@ -227,37 +245,37 @@ rocksdb::Status ReplicatedDBImpl::Put(const rocksdb::WriteOptions& o, rocksdb::C
   if (WantsBatch()) {
     return BatchWrite(o, cf, k.size() + v.size() + 24, [&](rocksdb::WriteBatch& b) { return b.Put(cf, k, v); });
   }
-  return FencedWrite(o, cf, [&] { return db_->Put(o, cf, k, v); });
+  return FencedWrite(o, cf, [&](const rocksdb::WriteOptions& wo) { return db_->Put(wo, cf, k, v); });
 }
 rocksdb::Status ReplicatedDBImpl::Put(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                       const rocksdb::Slice& k, const rocksdb::Slice& ts, const rocksdb::Slice& v) {
-  return FencedWrite(o, cf, [&] { return db_->Put(o, cf, k, ts, v); });
+  return FencedWrite(o, cf, [&](const rocksdb::WriteOptions& wo) { return db_->Put(wo, cf, k, ts, v); });
 }
 rocksdb::Status ReplicatedDBImpl::PutEntity(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                             const rocksdb::Slice& k, const rocksdb::WideColumns& columns) {
-  return FencedWrite(o, cf, [&] { return db_->PutEntity(o, cf, k, columns); });
+  return FencedWrite(o, cf, [&](const rocksdb::WriteOptions& wo) { return db_->PutEntity(wo, cf, k, columns); });
 }
 rocksdb::Status ReplicatedDBImpl::Delete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                          const rocksdb::Slice& k) {
   if (WantsBatch()) {
     return BatchWrite(o, cf, k.size() + 24, [&](rocksdb::WriteBatch& b) { return b.Delete(cf, k); });
   }
-  return FencedWrite(o, cf, [&] { return db_->Delete(o, cf, k); });
+  return FencedWrite(o, cf, [&](const rocksdb::WriteOptions& wo) { return db_->Delete(wo, cf, k); });
 }
 rocksdb::Status ReplicatedDBImpl::Delete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                          const rocksdb::Slice& k, const rocksdb::Slice& ts) {
-  return FencedWrite(o, cf, [&] { return db_->Delete(o, cf, k, ts); });
+  return FencedWrite(o, cf, [&](const rocksdb::WriteOptions& wo) { return db_->Delete(wo, cf, k, ts); });
 }
 rocksdb::Status ReplicatedDBImpl::SingleDelete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                                const rocksdb::Slice& k) {
   if (WantsBatch()) {
     return BatchWrite(o, cf, k.size() + 24, [&](rocksdb::WriteBatch& b) { return b.SingleDelete(cf, k); });
   }
-  return FencedWrite(o, cf, [&] { return db_->SingleDelete(o, cf, k); });
+  return FencedWrite(o, cf, [&](const rocksdb::WriteOptions& wo) { return db_->SingleDelete(wo, cf, k); });
 }
 rocksdb::Status ReplicatedDBImpl::SingleDelete(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                                const rocksdb::Slice& k, const rocksdb::Slice& ts) {
-  return FencedWrite(o, cf, [&] { return db_->SingleDelete(o, cf, k, ts); });
+  return FencedWrite(o, cf, [&](const rocksdb::WriteOptions& wo) { return db_->SingleDelete(wo, cf, k, ts); });
 }
 rocksdb::Status ReplicatedDBImpl::DeleteRange(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                               const rocksdb::Slice& b, const rocksdb::Slice& e) {
@@ -265,19 +283,19 @@ rocksdb::Status ReplicatedDBImpl::DeleteRange(const rocksdb::WriteOptions& o, ro
     return BatchWrite(o, cf, b.size() + e.size() + 24,
                       [&](rocksdb::WriteBatch& batch) { return batch.DeleteRange(cf, b, e); });
   }
-  return FencedWrite(o, cf, [&] { return db_->DeleteRange(o, cf, b, e); });
+  return FencedWrite(o, cf, [&](const rocksdb::WriteOptions& wo) { return db_->DeleteRange(wo, cf, b, e); });
 }
 rocksdb::Status ReplicatedDBImpl::DeleteRange(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                               const rocksdb::Slice& b, const rocksdb::Slice& e,
                                               const rocksdb::Slice& ts) {
-  return FencedWrite(o, cf, [&] { return db_->DeleteRange(o, cf, b, e, ts); });
+  return FencedWrite(o, cf, [&](const rocksdb::WriteOptions& wo) { return db_->DeleteRange(wo, cf, b, e, ts); });
 }
 rocksdb::Status ReplicatedDBImpl::Merge(const rocksdb::WriteOptions& o, rocksdb::ColumnFamilyHandle* cf,
                                         const rocksdb::Slice& k, const rocksdb::Slice& v) {
   if (WantsBatch()) {
     return BatchWrite(o, cf, k.size() + v.size() + 24, [&](rocksdb::WriteBatch& b) { return b.Merge(cf, k, v); });
   }
-  return FencedWrite(o, cf, [&] { return db_->Merge(o, cf, k, v); });
+  return FencedWrite(o, cf, [&](const rocksdb::WriteOptions& wo) { return db_->Merge(wo, cf, k, v); });
 }
 
 rocksdb::Status ReplicatedDBImpl::Write(const rocksdb::WriteOptions& o, rocksdb::WriteBatch* updates) {
@@ -285,7 +303,7 @@ rocksdb::Status ReplicatedDBImpl::Write(const rocksdb::WriteOptions& o, rocksdb:
   std::optional<Result<BatchScan>> scan;
   if (updates != nullptr) scan.emplace(ScanBatch(*updates, local_cf_id_, replicated_cf_id_));
   const BatchScan* known = scan && scan->ok() ? &**scan : nullptr;
-  return FencedWrite(o, nullptr, [&] {
+  return FencedWrite(o, nullptr, [&](const rocksdb::WriteOptions& wo) {
     if (scan) {
       if (!scan->ok()) return rocksdb::Status::InvalidArgument(scan->status().message());
       if ((*scan)->has_local_cf || (*scan)->has_replicated_cf) return ReservedRefusal();
@@ -294,7 +312,7 @@ rocksdb::Status ReplicatedDBImpl::Write(const rocksdb::WriteOptions& o, rocksdb:
                                                 "' are reserved for rocksdr's replication markers");
       }
     }
-    return db_->Write(o, updates);
+    return db_->Write(wo, updates);
   }, updates, known);
 }
 

@@ -39,6 +39,7 @@
 #include "state_store.h"
 #include "wal_tailer.h"
 #include "write_notifier.h"
+#include "wal_group_sync.h"
 #include "write_ring.h"
 
 namespace rocksdr::plugin {
@@ -237,6 +238,7 @@ class ReplicatedDBImpl : public ReplicatedDB {
   StateStore state_store_;
   WriteNotifier notifier_;
   AckTracker ack_tracker_;
+  WalGroupSync wal_sync_;  // synchronous ack modes: the primary's WAL sync after shipping began
   const std::unique_ptr<WriteRing> ring_;  // null when options_.write_ring_bytes == 0
   TailerCounters tailer_counters_;
 

@@ -15,11 +15,13 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 #include <vector>
 
 #include "../../plugin/src/applier.h"
 #include "../../plugin/src/db_sink.h"
 #include "../../plugin/src/managed_db.h"
+#include "../../plugin/src/wal_group_sync.h"
 #include "support/replicator_test_util.h"
 
 namespace rocksdr::plugin {
@@ -117,6 +119,45 @@ class GatedFs : public rocksdb::FileSystemWrapper {
  private:
   SyncGate* gate_;
 };
+
+// WalGroupSync (the primary's own WAL sync in synchronous ack modes, run after shipping began):
+// SyncAfter() never returns on a sync that started before the call — a write made while a sync
+// runs is covered only by the next one.
+TEST(WalGroupSyncTest, ACallReturnsOnlyAfterASyncThatStartedAfterIt) {
+  SyncGate gate;
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(std::make_shared<GatedFs>(&gate));
+  TempDir dir;
+  rocksdb::Options opts;
+  opts.create_if_missing = true;
+  opts.env = env.get();
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(opts, dir.Sub("db"), &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  WalGroupSync sync(db.get());
+
+  gate.Arm();
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "a", "1").ok());
+  std::atomic<bool> a_done{false}, b_done{false};
+  std::thread a([&] {
+    EXPECT_TRUE(sync.SyncAfter().ok());
+    a_done = true;
+  });
+  ASSERT_TRUE(WaitFor([&] { return gate.held() == 1; })) << "A's sync never reached the WAL file";
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "b", "2").ok());  // written while A's sync runs
+  std::thread b([&] {
+    EXPECT_TRUE(sync.SyncAfter().ok());
+    b_done = true;
+  });
+  gate.ReleaseHeld();  // A's sync completes; B needs another one
+  ASSERT_TRUE(WaitFor([&] { return a_done.load() && gate.held() == 1 && gate.started() == 2; }))
+      << "B did not start a second sync (started " << gate.started() << ")";
+  EXPECT_FALSE(b_done.load()) << "B returned on a sync that started before its call";
+  gate.Disarm();
+  a.join();
+  b.join();
+  EXPECT_TRUE(b_done.load());
+  EXPECT_EQ(sync.syncs(), 2u);
+}
 
 // One Put into the default column family, consuming sequence `seq`.
 WalBatch OnePut(uint64_t seq) {
