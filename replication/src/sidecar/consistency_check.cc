@@ -1,6 +1,7 @@
 // RunConsistencyCheck; see rocksdr/sidecar/consistency_check.h.
 #include "rocksdr/sidecar/consistency_check.h"
 
+#include <algorithm>
 #include <deque>
 
 #include "rocksdr/replication/consistency_ops.h"
@@ -259,10 +260,12 @@ Result<ConsistencyReport> RunConsistencyCheck(const ConsistencyNode& a, const Co
       }
       report.a_range = Range(*x);
       report.b_range = Range(*y);
-      report.difference = "the digests differ in " +
-                          (*x ? "column family '" + (*x)->cf + "'" : "column family '" + (*y)->cf + "'");
+      // The difference starts in the column family that comes first in digest order (by name): when
+      // one side has extra keys at the end of a column family, its bucket there faces the other
+      // side's bucket of the NEXT column family.
+      const std::string cf = *x && *y ? std::min((*x)->cf, (*y)->cf) : *x ? (*x)->cf : (*y)->cf;
+      report.difference = "the digests differ in column family '" + cf + "'";
       // Key by key from the end of the last equal bucket (or the start of the column family).
-      const std::string cf = *x ? (*x)->cf : (*y)->cf;
       json start{{"start_cf", cf}};
       if (prev && prev->cf == cf && prev->keys > 0) start["start_after_b64"] = ctl::EncodeBytes(prev->last);
       ROCKSDR_RETURN_IF_ERROR(DrillDown(a, *sa, b, *sb, start, o.bucket_keys, &report));
