@@ -2,6 +2,7 @@
 #include "wal_tailer.h"
 
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "batch_scan.h"
@@ -107,10 +108,25 @@ Status WalTailer::Fetch(bool* recreated, size_t max_bytes, size_t max_batches) {
   if (ctx_.ring != nullptr && TakeFromRing(max_bytes, max_batches)) return Status::OK();
   const uint64_t latest = LatestSequence();
   if (ctx_.ring != nullptr && latest >= next_seq_) {
-    // Written, not notified, and a writer is still recording: ship what came before it now; its
-    // notification wakes the pump (WaitForWrites). Waiting here would make a tailer that keeps up
-    // with a writer at full speed wait once per write, on the lock that writer needs.
-    if (next_seq_ > ctx_.notifier->latest() && ctx_.ring->writers_active() > 0) return Status::OK();
+    // Written, not notified, and a writer is still recording it: that writer is usually a
+    // microsecond from notifying. Wait for it briefly WITHOUT the ring's lock (yielding, reading
+    // only the notifier's and the ring's atomics), so that a tailer following a writer at full
+    // speed keeps filling its frame (as a group commit would) instead of shipping a frame per
+    // batch, and never contends with the writer for the ring's lock. If it takes longer, ship
+    // what came before it; the writer's notification wakes the pump (WaitForWrites).
+    if (next_seq_ > ctx_.notifier->latest() && ctx_.ring->writers_active() > 0) {
+      for (int spin = 0; spin < kWriterSpins && next_seq_ > ctx_.notifier->latest() &&
+                         ctx_.ring->writers_active() > 0;
+           ++spin) {
+        std::this_thread::yield();
+      }
+      if (next_seq_ > ctx_.notifier->latest()) {
+        if (ctx_.ring->writers_active() > 0) return Status::OK();
+        if (TakeFromRing(max_bytes, max_batches)) return Status::OK();
+      } else if (TakeFromRing(max_bytes, max_batches)) {
+        return Status::OK();
+      }
+    }
     // Written but not in the ring: a writer may be between DB::Write and recording it.
     bool waited = false;
     const bool there = ctx_.ring->WaitFor(next_seq_, WriteRing::Clock::now() + kRingWait, &waited);

@@ -122,6 +122,8 @@ class WalTailer : public replication::BatchSource {
 
   // How long a tailer waits for a writer still recording the batch it needs.
   static constexpr std::chrono::milliseconds kRingWait{5};
+  // Yields while waiting, lock-free, for a writer that is recording the next batch (Fetch).
+  static constexpr int kWriterSpins = 64;
   // An iterator this many sequences behind the position is dropped rather than read forward.
   static constexpr uint64_t kMaxIteratorSkip = 4096;
 
