@@ -4,6 +4,7 @@
 //   replication_e2e_bench [--node PATH] [--json FILE] [--writes N] [--rounds R]
 //                         [--rates 1000,10000] [--lag-seconds S] [--catchup N]
 //                         [--batch-delay-us U] [--secondary-sync 0|1] [--max-secondaries K]
+//                         [--write-ring-bytes B (0: ship from the WAL only)]
 //                         [--bootstrap-mb M | --bootstrap-gb G] [--promotion 0|1]
 //
 // The primary is a rocksdr::Replicator in this process (mutual TLS on 127.0.0.1); every DR
@@ -353,6 +354,7 @@ int main(int argc, char** argv) {
   const uint64_t lag_seconds = num("lag-seconds", 2);
   const uint64_t catchup = num("catchup", 100000);
   const uint64_t batch_delay_us = num("batch-delay-us", rocksdr::PluginOptions().max_batch_delay_us);
+  const uint64_t write_ring_bytes = num("write-ring-bytes", rocksdr::PluginOptions().write_ring_bytes);
   const bool secondary_sync = num("secondary-sync", 0) != 0;
   const uint64_t max_secondaries = std::clamp<uint64_t>(num("max-secondaries", 3), 1, 8);
   const bool promotion = num("promotion", 1) != 0;
@@ -392,6 +394,7 @@ int main(int argc, char** argv) {
   spec.path = dir + "/primary";
   spec.db_options.create_if_missing = true;
   spec.plugin_options.max_batch_delay_us = batch_delay_us;
+  spec.plugin_options.write_ring_bytes = write_ring_bytes;
   auto opened = rocksdr::Replicator::Open(spec);
   if (!opened.ok()) Die(opened.status().ToString());
   std::unique_ptr<rocksdr::Replicator> p = std::move(*opened);
@@ -718,6 +721,7 @@ int main(int argc, char** argv) {
                    {"lag_seconds", lag_seconds},
                    {"catchup", catchup},
                    {"batch_delay_us", batch_delay_us},
+                   {"write_ring_bytes", write_ring_bytes},
                    {"secondary_sync", secondary_sync},
                    {"max_secondaries", max_secondaries},
                    {"bootstrap_mb", bootstrap_mb},

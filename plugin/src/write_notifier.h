@@ -1,8 +1,8 @@
 // WriteNotifier: the primary's "latest sequence written" watermark, on which WAL tailers wait.
 //
 // The DB wrapper calls Notify() after every successful write; tailers call WaitFor() to sleep
-// until a write passes their position (no busy polling) or a timeout passes (coalescing, and a
-// safety net for writes that bypass the wrapper). Notify() costs one atomic max and, only
+// until a write passes their position (no busy polling: a few yields, then a sleep) or a timeout
+// passes (coalescing, and a safety net for writes that bypass the wrapper). Notify() costs one atomic max and, only
 // when a tailer is waiting, a mutex + notify_all.
 //
 // Thread safety: every method may be called from any thread.
@@ -34,6 +34,7 @@ class WriteNotifier {
   void Shutdown();
 
  private:
+  static constexpr int kSpinsBeforeSleep = 32;  // yields before a waiter sleeps (WaitFor)
   std::atomic<uint64_t> latest_;
   std::atomic<int> waiters_{0};
   std::atomic<bool> shutdown_{false};

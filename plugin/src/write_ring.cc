@@ -17,7 +17,7 @@ WriteRing::WriteRing(size_t capacity_bytes)
     : capacity_(capacity_bytes), max_entry_bytes_(std::max<size_t>(capacity_bytes / 8, 1)) {}
 
 uint64_t WriteRing::BeginWrite() {
-  std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<SpinThenBlockMutex> l(mu_);
   const uint64_t t = next_ticket_++;
   active_.push_back(t);
   active_count_.store(static_cast<int>(active_.size()), std::memory_order_release);
@@ -43,7 +43,7 @@ void WriteRing::Finish(uint64_t ticket, const rocksdb::WriteBatch* written, std:
   }
   bool notify = false;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    std::lock_guard<SpinThenBlockMutex> l(mu_);
     auto it = std::find(active_.begin(), active_.end(), ticket);
     if (it != active_.end()) active_.erase(it);
     active_count_.store(static_cast<int>(active_.size()), std::memory_order_release);
@@ -88,7 +88,7 @@ void WriteRing::Take(uint64_t next_sequence, uint64_t zero_sequence, uint64_t ze
                      size_t max_entries, std::vector<RingEntryRef>* out) const {
   // Pointers only are copied under the lock that writers need, a bounded number per call.
   max_entries = std::min<size_t>(max_entries, kMaxTakePerCall);
-  std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<SpinThenBlockMutex> l(mu_);
   if (entries_.empty() || max_entries == 0) return;
   size_t bytes = 0, taken = 0;
   uint64_t seq = next_sequence;
@@ -112,7 +112,7 @@ void WriteRing::Take(uint64_t next_sequence, uint64_t zero_sequence, uint64_t ze
 }
 
 bool WriteRing::WaitFor(uint64_t sequence, Clock::time_point deadline, bool* waited) {
-  std::unique_lock<std::mutex> l(mu_);
+  std::unique_lock<SpinThenBlockMutex> l(mu_);
   const uint64_t limit = next_ticket_;
   *waited = false;
   constexpr int kSpins = 64;
@@ -141,7 +141,7 @@ bool WriteRing::WaitFor(uint64_t sequence, Clock::time_point deadline, bool* wai
 }
 
 bool WriteRing::Inside(uint64_t sequence) const {
-  std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<SpinThenBlockMutex> l(mu_);
   size_t i = LowerBound(sequence);
   while (i > 0) {
     const RingEntry& e = *entries_[--i];
@@ -152,7 +152,7 @@ bool WriteRing::Inside(uint64_t sequence) const {
 }
 
 WriteRingStats WriteRing::Stats() const {
-  std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<SpinThenBlockMutex> l(mu_);
   WriteRingStats s;
   s.capacity_bytes = capacity_;
   s.bytes = bytes_;

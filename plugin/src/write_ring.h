@@ -74,6 +74,25 @@ struct WriteRingStats {
   uint64_t not_kept = 0;    // successful writes not kept (too large, empty, WAL termination point)
 };
 
+// A mutex that spins briefly (try_lock) before blocking: the ring's critical sections are a few
+// dozen instructions, so a writer that finds the tailer inside one would otherwise pay a futex
+// sleep and wake-up for a wait of well under a microsecond.
+class SpinThenBlockMutex {
+ public:
+  void lock() {
+    for (int i = 0; i < 128; ++i) {
+      if (m_.try_lock()) return;
+      __builtin_ia32_pause();
+    }
+    m_.lock();
+  }
+  bool try_lock() { return m_.try_lock(); }
+  void unlock() { m_.unlock(); }
+
+ private:
+  std::mutex m_;
+};
+
 class WriteRing {
  public:
   using Clock = std::chrono::steady_clock;
@@ -127,8 +146,8 @@ class WriteRing {
 
   const size_t capacity_;
   const size_t max_entry_bytes_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable SpinThenBlockMutex mu_;
+  std::condition_variable_any cv_;
   std::deque<std::shared_ptr<RingEntry>> entries_;  // GUARDED_BY(mu_), by (sequence, id)
   std::deque<uint64_t> active_;       // GUARDED_BY(mu_), tickets begun and not finished, ascending
   uint64_t next_ticket_ = 1;          // GUARDED_BY(mu_)
