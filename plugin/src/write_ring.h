@@ -82,7 +82,9 @@ class SpinThenBlockMutex {
   void lock() {
     for (int i = 0; i < 128; ++i) {
       if (m_.try_lock()) return;
-      __builtin_ia32_pause();
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();  // spin-wait hint; other architectures just retry
+#endif
     }
     m_.lock();
   }
