@@ -219,7 +219,98 @@ Result<std::string> DropLeadingSequences(const rocksdb::WriteBatch& batch, uint3
   return out;
 }
 
+namespace {
+
+// RocksDB's GetVarint32 (util/coding.h): at most 5 bytes, little-endian groups of 7 bits.
+bool ReadVarint32(std::string_view* in, uint32_t* v) {
+  uint32_t result = 0;
+  for (uint32_t shift = 0; shift <= 28 && !in->empty(); shift += 7) {
+    const uint32_t byte = static_cast<unsigned char>(in->front());
+    in->remove_prefix(1);
+    if ((byte & 128) == 0) {
+      *v = result | (byte << shift);
+      return true;
+    }
+    result |= (byte & 127) << shift;
+  }
+  return false;
+}
+
+// RocksDB's GetLengthPrefixedSlice.
+bool ReadLengthPrefixed(std::string_view* in, std::string_view* out) {
+  uint32_t n = 0;
+  if (!ReadVarint32(in, &n) || in->size() < n) return false;
+  *out = in->substr(0, n);
+  in->remove_prefix(n);
+  return true;
+}
+
+}  // namespace
+
+std::optional<BatchScan> ScanSimpleBatch(std::string_view rep, uint32_t local_cf_id, uint32_t replicated_cf_id) {
+  // The record layout of RocksDB's ReadRecordFromWriteBatch (db/write_batch.cc): a tag byte,
+  // for the column-family variants a varint32 column family id, then length-prefixed fields.
+  // Tags (db/dbformat.h ValueType): only those below; anything else goes to Iterate.
+  constexpr char kDeletion = 0x0, kValue = 0x1, kMerge = 0x2, kLogData = 0x3, kCfDeletion = 0x4,
+                 kCfValue = 0x5, kCfMerge = 0x6, kSingleDeletion = 0x7, kCfSingleDeletion = 0x8,
+                 kCfRangeDeletion = 0xE, kRangeDeletion = 0xF;
+  constexpr size_t kHeader = 12;
+  if (rep.size() < kHeader) return std::nullopt;
+  const uint32_t count = static_cast<uint32_t>(static_cast<unsigned char>(rep[8])) |
+                         static_cast<uint32_t>(static_cast<unsigned char>(rep[9])) << 8 |
+                         static_cast<uint32_t>(static_cast<unsigned char>(rep[10])) << 16 |
+                         static_cast<uint32_t>(static_cast<unsigned char>(rep[11])) << 24;
+  std::string_view in = rep.substr(kHeader);
+  BatchScan scan;
+  std::string_view a, b;
+  while (!in.empty()) {
+    const char tag = in.front();
+    in.remove_prefix(1);
+    uint32_t cf = 0;
+    bool ok = true;
+    switch (tag) {
+      case kCfValue:
+      case kCfMerge:
+        ok = ReadVarint32(&in, &cf);
+        [[fallthrough]];
+      case kValue:
+      case kMerge:
+        ok = ok && ReadLengthPrefixed(&in, &a) && ReadLengthPrefixed(&in, &b);
+        break;
+      case kCfDeletion:
+      case kCfSingleDeletion:
+        ok = ReadVarint32(&in, &cf);
+        [[fallthrough]];
+      case kDeletion:
+      case kSingleDeletion:
+        ok = ok && ReadLengthPrefixed(&in, &a);
+        break;
+      case kCfRangeDeletion:
+        ok = ReadVarint32(&in, &cf);
+        [[fallthrough]];
+      case kRangeDeletion:
+        ok = ok && ReadLengthPrefixed(&in, &a) && ReadLengthPrefixed(&in, &b);
+        break;
+      case kLogData:
+        if (!ReadLengthPrefixed(&in, &a)) return std::nullopt;
+        if (a.substr(0, kMarkerPrefix.size()) == kMarkerPrefix) scan.marker_blobs.emplace_back(a);
+        continue;  // consumes no sequence
+      default:
+        return std::nullopt;
+    }
+    if (!ok) return std::nullopt;
+    ++scan.records;
+    if (cf == local_cf_id) scan.has_local_cf = true;
+    if (cf == replicated_cf_id) scan.has_replicated_cf = true;
+  }
+  if (scan.records != count) return std::nullopt;  // Iterate: "WriteBatch has wrong count"
+  return scan;
+}
+
 Result<BatchScan> ScanBatch(const rocksdb::WriteBatch& batch, uint32_t local_cf_id, uint32_t replicated_cf_id) {
+  if (std::optional<BatchScan> simple = ScanSimpleBatch(batch.Data(), local_cf_id, replicated_cf_id)) {
+    return std::move(*simple);
+  }
   BatchScan scan;
   ScanHandler handler(local_cf_id, replicated_cf_id, &scan);
   rocksdb::Status s = batch.Iterate(&handler);

@@ -10,7 +10,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rocksdr/status.h"
@@ -29,6 +31,13 @@ struct BatchScan {
 
 // Walks the batch. Errors: kCorruption when RocksDB cannot parse it.
 Result<BatchScan> ScanBatch(const rocksdb::WriteBatch& batch, uint32_t local_cf_id, uint32_t replicated_cf_id);
+
+// ScanBatch's fast path (on every application write): parses the rep directly when it holds
+// only Put, Delete, SingleDelete, DeleteRange, Merge and LogData records, well formed, as many
+// as the header's count; nullopt otherwise (ScanBatch then asks WriteBatch::Iterate, which
+// decides). When it answers, the answer is the one Iterate gives (tests/dataplane/
+// batch_scan_test.cc compares them).
+std::optional<BatchScan> ScanSimpleBatch(std::string_view rep, uint32_t local_cf_id, uint32_t replicated_cf_id);
 
 // The batch's representation without the records of local_cf_id, its header sequence set to
 // `sequence` (the header count is the number of records kept). LogData blobs are kept.

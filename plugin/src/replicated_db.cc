@@ -155,8 +155,7 @@ rocksdb::Status ReplicatedDBImpl::RecordedWrite(const rocksdb::WriteBatch* batch
   if (ring_ == nullptr || batch == nullptr || role_.load() != Role::kPrimary) return write();
   const uint64_t ticket = ring_->BeginWrite();
   rocksdb::Status s = write();
-  ring_->Finish(ticket, s.ok() ? batch : nullptr,
-                s.ok() && scan != nullptr ? std::optional<BatchScan>(*scan) : std::nullopt);
+  ring_->Finish(ticket, s.ok() ? batch : nullptr, s.ok() ? scan : nullptr);
   return s;
 }
 
@@ -166,7 +165,7 @@ rocksdb::Status ReplicatedDBImpl::FencedWrite(const rocksdb::WriteOptions& o, ro
   uint64_t last = 0;             // 0: nothing to confirm
   bool sync_after = false;       // the local WAL sync runs after shipping began (wal_group_sync.h)
   {
-    std::shared_lock<std::shared_mutex> fence(fence_mu_);
+    std::shared_lock<FenceMutex> fence(fence_mu_);
     rocksdb::Status s = CheckWrite(o, cf);
     if (!s.ok()) return s;
     const bool confirm = ack_tracker_.enabled() && role_.load() == Role::kPrimary;
@@ -317,7 +316,7 @@ rocksdb::Status ReplicatedDBImpl::Write(const rocksdb::WriteOptions& o, rocksdb:
 }
 
 rocksdb::Status ReplicatedDBImpl::InternalWrite(const rocksdb::WriteOptions& o, rocksdb::WriteBatch* batch) {
-  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  std::shared_lock<FenceMutex> fence(fence_mu_);
   if (o.disableWAL && role_.load() == Role::kPrimary) {
     return rocksdb::Status::InvalidArgument("WriteOptions::disableWAL is refused on a DR primary");
   }
@@ -436,7 +435,7 @@ rocksdb::Status ReplicatedDBImpl::CreateOne(const rocksdb::ColumnFamilyOptions& 
 
 rocksdb::Status ReplicatedDBImpl::CreateColumnFamily(const rocksdb::ColumnFamilyOptions& o, const std::string& name,
                                                      rocksdb::ColumnFamilyHandle** handle) {
-  std::unique_lock<std::shared_mutex> fence(fence_mu_);  // markers alone in their WAL record
+  std::unique_lock<FenceMutex> fence(fence_mu_);  // markers alone in their WAL record
   if (role_.load() == Role::kSecondary) return SecondaryRefusal();
   if (auto f = write_fence()) return rocksdb::Status::NotSupported(*f);
   return CreateOne(o, name, handle);
@@ -452,7 +451,7 @@ rocksdb::Status ReplicatedDBImpl::CreateColumnFamilies(const rocksdb::ColumnFami
 
 rocksdb::Status ReplicatedDBImpl::CreateColumnFamilies(const std::vector<rocksdb::ColumnFamilyDescriptor>& descs,
                                                        std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
-  std::unique_lock<std::shared_mutex> fence(fence_mu_);  // markers alone in their WAL record
+  std::unique_lock<FenceMutex> fence(fence_mu_);  // markers alone in their WAL record
   if (role_.load() == Role::kSecondary) return SecondaryRefusal();
   for (const auto& d : descs) {
     if (d.name == kReplicatedCf || d.name == kLocalCf) return ReservedRefusal();
@@ -488,14 +487,14 @@ rocksdb::Status ReplicatedDBImpl::DropOne(rocksdb::ColumnFamilyHandle* cf) {
 }
 
 rocksdb::Status ReplicatedDBImpl::DropColumnFamily(rocksdb::ColumnFamilyHandle* cf) {
-  std::unique_lock<std::shared_mutex> fence(fence_mu_);  // markers alone in their WAL record
+  std::unique_lock<FenceMutex> fence(fence_mu_);  // markers alone in their WAL record
   if (role_.load() == Role::kSecondary) return SecondaryRefusal();
   if (auto f = write_fence()) return rocksdb::Status::NotSupported(*f);
   return DropOne(cf);
 }
 
 rocksdb::Status ReplicatedDBImpl::DropColumnFamilies(const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
-  std::unique_lock<std::shared_mutex> fence(fence_mu_);  // markers alone in their WAL record
+  std::unique_lock<FenceMutex> fence(fence_mu_);  // markers alone in their WAL record
   if (role_.load() == Role::kSecondary) return SecondaryRefusal();
   for (auto* cf : cfs) {
     if (IsReserved(cf)) return ReservedRefusal();
@@ -512,7 +511,7 @@ rocksdb::Status ReplicatedDBImpl::CreateColumnFamilyWithImport(const rocksdb::Co
                                                                const rocksdb::ImportColumnFamilyOptions& io,
                                                                const rocksdb::ExportImportFilesMetaData& md,
                                                                rocksdb::ColumnFamilyHandle** handle) {
-  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  std::shared_lock<FenceMutex> fence(fence_mu_);
   const Role role = role_.load();
   if (role == Role::kSecondary) return SecondaryRefusal();
   if (name == kReplicatedCf || name == kLocalCf) return ReservedRefusal();
@@ -544,7 +543,7 @@ rocksdb::Status ReplicatedDBImpl::IngestExternalFiles(const std::vector<rocksdb:
   std::shared_lock<std::shared_mutex> ingesting(ingest_mu_);
   {
     // Before ingesting: the marker tells tailers why the stream must stop here (see rocksdr.h).
-    std::unique_lock<std::shared_mutex> fence(fence_mu_);
+    std::unique_lock<FenceMutex> fence(fence_mu_);
     const Role role = role_.load();
     if (role == Role::kSecondary) return SecondaryRefusal();
     if (auto f = write_fence()) return rocksdb::Status::NotSupported(*f);
@@ -558,7 +557,7 @@ rocksdb::Status ReplicatedDBImpl::IngestExternalFiles(const std::vector<rocksdb:
     }
   }
   // The ingestion itself (possibly long: it may flush) runs with writes allowed.
-  std::shared_lock<std::shared_mutex> fence(fence_mu_);
+  std::shared_lock<FenceMutex> fence(fence_mu_);
   if (role_.load() == Role::kSecondary) return SecondaryRefusal();
   rocksdb::Status s = db_->IngestExternalFiles(args);
   if (s.ok()) {
@@ -583,7 +582,7 @@ rocksdb::Status ReplicatedDBImpl::DeleteFile(std::string name) {
 
 Status ReplicatedDBImpl::SetRole(Role role, uint64_t epoch, const std::string& cluster_id) {
   ROCKSDR_RETURN_IF_ERROR(StateStore::ValidateClusterId(cluster_id));
-  std::unique_lock<std::shared_mutex> fence(fence_mu_);
+  std::unique_lock<FenceMutex> fence(fence_mu_);
   std::lock_guard<std::mutex> ddl(ddl_mu_);
   const std::string old_cluster = this->cluster_id();
   const uint64_t old_epoch = epoch_.load();

@@ -34,6 +34,7 @@
 
 #include "ack_tracker.h"
 #include "db_events.h"
+#include "fence_mutex.h"
 #include "marker.h"
 #include "rocksdr/rocksdr.h"
 #include "state_store.h"
@@ -250,7 +251,7 @@ class ReplicatedDBImpl : public ReplicatedDB {
   mutable std::mutex identity_mu_;
   std::string cluster_id_;  // GUARDED_BY(identity_mu_)
 
-  std::shared_mutex fence_mu_;
+  FenceMutex fence_mu_;  // fence_mutex.h: cheaper than std::shared_mutex on the write path
   std::shared_mutex ingest_mu_;  // shared: an ingestion (marker + files); exclusive: BlockIngestions
   std::mutex ddl_mu_;
   std::mutex cf_mu_;

@@ -28,10 +28,12 @@
 // the count > 0 entry of their sequence when both are present. Best effort, as on the WAL path
 // (wal_tailer.h): a count-0 batch finished after the batch that took its sequence is not shipped.
 //
-// A writer's cost: two short critical sections (ticket, insert), one allocation for the entry and
-// one copy of its rep (outside the lock). A tailer that catches up with the writers does not wait
-// for the one still in DB::Write (writers_active(), WalTailer): it ships what was recorded and is
-// woken by that writer's notification.
+// A writer's cost: two short critical sections (ticket, insert) and a copy of its rep into an
+// entry (outside the lock). An entry is one allocation; once the ring is full, a writer reuses
+// the allocation of an entry it evicted (one spare, kept after the lock), so that a steady
+// stream of similar batches allocates and frees nothing. A tailer that catches up with the
+// writers does not wait for the one still in DB::Write (writers_active(), WalTailer): it ships
+// what was recorded and is woken by that writer's notification.
 //
 // Threading: every method may be called from any thread. One mutex guards the entries; it is
 // held to copy entry pointers, never a batch's bytes, and never across I/O or a DB call.
@@ -49,21 +51,77 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "batch_scan.h"
 
 namespace rocksdr::plugin {
 
+class RingEntryRef;
+
+// One kept batch. Immutable once recorded, shared between the ring and the tailers that took it
+// (RingEntryRef). One allocation holds the entry and, right after it, the bytes of its rep; the
+// ring reuses the allocation of an entry it evicted when nobody else holds it any more.
 struct RingEntry {
   uint64_t sequence = 0;  // first sequence (header of rep)
   uint32_t count = 0;     // WriteBatch::Count()
   uint64_t id = 0;        // insertion order, increasing (count-0 bookkeeping of tailers)
-  std::string rep;        // WriteBatch::Data() after the write
+  std::string_view rep;   // WriteBatch::Data() after the write (stored in this entry's allocation)
   std::optional<BatchScan> scan;  // ScanBatch(rep) as known by the writer; empty: unknown
+
+  RingEntry(const RingEntry&) = delete;
+  RingEntry& operator=(const RingEntry&) = delete;
+
+ private:
+  friend class RingEntryRef;
+  RingEntry() = default;
+  ~RingEntry() = default;
+  std::atomic<uint32_t> refs_{1};
+  size_t capacity_ = 0;  // bytes allocated after the entry (>= rep.size())
 };
-// Entries are immutable once recorded and shared between the ring and the tailers that took them.
-using RingEntryRef = std::shared_ptr<const RingEntry>;
+
+// A counted reference to an immutable RingEntry (like std::shared_ptr<const RingEntry>, with the
+// count inside the entry: one allocation per entry). Copies may be used and dropped on any
+// thread; the last one frees the entry.
+class RingEntryRef {
+ public:
+  RingEntryRef() = default;
+  RingEntryRef(const RingEntryRef& o) noexcept : e_(o.e_) {
+    if (e_ != nullptr) e_->refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  RingEntryRef(RingEntryRef&& o) noexcept : e_(o.e_) { o.e_ = nullptr; }
+  RingEntryRef& operator=(const RingEntryRef& o) noexcept {
+    RingEntryRef(o).swap(*this);
+    return *this;
+  }
+  RingEntryRef& operator=(RingEntryRef&& o) noexcept {
+    RingEntryRef(std::move(o)).swap(*this);
+    return *this;
+  }
+  ~RingEntryRef() { reset(); }
+
+  // An entry holding a copy of `rep` (its other fields default), referenced once. `reuse`: an
+  // entry nobody references (ReleaseIfSole), recycled when its allocation is large enough and
+  // freed otherwise; nullptr: a new allocation.
+  static RingEntryRef Make(std::string_view rep, RingEntry* reuse = nullptr);
+
+  void reset() noexcept;
+  void swap(RingEntryRef& o) noexcept { std::swap(e_, o.e_); }
+  const RingEntry* get() const { return e_; }
+  const RingEntry& operator*() const { return *e_; }
+  const RingEntry* operator->() const { return e_; }
+  explicit operator bool() const { return e_ != nullptr; }
+
+ private:
+  friend class WriteRing;  // fills sequence, count, scan and id before the entry is shared
+  RingEntry* mutable_get() { return e_; }
+  // When this is the only reference left (and no other can appear: the entry is out of the ring),
+  // gives the entry up for Make's `reuse` and returns it; else nullptr, unchanged.
+  RingEntry* ReleaseIfSole() noexcept;
+  static void Free(RingEntry* e) noexcept;
+  RingEntry* e_ = nullptr;
+};
 
 struct WriteRingStats {
   uint64_t capacity_bytes = 0;
@@ -74,37 +132,59 @@ struct WriteRingStats {
   uint64_t not_kept = 0;    // successful writes not kept (too large, empty, WAL termination point)
 };
 
-// A mutex that spins briefly (try_lock) before blocking: the ring's critical sections are a few
-// dozen instructions, so a writer that finds the tailer inside one would otherwise pay a futex
-// sleep and wake-up for a wait of well under a microsecond.
+// A mutex that spins briefly before blocking: the ring's critical sections are a few dozen
+// instructions, so a writer that finds the tailer inside one would otherwise pay a futex sleep
+// and wake-up for a wait of well under a microsecond. One atomic word (0 free, 1 held, 2 held
+// and a thread may be asleep: Drepper's "Futexes Are Tricky" mutex, on std::atomic wait and
+// notify): lock and unlock are one atomic instruction each when nobody waits, where
+// pthread_mutex_trylock + unlock cost ~80 instructions per pair.
 class SpinThenBlockMutex {
  public:
   void lock() {
+    int c = 0;
+    if (state_.compare_exchange_strong(c, 1, std::memory_order_acquire, std::memory_order_relaxed)) return;
     for (int i = 0; i < 128; ++i) {
-      if (m_.try_lock()) return;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();  // spin-wait hint; other architectures just retry
 #endif
+      c = 0;
+      if (state_.load(std::memory_order_relaxed) == 0 &&
+          state_.compare_exchange_weak(c, 1, std::memory_order_acquire, std::memory_order_relaxed)) {
+        return;
+      }
     }
-    m_.lock();
+    // Mark it contended (2) so that the holder's unlock wakes a sleeper; 0 back means it was
+    // released meanwhile and is now ours (held as 2: at worst one needless wake-up).
+    c = state_.exchange(2, std::memory_order_acquire);
+    while (c != 0) {
+      state_.wait(2, std::memory_order_relaxed);
+      c = state_.exchange(2, std::memory_order_acquire);
+    }
   }
-  bool try_lock() { return m_.try_lock(); }
-  void unlock() { m_.unlock(); }
+  bool try_lock() {
+    int c = 0;
+    return state_.compare_exchange_strong(c, 1, std::memory_order_acquire, std::memory_order_relaxed);
+  }
+  void unlock() {
+    if (state_.exchange(0, std::memory_order_release) == 2) state_.notify_one();
+  }
 
  private:
-  std::mutex m_;
+  std::atomic<int> state_{0};
 };
 
 class WriteRing {
  public:
   using Clock = std::chrono::steady_clock;
-  // Accounting overhead per entry, added to rep.size() (the entry, its allocation).
-  static constexpr size_t kEntryOverhead = 96;
+  // Accounting overhead per entry, added to rep.size(): the entry (~104 bytes), its allocation's
+  // header and rounding (Make rounds the rep's room up to 32 bytes).
+  static constexpr size_t kEntryOverhead = 128;
   // Entries one Take hands out at most (it holds the writers' lock meanwhile).
   static constexpr size_t kMaxTakePerCall = 64;
 
   // REQUIRES: capacity_bytes > 0.
   explicit WriteRing(size_t capacity_bytes);
+  ~WriteRing();
   WriteRing(const WriteRing&) = delete;
   WriteRing& operator=(const WriteRing&) = delete;
 
@@ -114,8 +194,9 @@ class WriteRing {
   // Before DB::Write. Every ticket must be finished exactly once.
   uint64_t BeginWrite();
   // After DB::Write. `written`: the batch when the write succeeded (its header holds its
-  // sequence), nullptr otherwise. `scan`: ScanBatch of that batch when the writer knows it.
-  void Finish(uint64_t ticket, const rocksdb::WriteBatch* written, std::optional<BatchScan> scan);
+  // sequence), nullptr otherwise. `scan`: ScanBatch of that batch when the writer knows it
+  // (copied into the entry), nullptr otherwise.
+  void Finish(uint64_t ticket, const rocksdb::WriteBatch* written, const BatchScan* scan);
 
   // --- tailers
   // Appends to *out the entries that continue exactly at `next_sequence`: the
@@ -150,13 +231,14 @@ class WriteRing {
   const size_t max_entry_bytes_;
   mutable SpinThenBlockMutex mu_;
   std::condition_variable_any cv_;
-  std::deque<std::shared_ptr<RingEntry>> entries_;  // GUARDED_BY(mu_), by (sequence, id)
+  std::deque<RingEntryRef> entries_;  // GUARDED_BY(mu_), by (sequence, id)
   std::deque<uint64_t> active_;       // GUARDED_BY(mu_), tickets begun and not finished, ascending
   uint64_t next_ticket_ = 1;          // GUARDED_BY(mu_)
   uint64_t next_id_ = 1;              // GUARDED_BY(mu_)
   int waiters_ = 0;                   // GUARDED_BY(mu_)
   std::atomic<int> active_count_{0};  // active_.size(), readable without mu_
   size_t bytes_ = 0;                  // GUARDED_BY(mu_)
+  std::atomic<RingEntry*> spare_{nullptr};  // an evicted entry's allocation, for the next Finish
   uint64_t inserted_ = 0, evicted_ = 0, not_kept_ = 0;  // GUARDED_BY(mu_)
 };
 

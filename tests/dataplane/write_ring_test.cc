@@ -39,7 +39,7 @@ rocksdb::WriteBatch LogDataOnly(uint64_t seq, const std::string& blob) {
   return rocksdb::WriteBatch(std::move(rep));
 }
 
-void Record(WriteRing* ring, const rocksdb::WriteBatch& wb) { ring->Finish(ring->BeginWrite(), &wb, std::nullopt); }
+void Record(WriteRing* ring, const rocksdb::WriteBatch& wb) { ring->Finish(ring->BeginWrite(), &wb, nullptr); }
 
 std::vector<uint64_t> Seqs(const std::vector<plugin::RingEntryRef>& v) {
   std::vector<uint64_t> out;
@@ -83,18 +83,18 @@ TEST(WriteRingTest, OutOfOrderFinishesAreSortedBySequence) {
   WriteRing ring(1 << 20);
   const uint64_t t1 = ring.BeginWrite(), t2 = ring.BeginWrite(), t3 = ring.BeginWrite();
   auto b1 = Written(5, 2), b2 = Written(7, 1), b3 = Written(8, 4);
-  ring.Finish(t3, &b3, std::nullopt);  // the last of a write group finishes first
-  ring.Finish(t1, &b1, std::nullopt);
+  ring.Finish(t3, &b3, nullptr);  // the last of a write group finishes first
+  ring.Finish(t1, &b1, nullptr);
   std::vector<plugin::RingEntryRef> out;
   ring.Take(5, 0, 0, 1 << 20, 100, &out);
   EXPECT_EQ(Seqs(out), (std::vector<uint64_t>{5})) << "7 is not there yet";
-  ring.Finish(t2, &b2, std::nullopt);
+  ring.Finish(t2, &b2, nullptr);
   out.clear();
   ring.Take(5, 0, 0, 1 << 20, 100, &out);
   EXPECT_EQ(Seqs(out), (std::vector<uint64_t>{5, 7, 8}));
   // A failed write (nullptr) records nothing; a duplicate start is ignored.
   const uint64_t t4 = ring.BeginWrite();
-  ring.Finish(t4, nullptr, std::nullopt);
+  ring.Finish(t4, nullptr, nullptr);
   Record(&ring, Written(7, 1, 10, "other"));
   out.clear();
   ring.Take(7, 0, 0, 1 << 20, 100, &out);
@@ -123,6 +123,67 @@ TEST(WriteRingTest, EvictsTheOldestByBytesAndKeepsNoHugeBatch) {
   out.clear();
   ring.Take(35, 0, 0, 1 << 20, 100, &out);
   EXPECT_TRUE(out.empty());
+}
+
+TEST(WriteRingTest, TakenEntriesOutliveTheirEvictionAndKeepTheWritersScan) {
+  // Entries are one allocation each, counted by RingEntryRef: a tailer's copies stay valid after
+  // the ring dropped them (evicted several at once, more than Finish releases after its lock),
+  // and the last copy frees them (ASan/LSan: no use after free, no leak).
+  const size_t per_entry = Written(10, 1, 100).Data().size() + WriteRing::kEntryOverhead;
+  WriteRing ring(per_entry * 80);
+  plugin::BatchScan scan;
+  scan.records = 1;
+  scan.marker_blobs.push_back("scan-of-10");
+  {
+    auto wb = Written(10, 1, 100);
+    ring.Finish(ring.BeginWrite(), &wb, &scan);
+  }
+  for (uint64_t s = 11; s <= 89; ++s) Record(&ring, Written(s, 1, 100));  // the ring is full
+  ASSERT_EQ(ring.Stats().evicted, 0u);
+  std::vector<plugin::RingEntryRef> out;
+  ring.Take(10, 0, 0, 1 << 20, 10, &out);
+  ASSERT_EQ(out.size(), 10u);
+  ASSERT_TRUE(out[0]->scan.has_value()) << "the scan the writer passed is kept with the entry";
+  EXPECT_EQ(out[0]->scan->marker_blobs, std::vector<std::string>{"scan-of-10"});
+  EXPECT_FALSE(out[1]->scan.has_value()) << "no scan given: unknown";
+  RingEntryRef copy = out[3];
+  RingEntryRef moved = std::move(out[4]);
+  EXPECT_FALSE(out[4]);
+  out[5] = out[5];  // self-assignment keeps the entry
+  out[6] = std::move(out[6]);
+  RingEntryRef reassigned = out[7];
+  reassigned = out[8];
+  // One large batch (capacity/8) evicts about ten entries at once, the ten taken among them.
+  const auto big = Written(90, 1, per_entry * 10 - 64);
+  ASSERT_LE(big.Data().size(), per_entry * 10) << "kept (not larger than capacity/8)";
+  Record(&ring, big);
+  EXPECT_GE(ring.Stats().evicted, 10u);
+  std::vector<plugin::RingEntryRef> again;
+  ring.Take(10, 0, 0, 1 << 20, 100, &again);
+  EXPECT_TRUE(again.empty()) << "evicted from the ring";
+  EXPECT_EQ(out[0]->rep, Written(10, 1, 100).Data());
+  EXPECT_EQ(out[0]->scan->marker_blobs.size(), 1u);
+  EXPECT_EQ(copy->rep, Written(13, 1, 100).Data());
+  EXPECT_EQ(moved->rep, Written(14, 1, 100).Data());
+  EXPECT_EQ(out[5]->rep, Written(15, 1, 100).Data());
+  EXPECT_EQ(out[6]->rep, Written(16, 1, 100).Data());
+  EXPECT_EQ(reassigned->sequence, 18u);
+  EXPECT_EQ(out[9]->rep, Written(19, 1, 100).Data());
+  // Later writes evict entries nobody holds and reuse their allocations (or not, when a batch
+  // is larger): every kept rep stays exactly as written, the held ones included.
+  for (uint64_t s = 91; s <= 400; ++s) Record(&ring, Written(s, 1, s % 3 == 0 ? 300 : 100));
+  again.clear();
+  ring.Take(361, 0, 0, 1 << 20, 40, &again);
+  ASSERT_EQ(again.size(), 40u);
+  for (const auto& e : again) {
+    EXPECT_EQ(e->rep, Written(e->sequence, 1, e->sequence % 3 == 0 ? 300 : 100).Data()) << e->sequence;
+    EXPECT_FALSE(e->scan.has_value()) << "a reused entry does not keep its former scan";
+  }
+  EXPECT_EQ(out[0]->rep, Written(10, 1, 100).Data());
+  EXPECT_EQ(out[9]->rep, Written(19, 1, 100).Data());
+  out.clear();
+  EXPECT_EQ(copy->sequence, 13u) << "a copy outlives the vector it was copied from";
+  EXPECT_EQ(copy->rep, Written(13, 1, 100).Data());
 }
 
 TEST(WriteRingTest, CountZeroEntriesGoBeforeTheBatchOfTheirSequenceOnce) {
@@ -159,7 +220,7 @@ TEST(WriteRingTest, WaitForReturnsAtOnceWithoutWritersAndWaitsForOneInFlight) {
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     auto wb = Written(1, 1);
-    ring.Finish(ticket, &wb, std::nullopt);
+    ring.Finish(ticket, &wb, nullptr);
     finished = true;
   });
   EXPECT_TRUE(ring.WaitFor(1, WriteRing::Clock::now() + std::chrono::hours(1), &waited));
@@ -172,7 +233,7 @@ TEST(WriteRingTest, WaitForReturnsAtOnceWithoutWritersAndWaitsForOneInFlight) {
   std::thread other([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     auto wb = Written(7, 1);
-    ring.Finish(t2, &wb, std::nullopt);
+    ring.Finish(t2, &wb, nullptr);
   });
   EXPECT_FALSE(ring.WaitFor(2, WriteRing::Clock::now() + std::chrono::hours(1), &waited));
   other.join();
@@ -180,12 +241,12 @@ TEST(WriteRingTest, WaitForReturnsAtOnceWithoutWritersAndWaitsForOneInFlight) {
   const uint64_t t_old = ring.BeginWrite();
   EXPECT_FALSE(ring.WaitFor(0, WriteRing::Clock::now() + std::chrono::hours(1), &waited));
   EXPECT_FALSE(waited);
-  ring.Finish(t_old, nullptr, std::nullopt);
+  ring.Finish(t_old, nullptr, nullptr);
   // A writer in flight that never records sequence 2: false at the deadline.
   const uint64_t t3 = ring.BeginWrite();
   EXPECT_FALSE(ring.WaitFor(2, WriteRing::Clock::now() + std::chrono::milliseconds(30), &waited));
   EXPECT_TRUE(waited);
-  ring.Finish(t3, nullptr, std::nullopt);
+  ring.Finish(t3, nullptr, nullptr);
 }
 
 // --- DropLeadingSequences
