@@ -66,6 +66,10 @@ json StatusToJson(const ReplicationStatus& st) {
       case ConnectionState::kNeedsBootstrap: state = "needs-bootstrap"; break;
       case ConnectionState::kDisconnected: state = st.primary_link.primary_address.empty() ? "idle" : "connecting";
     }
+    // Retrying after this node's own storage failed (disk full): say so rather than "connecting".
+    if (st.primary_link.local_storage_failed && st.primary_link.state == ConnectionState::kDisconnected) {
+      state = "local-storage-failed";
+    }
   }
   j["state"] = state;
   j["last_sequence_written"] = st.last_sequence_written;
@@ -111,7 +115,13 @@ json StatusToJson(const ReplicationStatus& st) {
                        {"last_heartbeat_unix_ms", p.last_heartbeat_unix_ms},
                        {"reconnects", p.reconnects},
                        {"halted", p.halted},
-                       {"last_error", p.last_error}};
+                       {"last_error", p.last_error},
+                       {"next_retry_unix_ms", p.next_retry_unix_ms},
+                       {"next_retry", Rfc3339(p.next_retry_unix_ms)},
+                       {"retry_in_ms", p.retry_in_ms},
+                       {"local_storage_failed", p.local_storage_failed},
+                       {"local_storage_error", p.local_storage_error},
+                       {"storage_retry_attempt", p.storage_retry_attempt}};
   if (st.role == Role::kSecondary) {
     // The secondary summary the sidecar reads (identity fields are added by the handler).
     const bool connected = p.state == ConnectionState::kStreaming || p.state == ConnectionState::kBootstrapping;

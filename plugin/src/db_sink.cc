@@ -311,6 +311,54 @@ void DbSink::AbortBootstrap() {
   progress_.active = false;
 }
 
+Status DbSink::Recover() {
+  // The session aborted the install already; the staging directory goes in any case (the next
+  // attempt starts afresh: HELLO with the cursor as persisted, none after a wiped join).
+  AbortBootstrap();
+  if (!db_->is_open()) {
+    // A failed install could not reopen the DB (CommitBootstrap, on this thread). Exclusive:
+    // nothing else may use the DB while it is opened.
+    std::unique_lock<std::shared_mutex> lock(*db_mu_);
+    if (!db_->is_open()) {
+      Status s = db_->Reopen();
+      if (!s.ok()) return s.WithContext("reopening the secondary's DB at " + db_->spec().path);
+    }
+  }
+  rocksdb::Status r;
+  {
+    std::shared_lock<std::shared_mutex> lock(*db_mu_);
+    if (!db_->is_open()) return Status::Unavailable("the secondary's DB is closed");
+    // OK at once when there is no background error. Otherwise RocksDB flushes the memtables and
+    // switches to a new WAL (a batch half-written to the failed WAL is never replayed), and
+    // fails, still read-only, while the flush cannot be written.
+    r = db_->impl()->base()->Resume();
+  }
+  if (r.IsBusy()) {
+    // RocksDB's own recovery holds the error: after ENOSPC its SstFileManager polls (every 5 s)
+    // until write_buffer_size bytes are free, which a small volume never has. Reopen instead:
+    // the WAL is replayed up to its last complete record (a batch half-written to it is not),
+    // so the DB holds exactly the batches whose cursor it holds. A reopen that fails (still
+    // full) leaves the DB closed; the next attempt reopens it (above).
+    applier_.reset();
+    std::unique_lock<std::shared_mutex> lock(*db_mu_);
+    Status s = db_->Reopen();
+    if (!s.ok()) {
+      return Status::IOError("reopening the secondary's DB at " + db_->spec().path +
+                             " after its storage failed: " + s.message());
+    }
+  } else if (!r.ok()) {
+    return Status::IOError("the secondary's DB stays read-only after its storage failed (RocksDB "
+                           "background error; DB::Resume: " + r.ToString() + ")");
+  }
+  std::shared_lock<std::shared_mutex> lock(*db_mu_);
+  if (!db_->is_open()) return Status::Unavailable("the secondary's DB is closed");
+  // The applier (and the sync flags) start over from the persisted cursor: the failed batch's
+  // cursor update was in the same WriteBatch as its records, so neither is in the DB.
+  return Init().WithContext("reopening the applier after the storage failure");
+}
+
+std::string DbSink::StorageLocation() { return db_->spec().path; }
+
 BootstrapProgress DbSink::bootstrap() const {
   std::lock_guard<std::mutex> l(mu_);
   return progress_;

@@ -51,6 +51,10 @@ void RocksdrListener::OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*
   if (bg_error != nullptr) events_->RecordBackgroundError(bg_error->ToString());
 }
 
+void RocksdrListener::OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) {
+  if (info.new_bg_error.ok()) events_->RecordBackgroundError(std::string());
+}
+
 std::shared_ptr<RocksdrListener> FindRocksdrListener(const rocksdb::DBOptions& options) {
   for (const auto& l : options.listeners) {
     if (auto r = std::dynamic_pointer_cast<RocksdrListener>(l)) return r;

@@ -34,6 +34,8 @@ class RocksdrListener : public rocksdb::EventListener {
   void OnExternalFileIngested(rocksdb::DB* db, const rocksdb::ExternalFileIngestionInfo& info) override;
   void OnFlushCompleted(rocksdb::DB* db, const rocksdb::FlushJobInfo& info) override;
   void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* bg_error) override;
+  // A recovery (DB::Resume, or RocksDB's own) that ended well clears the recorded error.
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override;
 
  private:
   std::shared_ptr<DbEvents> events_;

@@ -356,6 +356,14 @@ class ReplicatorImpl : public Replicator {
       p.reconnects = cs.reconnects;
       p.halted = cs.halted;
       p.last_error = cs.last_error;
+      if (cs.state == replication::ClientState::kIdleWithError && !cs.halted && cs.next_attempt_time) {
+        p.next_retry_unix_ms = UnixMs(cs.next_attempt_time);
+        const int64_t in = p.next_retry_unix_ms - UnixMs(std::chrono::system_clock::now());
+        p.retry_in_ms = in > 0 ? static_cast<uint64_t>(in) : 0;
+      }
+      p.local_storage_failed = cs.local_storage_failed;
+      p.local_storage_error = cs.local_storage_error;
+      p.storage_retry_attempt = cs.storage_retry_attempt;
       if (cs.cursor) st.last_sequence_applied = cs.cursor;
       st.bootstrap.reason = cs.bootstrap_reason;
     }

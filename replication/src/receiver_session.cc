@@ -8,6 +8,7 @@
 
 #include "rocksdr/replication/crc32c.h"
 #include "rocksdr/replication/handshake.h"
+#include "rocksdr/replication/sink_retry.h"
 
 namespace rocksdr::replication {
 
@@ -168,12 +169,25 @@ void ReceiverSession::Fail(ErrorCode code, const std::string& message, bool halt
 }
 
 void ReceiverSession::SinkFailed(const std::string& what, const Status& st) {
+  if (SinkFailureIsRetryable(st)) {
+    // Local storage (disk full, RocksDB read-only): nothing more is applied on this connection;
+    // the client retries after its storage backoff, once the sink recovered (sink_retry.h).
+    storage_error_ = what + ": " + st.ToString();
+    SendGoodbyeAndClose("local storage failed: " + storage_error_);
+    return;
+  }
   const std::string why = what + ": " + st.ToString() +
                           "; replication stopped (nothing more is applied) until the secondary "
                           "is restarted";
   spdlog::error("replication: {}: {}", name(), why);
   halt_ = true;
   SendGoodbyeAndClose(why);
+}
+
+void ReceiverSession::SinkProgressed() {
+  if (sink_progress_reported_) return;
+  sink_progress_reported_ = true;
+  host_->OnSinkProgress();
 }
 
 void ReceiverSession::OnFrame(Frame& frame, size_t wire_bytes) {
@@ -377,6 +391,7 @@ void ReceiverSession::HandleBatches(const Frame& frame) {
                st);
     return;
   }
+  SinkProgressed();
   // Group sync: the sink's listener sends the ACK (applied, durable and the flow credit) once a
   // sync covered this frame — one ACK per sync instead of one per frame plus one per sync.
   if (sink_reports_durable_ && sink_->Cursor().value_or(0) > *cursor) return;
@@ -534,6 +549,7 @@ void ReceiverSession::HandleBootstrapEnd(const Frame& frame) {
     return;
   }
   phase_ = Phase::kStreaming;
+  SinkProgressed();
   spdlog::info("replication: {}: checkpoint at sequence {} installed; streaming", name(),
                bs_sequence_);
   host_->UpdateStatus([](SecondaryClientStatus& s) { s.state = ClientState::kStreaming; });
@@ -548,7 +564,7 @@ void ReceiverSession::OnClosed(const std::string& reason) {
   if (phase_ == Phase::kBootstrapping || phase_ == Phase::kAwaitBootstrap) {
     sink_->AbortBootstrap();
   }
-  host_->OnSessionEnded(reason, halt_);
+  host_->OnSessionEnded(reason, halt_, halt_ ? std::string() : storage_error_);
 }
 
 }  // namespace rocksdr::replication

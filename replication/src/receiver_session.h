@@ -32,8 +32,14 @@ class ReceiverHost {
   virtual void UpdateStatus(const std::function<void(SecondaryClientStatus&)>& update) = 0;
   // WELCOME accepted: the connection works (resets the backoff).
   virtual void OnWelcome() = 0;
-  // The session is over. halt: do not reconnect (see secondary_client.h).
-  virtual void OnSessionEnded(const std::string& reason, bool halt) = 0;
+  // The sink applied or installed something after the session started: the local storage
+  // works (ends a storage retry: resets its backoff and status). Once per session at most.
+  virtual void OnSinkProgress() = 0;
+  // The session is over. halt: do not reconnect (see secondary_client.h). storage_error: not
+  // empty when a retryable local storage failure of the sink ended it (sink_retry.h); the host
+  // retries with its storage backoff and BatchSink::Recover.
+  virtual void OnSessionEnded(const std::string& reason, bool halt,
+                              const std::string& storage_error) = 0;
 };
 
 class ReceiverSession : public FramedSession {
@@ -84,7 +90,11 @@ class ReceiverSession : public FramedSession {
   // Closes with ERROR and remembers whether to halt.
   void Fail(ErrorCode code, const std::string& message, bool halt);
   // The sink failed: stop for good, say why.
+  // A sink call failed: a local storage failure ends the session for a retry, anything else
+  // halts (sink_retry.h).
   void SinkFailed(const std::string& what, const Status& st);
+  // A sink call succeeded: tells the host once per session (OnSinkProgress).
+  void SinkProgressed();
   template <typename M>
   bool DecodeOrFail(const Frame& frame, M* m);
 
@@ -117,6 +127,8 @@ class ReceiverSession : public FramedSession {
   int grouped_frames_ = 0;
   bool halt_ = false;
   bool closed_ = false;
+  std::string storage_error_;     // set by SinkFailed for a retryable local storage failure
+  bool sink_progress_reported_ = false;
 
   // Bootstrap in progress.
   uint64_t bs_sequence_ = 0;

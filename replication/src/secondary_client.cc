@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "receiver_session.h"
+#include "rocksdr/replication/sink_retry.h"
 
 namespace rocksdr::replication {
 
@@ -25,7 +26,8 @@ class SecondaryClient::Impl : public ReceiverHost {
         ssl_(std::move(ssl)),
         work_(asio::make_work_guard(io_)),
         retry_timer_(io_),
-        backoff_(options_.backoff, options_.random) {
+        backoff_(options_.backoff, options_.random),
+        storage_backoff_(options_.storage_retry, options_.random) {
     status_.primary_address = options_.primary_host + ":" + std::to_string(options_.primary_port);
   }
 
@@ -39,6 +41,7 @@ class SecondaryClient::Impl : public ReceiverHost {
     {
       std::lock_guard<std::mutex> l(mu_);
       status_.state = ClientState::kConnecting;
+      status_.next_attempt_time.reset();
       ++status_.connect_attempts;
     }
     session_ = ReceiverSession::Create(FramedSession::Stream(io_, *ssl_), options_, sink_, this);
@@ -59,7 +62,21 @@ class SecondaryClient::Impl : public ReceiverHost {
     status_.connect_attempts = 0;
   }
 
-  void OnSessionEnded(const std::string& reason, bool halt) override {
+  void OnSinkProgress() override {
+    if (storage_backoff_.failures() == 0) return;
+    storage_backoff_.Reset();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      status_.local_storage_failed = false;
+      status_.local_storage_error.clear();
+      status_.storage_retry_attempt = 0;
+    }
+    spdlog::info("replication: secondary \"{}\": the local storage works again; replicating",
+                 options_.secondary_id);
+  }
+
+  void OnSessionEnded(const std::string& reason, bool halt,
+                      const std::string& storage_error) override {
     std::chrono::milliseconds delay{0};
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -71,11 +88,21 @@ class SecondaryClient::Impl : public ReceiverHost {
       status_.state = ClientState::kIdleWithError;
       if (halt) {
         status_.halted = true;
+        status_.local_storage_failed = false;
+        status_.local_storage_error.clear();
         spdlog::error("replication: secondary \"{}\" stopped replicating: {}",
                       options_.secondary_id, reason);
         return;
       }
+    }
+    if (!storage_error.empty()) {
+      StorageRetryLater(storage_error);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
       delay = backoff_.NextDelay();
+      status_.next_attempt_time = std::chrono::system_clock::now() + delay;
     }
     spdlog::info("replication: secondary \"{}\": connection to {}:{} ended ({}); retrying in {} ms",
                  options_.secondary_id, options_.primary_host, options_.primary_port, reason,
@@ -84,6 +111,39 @@ class SecondaryClient::Impl : public ReceiverHost {
     retry_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) Connect();
     });
+  }
+
+  // The local storage failed (session ended with storage_error, or Recover failed): wait with
+  // the storage backoff, then RetryStorage. One log line per attempt.
+  void StorageRetryLater(const std::string& error) {
+    const std::chrono::milliseconds delay = storage_backoff_.NextDelay();
+    const uint32_t attempt = storage_backoff_.failures();
+    const std::string why = DescribeStorageRetry(error, delay, attempt, sink_->StorageLocation());
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      status_.state = ClientState::kIdleWithError;
+      status_.last_error = why;
+      status_.local_storage_failed = true;
+      status_.local_storage_error = error;
+      status_.storage_retry_attempt = attempt;
+      status_.next_attempt_time = std::chrono::system_clock::now() + delay;
+    }
+    spdlog::warn("replication: secondary \"{}\": {}", options_.secondary_id, why);
+    retry_timer_.expires_after(delay);
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) RetryStorage();
+    });
+  }
+
+  // Network thread: the storage must be usable again before reconnecting.
+  void RetryStorage() {
+    if (stopping_) return;
+    Status st = sink_->Recover();
+    if (!st.ok()) {
+      StorageRetryLater("recovering the local storage failed: " + st.ToString());
+      return;
+    }
+    Connect();
   }
 
   SecondaryClientStatus GetStatus() const {
@@ -141,6 +201,7 @@ class SecondaryClient::Impl : public ReceiverHost {
 
   // Network thread only.
   Backoff backoff_;
+  Backoff storage_backoff_;  // failures() > 0: a local storage failure is being retried
   std::shared_ptr<ReceiverSession> session_;
   bool stopping_ = false;
 

@@ -230,7 +230,8 @@ TEST(ShipperReceiver, SinkErrorStopsApplyingAndStatusSaysWhy) {
   TransportHarness h;
   h.StartServer(h.ServerOptions());
   FakeSink sink(0);
-  sink.FailApplyAfter(3, Status::IOError("disk full on /data"));
+  // Not a storage failure (sink_retry.h): the stream itself is refused, retrying cannot help.
+  sink.FailApplyAfter(3, Status::Corruption("disk full on /data"));
   auto c = h.StartClient(h.ClientOptions("s1"), &sink);
   for (int i = 0; i < 10; ++i) {
     h.wal->AppendRandom(10, 16, 64, /*seed=*/20 + i);
@@ -250,6 +251,60 @@ TEST(ShipperReceiver, SinkErrorStopsApplyingAndStatusSaysWhy) {
   // The primary saw the secondary leave with the reason.
   ASSERT_TRUE(WaitUntil([&] { return h.Link("s1")->state == LinkState::kDisconnected; }));
   EXPECT_NE(h.Link("s1")->last_error.find("disk full"), std::string::npos);
+}
+
+TEST(ShipperReceiver, LocalStorageFailureIsRetriedOnceTheSinkRecovers) {
+  TransportHarness h;
+  h.StartServer(h.ServerOptions());
+  FakeSink sink(0);
+  sink.FailApplyAfter(3, Status::IOError("No space left on device"));
+  sink.SetRecoverResult(Status::IOError("still full: No space left on device"));
+  auto options = h.ClientOptions("s1");
+  options.storage_retry.initial = std::chrono::milliseconds(20);
+  options.storage_retry.cap = std::chrono::milliseconds(40);
+  auto c = h.StartClient(options, &sink);
+  for (int i = 0; i < 10; ++i) {
+    h.wal->AppendRandom(10, 16, 64, /*seed=*/60 + i);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // Waiting to retry, not halted; the status says what failed, when and where.
+  replication::SecondaryClientStatus st;
+  ASSERT_TRUE(WaitUntil([&] {
+    st = c->GetStatus();
+    return st.local_storage_failed && st.storage_retry_attempt >= 3;
+  })) << st.last_error;
+  EXPECT_FALSE(st.halted);
+  EXPECT_NE(st.local_storage_error.find("No space left on device"), std::string::npos) << st.local_storage_error;
+  ASSERT_TRUE(WaitUntil([&] {
+    st = c->GetStatus();
+    return st.state == ClientState::kIdleWithError && st.next_attempt_time.has_value();
+  }));
+  EXPECT_NE(st.last_error.find("local storage failed"), std::string::npos) << st.last_error;
+  EXPECT_NE(st.last_error.find("free space on /data/fake-sink"), std::string::npos) << st.last_error;
+  EXPECT_GE(sink.recover_calls(), 2);  // a failing recovery does not reconnect: it waits again
+  // Nothing is applied while the storage fails.
+  const size_t applied = sink.AppliedCount();
+  const auto cursor = sink.Cursor();
+  ASSERT_TRUE(cursor.has_value());
+  EXPECT_LT(*cursor, h.wal->LatestSequence());
+  const int calls = sink.recover_calls();
+  ASSERT_TRUE(WaitUntil([&] { return sink.recover_calls() >= calls + 2; }));
+  EXPECT_EQ(sink.AppliedCount(), applied);
+  EXPECT_EQ(sink.Cursor(), cursor);
+
+  // Space freed: the next attempt recovers, reconnects and resumes at cursor + 1.
+  sink.SetRecoverResult(Status::OK());
+  h.wal->AppendRandom(20, 16, 64, /*seed=*/80);
+  const uint64_t latest = h.wal->LatestSequence();
+  ASSERT_TRUE(sink.WaitForCursor(latest, std::chrono::seconds(15)));
+  ExpectSameBatches(sink.Applied(), h.wal->BatchesFrom(1));  // nothing skipped, nothing twice
+  ASSERT_TRUE(WaitUntil([&] {
+    st = c->GetStatus();
+    return st.state == ClientState::kStreaming && !st.local_storage_failed;
+  })) << st.last_error;
+  EXPECT_FALSE(st.halted);
+  EXPECT_EQ(st.storage_retry_attempt, 0u);
+  EXPECT_EQ(st.local_storage_error, "");
 }
 
 TEST(ShipperReceiver, WalGoneWhileDisconnectedLeadsToBootstrap) {

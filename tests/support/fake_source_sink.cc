@@ -355,6 +355,25 @@ void FakeSink::FailApplyAfter(int n, Status status) {
   fail_status_ = std::move(status);
 }
 
+Status FakeSink::Recover() {
+  std::lock_guard<std::mutex> l(mu_);
+  ++recover_calls_;
+  if (!recover_status_.ok()) return recover_status_;
+  failing_ = false;
+  fail_countdown_ = 0;
+  return Status::OK();
+}
+
+void FakeSink::SetRecoverResult(Status status) {
+  std::lock_guard<std::mutex> l(mu_);
+  recover_status_ = std::move(status);
+}
+
+int FakeSink::recover_calls() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return recover_calls_;
+}
+
 std::vector<WalBatch> FakeSink::Applied() const {
   std::lock_guard<std::mutex> l(mu_);
   return applied_;

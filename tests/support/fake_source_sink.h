@@ -114,11 +114,18 @@ class FakeSink : public replication::BatchSink {
   Status FinishFile(uint32_t crc32c) override;
   Status CommitBootstrap() override;
   void AbortBootstrap() override;
+  // Returns the status set by SetRecoverResult (OK by default); an OK recovery ends the
+  // failure FailApplyAfter started (the storage works again).
+  Status Recover() override;
+  std::string StorageLocation() override { return "/data/fake-sink"; }
 
   // Test controls.
   void SetApplyDelay(std::chrono::microseconds d) { apply_delay_us_ = d.count(); }
   // The n-th Apply call from now (1 = next) fails with `status`, and every later one too.
   void FailApplyAfter(int n, Status status);
+  // What Recover() returns from now on.
+  void SetRecoverResult(Status status);
+  int recover_calls() const;
 
   // Observations. bootstrap_progress: (bytes written, total) of the current/last bootstrap.
   std::pair<uint64_t, uint64_t> bootstrap_progress() const;
@@ -141,6 +148,8 @@ class FakeSink : public replication::BatchSink {
   int fail_countdown_ = 0;  // 0 = never
   Status fail_status_;
   bool failing_ = false;
+  Status recover_status_;
+  int recover_calls_ = 0;
   // Bootstrap.
   bool bootstrapping_ = false;
   uint64_t bootstrap_sequence_ = 0;

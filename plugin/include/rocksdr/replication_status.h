@@ -73,6 +73,15 @@ struct PrimaryLinkStatus {
   uint64_t reconnects = 0;
   bool halted = false;          // stopped for good until restarted (see last_error)
   std::string last_error;
+  // Waiting before the next attempt (after any failure that is retried): when it starts.
+  int64_t next_retry_unix_ms = 0;  // 0 = not waiting
+  uint64_t retry_in_ms = 0;        // next_retry_unix_ms - now, when this was taken
+  // This secondary's own storage failed (disk full, RocksDB read-only): the link retries with a
+  // backoff (1 s doubling to 30 s), first clearing the DB's error (DB::Resume), until space is
+  // freed; last_error says what failed, when the next attempt is and where to free space.
+  bool local_storage_failed = false;
+  std::string local_storage_error;  // what failed ("" when local_storage_failed is false)
+  uint32_t storage_retry_attempt = 0;  // the number of the next storage retry
 };
 
 // Synchronous replication on a primary (PluginOptions ack_*; README "Synchronous replication").

@@ -45,9 +45,20 @@ class BatchSink {
   virtual std::optional<uint64_t> Cursor() = 0;
 
   // Applies the batches in order (see the contracts above). Errors are reported in the
-  // client's status and stop the stream: the client disconnects and does not apply anything
-  // more until restarted (a failing disk is not retried in a tight loop).
+  // client's status and stop the stream: the client disconnects. A local storage failure
+  // (kIOError / kUnavailable, sink_retry.h) is retried after a backoff (1 s doubling to 30 s by
+  // default), with Recover() first; any other error halts the client until restarted.
   virtual Status Apply(const std::vector<WalBatch>& batches) = 0;
+
+  // After a call failed with a local storage failure, before the client reconnects: make the
+  // storage usable again (RocksDB: DB::Resume clears the background error once space is free;
+  // a bootstrap's staging files are discarded). Fails cleanly, changing nothing (the cursor
+  // stays), while the cause persists; the client then waits for its next backoff. Called on the
+  // client's thread, like the other calls. Default: nothing to recover.
+  virtual Status Recover() { return Status::OK(); }
+  // Where the sink stores its data (a directory), named in the status while a storage failure
+  // is retried ("free space on <location>"). Default: "" (unknown).
+  virtual std::string StorageLocation() { return std::string(); }
 
   // The highest applied sequence that is durable (synced); <= *Cursor().
   virtual uint64_t DurableSequence() = 0;

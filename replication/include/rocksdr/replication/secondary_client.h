@@ -11,9 +11,13 @@
 // Failures that retrying cannot fix halt the client in idle-with-error with `halted` set and the
 // reason in last_error: the primary belongs to another cluster or an older epoch (a stream from
 // a superseded primary is refused: ERROR + close), the primary refused us (revoked / not
-// authorized / stale epoch / no common version), or the sink failed to apply (nothing more is
-// applied). Everything else (network errors, dead primary, malformed frames, primary restarts)
-// reconnects after Backoff::NextDelay(), resuming from the sink's cursor.
+// authorized / stale epoch / no common version), or the sink refused the stream (needs a
+// bootstrap it may not take, corruption: nothing more is applied). A local storage failure of
+// the sink (disk full: sink_retry.h) waits with the storage_retry backoff, calls
+// BatchSink::Recover (until it succeeds, one attempt per delay) and reconnects; status says
+// local_storage_failed, the error and the next attempt's time. Everything else (network
+// errors, dead primary, malformed frames, primary restarts) reconnects after
+// Backoff::NextDelay(), resuming from the sink's cursor.
 //
 // Every frame is checked before anything reaches the sink: batches must continue the cursor
 // (cursor + 1; a mismatch is a protocol error and nothing is applied), bootstrap files must
@@ -66,6 +70,9 @@ struct SecondaryClientOptions {
   std::chrono::milliseconds dead_timeout{10000};
   // Reconnect delays. Default: BackoffOptions().
   BackoffOptions backoff;
+  // Delays between attempts after a local storage failure (disk full), each preceded by
+  // BatchSink::Recover. Default: 1 s doubling to 30 s.
+  BackoffOptions storage_retry{std::chrono::milliseconds(1000), 2.0, std::chrono::milliseconds(30000)};
   // Randomness for the backoff jitter; nullptr = CSPRNG. For tests.
   Backoff::RandomFn random;
   // Highest protocol version offered in HELLO, within [kMinProtocolVersion, kProtocolVersion]:

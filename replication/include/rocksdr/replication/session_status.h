@@ -82,10 +82,18 @@ struct SecondaryClientStatus {
   std::string bootstrap_reason;
   uint64_t connect_attempts = 0;  // since the last successful handshake
   uint64_t reconnects = 0;        // successful handshakes after the first
-  // True when an error stopped replication for good (sink failure, refused epoch, fenced):
-  // the client does not retry until restarted.
+  // True when an error stopped replication for good (refused epoch, fenced, revoked, a stream
+  // the sink refuses): the client does not retry until restarted.
   bool halted = false;
   std::string last_error;
+  // While waiting before the next attempt (state kIdleWithError, not halted): when it starts.
+  std::optional<SystemTime> next_attempt_time;
+  // The local storage (the sink) failed (disk full, RocksDB read-only after a background error):
+  // the client waits with its storage backoff, asks the sink to recover, then reconnects
+  // (sink_retry.h). Cleared by the first successful apply or bootstrap install after it.
+  bool local_storage_failed = false;
+  std::string local_storage_error;  // what failed ("" when local_storage_failed is false)
+  uint32_t storage_retry_attempt = 0;  // the number of the next (or running) storage retry
 };
 
 }  // namespace rocksdr::replication
