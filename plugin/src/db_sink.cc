@@ -68,6 +68,8 @@ void DbSink::SyncLoop() {
 bool DbSink::SyncOnce() {
   // Shared: the owner closes or swaps the DB only under the exclusive lock.
   std::shared_lock<std::shared_mutex> db_lock(*db_mu_);
+  std::unique_lock<std::mutex> wal(wal_mu_, std::defer_lock);  // see ApplyNow
+  if (!options_.sync) wal.lock();
   // Read before the sync: the batches up to here were written to the WAL (DB::Write returned)
   // before Publish, so the sync covers them; later ones may not be covered and wait for the
   // next sync. Durable is never reported beyond what a completed sync covered.
@@ -166,9 +168,16 @@ Status DbSink::ApplyNow(const std::vector<replication::WalBatch>& batches, bool 
     std::lock_guard<std::mutex> l(mu_);
     return Status::IOError(sync_error_);
   }
-  Status s = applier_->Apply(batches);
+  Status s;
+  {
+    // Periodic sync (sync off): the sync thread never syncs the WAL while this write may fail
+    // on it (wal_mu_); a failed write is marked before the sync thread looks again.
+    std::unique_lock<std::mutex> wal(wal_mu_, std::defer_lock);
+    if (!options_.sync) wal.lock();
+    s = applier_->Apply(batches);
+    if (!s.ok()) apply_failed_.store(true);  // the session ends; SyncLoop stays off the WAL
+  }
   Publish();
-  if (!s.ok()) apply_failed_.store(true);  // the session halts; SyncLoop stays off the WAL
   if (s.ok()) {
     batches_applied_.fetch_add(batches.size());
     if (options_.sync) {  // wake the group sync (else: SyncLoop's interval advances durable)

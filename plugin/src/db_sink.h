@@ -136,6 +136,11 @@ class DbSink : public replication::BatchSink {
 
   std::atomic<uint64_t> cursor_plus_one_{0};
   std::atomic<uint64_t> durable_{0};
+  // Periodic sync only (sync off): serializes the applier's WAL writes with SyncOnce's WAL
+  // sync. A sync that runs on a WAL writer whose append just failed (ENOSPC) trips an
+  // assertion of Debian's librocksdb (built with assertions) and aborts the process; with one
+  // sync per sync_interval the applier waits at most one sync. Order: db_mu_, then wal_mu_.
+  std::mutex wal_mu_;
   std::atomic<bool> apply_failed_{false};  // an Apply failed since Init: SyncLoop no longer syncs
   std::atomic<bool> sync_failed_{false};   // a WAL sync failed: Apply refuses (sync_error_)
   std::atomic<uint64_t> batches_applied_{0};
