@@ -155,6 +155,7 @@ class ReplicatorImpl : public Replicator {
     }
     ROCKSDR_RETURN_IF_ERROR(PrepareServer(config).status());
     StopTransport();
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());  // the stopped client may have reopened (or closed) it
     auto* impl = db_->impl();
     const bool same = impl->role() == Role::kPrimary && impl->cluster_id() == config.cluster_id;
     PrimaryConfig c = config;
@@ -176,6 +177,7 @@ class ReplicatorImpl : public Replicator {
     ROCKSDR_RETURN_IF_ERROR(db_->CheckReopenable("BecomeSecondary"));
     ROCKSDR_RETURN_IF_ERROR(PrepareClient(bundle).status());
     StopTransport();
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());  // the stopped client may have reopened (or closed) it
     auto* impl = db_->impl();
     uint64_t epoch = bundle.epoch;
     if (impl->cluster_id() == bundle.cluster_id) epoch = std::max(epoch, NodeEpoch());
@@ -229,6 +231,10 @@ class ReplicatorImpl : public Replicator {
     if (c.cluster_id.empty()) c.cluster_id = impl->cluster_id();
     ROCKSDR_RETURN_IF_ERROR(PrepareServer(c).status());
     StopTransport();
+    // The stopped client may have reopened the DB (a bootstrap install, a storage recovery):
+    // the wrapper taken above may be gone.
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());
+    impl = db_->impl();
     sink_->Release();
     c.epoch = std::max(config.epoch, NodeEpoch() + 1);
     // The epoch marker is the first record of the new history (SetRole writes it).
@@ -261,6 +267,7 @@ class ReplicatorImpl : public Replicator {
     std::lock_guard<std::mutex> role(role_mu_);
     ROCKSDR_RETURN_IF_ERROR(CheckOpen());
     StopTransport();
+    ROCKSDR_RETURN_IF_ERROR(CheckOpen());  // the stopped client may have reopened (or closed) it
     auto* impl = db_->impl();
     return impl->SetRole(Role::kDisabled, NodeEpoch(), impl->cluster_id());
   }
