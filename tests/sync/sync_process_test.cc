@@ -17,8 +17,10 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -56,6 +58,21 @@ class SyncProcessTest : public ::testing::Test {
     c.listen_address = "127.0.0.1:0";
     c.tls = pki_.Server(kCluster);
     return c;
+  }
+  // In this process: a primary in ack mode durable whose writes fail after 1.5 s unconfirmed.
+  std::unique_ptr<Replicator> OpenDurablePrimary() {
+    PluginOptions po;
+    po.ack_mode = AckMode::kDurable;
+    po.ack_timeout_ms = 1500;
+    po.ack_on_timeout = AckTimeoutPolicy::kFail;
+    auto opened = Replicator::Open(MakeSpec(dir_.Sub("p"), po));
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (!opened.ok()) return nullptr;
+    EXPECT_TRUE((*opened)->BecomePrimary(Primary()).ok());
+    return std::move(*opened);
+  }
+  static rocksdb::Status Put(Replicator* p, const std::string& key) {
+    return p->db()->Put(rocksdb::WriteOptions(), p->ColumnFamily("users"), key, "v");
   }
 
   TempDir dir_;
@@ -150,20 +167,12 @@ TEST_F(SyncProcessTest, DurableWriteSurvivesKillOfThePrimaryAndIsOnThePromotedSe
 }
 
 TEST_F(SyncProcessTest, SecondaryVanishesWhileWritersWait) {
-  PluginOptions po;
-  po.ack_mode = AckMode::kDurable;
-  po.ack_timeout_ms = 1500;
-  po.ack_on_timeout = AckTimeoutPolicy::kFail;
-  auto opened = Replicator::Open(MakeSpec(dir_.Sub("p"), po));
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::unique_ptr<Replicator> p = std::move(*opened);
-  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  std::unique_ptr<Replicator> p = OpenDurablePrimary();
+  ASSERT_TRUE(p != nullptr && !::testing::Test::HasFailure());
   const std::string log = dir_.Sub("s1.log");
   pid_t secondary = SpawnWithLog(SecondaryArgs(p->port()), log);
   ASSERT_GT(secondary, 0);
-  auto put = [&](const std::string& k) {
-    return p->db()->Put(rocksdb::WriteOptions(), p->ColumnFamily("users"), k, "v");
-  };
+  auto put = [&](const std::string& k) { return Put(p.get(), k); };
   bool ok = false;
   ASSERT_TRUE(WaitFor([&] { return ok = put("first").ok(); }, std::chrono::seconds(60)))
       << "no write was ever confirmed; see " << log;
@@ -214,20 +223,12 @@ TEST_F(SyncProcessTest, SecondaryVanishesWhileWritersWait) {
 // covered. Writers confirm writes; the secondary is killed with SIGKILL right after one returns
 // (others still in flight); its DB, reopened, holds every write that was confirmed.
 TEST_F(SyncProcessTest, DurableWriteSurvivesKillOfTheSecondary) {
-  PluginOptions po;
-  po.ack_mode = AckMode::kDurable;
-  po.ack_timeout_ms = 1500;
-  po.ack_on_timeout = AckTimeoutPolicy::kFail;
-  auto opened = Replicator::Open(MakeSpec(dir_.Sub("p"), po));
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::unique_ptr<Replicator> p = std::move(*opened);
-  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  std::unique_ptr<Replicator> p = OpenDurablePrimary();
+  ASSERT_TRUE(p != nullptr && !::testing::Test::HasFailure());
   const std::string log = dir_.Sub("s1.log");
   const pid_t secondary = SpawnWithLog(SecondaryArgs(p->port()), log);
   ASSERT_GT(secondary, 0);
-  auto put = [&](const std::string& k) {
-    return p->db()->Put(rocksdb::WriteOptions(), p->ColumnFamily("users"), k, "v");
-  };
+  auto put = [&](const std::string& k) { return Put(p.get(), k); };
   ASSERT_TRUE(WaitFor([&] { return put("first").ok(); }, std::chrono::seconds(60)))
       << "no write was ever confirmed; see " << log;
 
