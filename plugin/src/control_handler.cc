@@ -92,6 +92,8 @@ json StatusToJson(const ReplicationStatus& st) {
                     {"lag_sequences", s.lag_sequences},
                     {"lag_bytes", s.lag_bytes},
                     {"lag_ms", s.lag_ms},
+                    {"bytes_sent", s.bytes_sent},
+                    {"frames_sent", s.frames_sent},
                     {"last_heartbeat_unix_ms", s.last_heartbeat_unix_ms},
                     {"last_heartbeat", Rfc3339(s.last_heartbeat_unix_ms)},
                     {"needs_bootstrap_reason", s.needs_bootstrap_reason}});

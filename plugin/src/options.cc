@@ -108,6 +108,8 @@ Status ValidatePluginOptions(const PluginOptions& o) {
       CheckRange("limits.max_batch_bytes", o.max_batch_bytes, 1, o.max_frame_bytes, "bytes"));
   ROCKSDR_RETURN_IF_ERROR(
       CheckRange("limits.max_batch_delay_us", o.max_batch_delay_us, 0, 1000000, "microseconds"));
+  ROCKSDR_RETURN_IF_ERROR(CheckRange("limits.busy_frame_interval_us", o.busy_frame_interval_us, 0,
+                                     1000000, "microseconds"));
   ROCKSDR_RETURN_IF_ERROR(CheckRange("limits.max_unacked_bytes", o.max_unacked_bytes,
                                      o.max_frame_bytes, 4 * kGiB, "bytes"));
   ROCKSDR_RETURN_IF_ERROR(

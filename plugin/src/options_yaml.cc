@@ -65,6 +65,7 @@ class YamlParser {
         {"max_frame_bytes", [&](auto& n, auto& f) { return Uint(n, f, &o->max_frame_bytes); }},
         {"max_batch_bytes", [&](auto& n, auto& f) { return Uint(n, f, &o->max_batch_bytes); }},
         {"max_batch_delay_us", [&](auto& n, auto& f) { return Uint(n, f, &o->max_batch_delay_us); }},
+        {"busy_frame_interval_us", [&](auto& n, auto& f) { return Uint(n, f, &o->busy_frame_interval_us); }},
         {"max_unacked_bytes", [&](auto& n, auto& f) { return Uint(n, f, &o->max_unacked_bytes); }},
         {"heartbeat_interval_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->heartbeat_interval_ms); }},
         {"peer_timeout_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->peer_timeout_ms); }},

@@ -524,6 +524,8 @@ class ReplicatorImpl : public Replicator {
       s.lag_sequences = latest > l.acked_sequence ? latest - l.acked_sequence : 0;
       s.lag_bytes = l.unacked_bytes;
       s.lag_ms = l.lag_ms;
+      s.bytes_sent = l.bytes_sent;
+      s.frames_sent = l.batches_frames_sent;
       s.last_heartbeat_unix_ms = UnixMs(l.last_frame_time);
       s.needs_bootstrap_reason = l.bootstrap_reason;
       out.push_back(std::move(s));
@@ -551,6 +553,7 @@ class ReplicatorImpl : public Replicator {
     o.max_unacked_bytes = std::max<uint64_t>(po.max_unacked_bytes, 64 << 10);
     o.target_frame_bytes = po.max_batch_bytes;
     o.coalesce_delay = std::chrono::microseconds(po.max_batch_delay_us);
+    o.busy_frame_interval = std::chrono::microseconds(po.busy_frame_interval_us);
     // Synchronous replication: writers are waiting for the secondaries, ship at once.
     if (po.ack_mode != AckMode::kAsync) o.coalesce_delay = std::chrono::microseconds(0);
     // Only ack mode `received` waits for RECEIVED frames; spare the others a frame per frame.

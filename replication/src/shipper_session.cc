@@ -377,6 +377,7 @@ void ShipperSession::HandleHello(const Frame& frame) {
     s.sent_sequence = s.acked_sequence;
     s.unacked_bytes = 0;
     s.bytes_sent = 0;
+    s.batches_frames_sent = 0;
     s.received_frames = 0;
     s.connected_since = now;
     s.last_frame_time = now;
@@ -504,7 +505,7 @@ bool ShipperSession::WaitForWindow() {
   return !stop_;
 }
 
-bool ShipperSession::PumpSend(std::string frame, uint64_t last_sequence) {
+bool ShipperSession::PumpSend(std::string frame, uint64_t last_sequence, bool batches_frame) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (stop_) return false;
@@ -515,11 +516,13 @@ bool ShipperSession::PumpSend(std::string frame, uint64_t last_sequence) {
     }
   }
   const size_t n = frame.size();
-  asio::post(stream().get_executor(), [s = self(), f = std::move(frame), n, last_sequence]() mutable {
+  asio::post(stream().get_executor(), [s = self(), f = std::move(frame), n, last_sequence,
+                                       batches_frame]() mutable {
     s->SendFrame(std::move(f));
     s->UpdateStatus([&](SecondaryLinkStatus& st) {
       st.bytes_sent += n;
       if (last_sequence != 0) st.sent_sequence = std::max(st.sent_sequence, last_sequence);
+      if (batches_frame) ++st.batches_frames_sent;
     });
   });
   return true;
@@ -735,19 +738,28 @@ void ShipperSession::StreamLoop() {
     // — and then takes what was written meanwhile. So a light load is shipped without delay and
     // a heavy one in large frames (one TLS record, one ACK and one wake-up per many batches).
     // The wait is on the ACK, not on the writers: writes do not wake the pump while it waits.
+    // Pacing: once a frame had to wait (the link is busy), the next one also waits until
+    // busy_frame_interval after the previous frame — on loopback an ACK is back within tens of
+    // microseconds, which alone would make frames of a few batches under a saturating writer.
     if (st.ok() && !batches.empty() &&
         batches.size() < options_.limits.max_batches_per_frame &&
         options_.coalesce_delay.count() > 0) {
       const size_t bytes = EncodedBatchesSize(batches);
       bool waited = false;
       if (bytes < budget) {
+        const auto deadline = Clock::now() + options_.coalesce_delay;
+        const auto not_before =
+            link_busy_ ? std::min(deadline, last_batches_sent_ + options_.busy_frame_interval)
+                       : Clock::time_point{};
         std::unique_lock<std::mutex> l(mu_);
-        waited = !in_flight_.empty();
+        waited = !in_flight_.empty() || Clock::now() < not_before;
         if (waited) {
-          cv_.wait_until(l, Clock::now() + options_.coalesce_delay,
-                         [&] { return stop_ || in_flight_.empty(); });
+          cv_.wait_until(l, deadline, [&] { return stop_ || in_flight_.empty(); });
+          // ACKs do not wake this wait (ShipperSession::Shutdown does): bounded by the interval.
+          cv_.wait_until(l, not_before, [&] { return stop_; });
         }
       }
+      link_busy_ = waited;
       if (waited) {
         st = source_->Read(budget - bytes,
                            options_.limits.max_batches_per_frame - batches.size(), &batches);
@@ -793,7 +805,8 @@ void ShipperSession::StreamLoop() {
       std::string frame;
       AppendBatchesFrame(batches, &frame);
       next_sequence_ = expect;
-      if (!PumpSend(std::move(frame), batches.back().last_sequence())) return;
+      if (!PumpSend(std::move(frame), batches.back().last_sequence(), /*batches_frame=*/true)) return;
+      last_batches_sent_ = Clock::now();
     }
     if (!gap.empty()) {
       spdlog::warn("replication: {}: {}; re-bootstrapping", name(), gap);

@@ -106,7 +106,7 @@ class ShipperSession : public FramedSession {
   // Pump thread.
   void PumpMain(Hello hello);
   // Sends a frame from the pump once the window allows; false if the session is stopping.
-  bool PumpSend(std::string frame, uint64_t last_sequence);
+  bool PumpSend(std::string frame, uint64_t last_sequence, bool batches_frame = false);
   bool WaitForWindow();
   bool Stopping();
   // Streams a checkpoint and opens the source after it. false: session is over.
@@ -156,6 +156,10 @@ class ShipperSession : public FramedSession {
   // Pump only.
   std::unique_ptr<BatchSource> source_;
   uint64_t next_sequence_ = 0;
+  // Pacing (options_.busy_frame_interval): when the last BATCHES frame went, and whether it had
+  // to wait for an ACK first (the link was busy).
+  std::chrono::steady_clock::time_point last_batches_sent_{};
+  bool link_busy_ = false;
   std::thread pump_;
   std::atomic<bool> pump_running_{false};
   std::atomic<bool> closed_{false};

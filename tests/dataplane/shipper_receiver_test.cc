@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <random>
+#include <string>
+#include <thread>
 
 #include "support/transport_harness.h"
 
@@ -434,6 +436,61 @@ TEST(ShipperReceiver, CertificateMustNameTheSecondaryId) {
   ASSERT_TRUE(WaitUntil([&] { return c->GetStatus().halted; }));
   EXPECT_NE(c->GetStatus().last_error.find("issued to \"s1\""), std::string::npos)
       << c->GetStatus().last_error;
+}
+
+// One secondary whose apply takes 2 ms, a writer adding a batch every ~200 us for `run`; the
+// frames the primary sent for it (all batches arrive, in order, either way).
+struct PacedRun {
+  uint64_t frames = 0;
+  double run_ms = 0;
+  std::chrono::milliseconds lone_write_latency{0};
+};
+PacedRun RunPaced(std::chrono::microseconds busy_frame_interval, std::chrono::milliseconds run) {
+  TransportHarness h;
+  auto o = h.ServerOptions();
+  o.coalesce_delay = std::chrono::milliseconds(500);
+  o.busy_frame_interval = busy_frame_interval;
+  h.StartServer(o);
+  FakeSink sink(0);
+  sink.SetApplyDelay(std::chrono::milliseconds(2));
+  auto c = h.StartClient(h.ClientOptions("s1"), &sink);
+  PacedRun out;
+  const auto start = std::chrono::steady_clock::now();
+  std::mt19937 rng(7);
+  while (std::chrono::steady_clock::now() - start < run) {
+    h.wal->Append(1, std::string(12, '\0') + std::string(50 + rng() % 100, 'x'));
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  out.run_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(sink.WaitForCursor(h.wal->LatestSequence(), std::chrono::seconds(15)));
+  ExpectSameBatches(sink.Applied(), h.wal->BatchesFrom(1));
+  EXPECT_TRUE(WaitUntil([&] { return h.Link("s1") && h.Link("s1")->acked_sequence == h.wal->LatestSequence(); }));
+  out.frames = h.Link("s1")->batches_frames_sent;
+  // An idle link is not paced: once everything is ACKed and the interval has passed, a lone
+  // write goes at once.
+  std::this_thread::sleep_for(busy_frame_interval + std::chrono::milliseconds(20));
+  const auto t0 = std::chrono::steady_clock::now();
+  h.wal->Append(1, std::string(12, '\0') + "lone");
+  EXPECT_TRUE(sink.WaitForCursor(h.wal->LatestSequence(), std::chrono::seconds(15)));
+  out.lone_write_latency =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  c->Stop();
+  h.server->Stop();
+  return out;
+}
+
+TEST(ShipperReceiver, BusyLinkIsPacedIntoFewerLargerFrames) {
+  const auto interval = std::chrono::milliseconds(50);
+  const PacedRun unpaced = RunPaced(std::chrono::microseconds(0), std::chrono::milliseconds(600));
+  const PacedRun paced = RunPaced(interval, std::chrono::milliseconds(600));
+  // Unpaced, a frame goes whenever the previous one is ACKed (about every 2 ms apply); paced,
+  // at most one per interval once the link is busy (+ the first frames before it was busy).
+  EXPECT_LE(paced.frames, static_cast<uint64_t>(paced.run_ms / interval.count()) + 3)
+      << "paced: " << paced.frames << " frames in " << paced.run_ms << " ms";
+  EXPECT_GT(unpaced.frames, 3 * paced.frames)
+      << "unpaced: " << unpaced.frames << " frames, paced: " << paced.frames;
+  // The bound on the extra lag: the lone write after idling was not held for an interval.
+  EXPECT_LT(paced.lone_write_latency, interval);
 }
 
 TEST(ShipperReceiver, StopIsBoundedWithSlowSecondary) {

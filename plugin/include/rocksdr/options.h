@@ -19,6 +19,7 @@
 //     max_frame_bytes: 4194304
 //     max_batch_bytes: 262144
 //     max_batch_delay_us: 1000
+//     busy_frame_interval_us: 250
 //     max_unacked_bytes: 67108864
 //     heartbeat_interval_ms: 1000
 //     peer_timeout_ms: 10000
@@ -167,6 +168,14 @@ struct PluginOptions {
   // only while an earlier frame is un-ACKed: on an idle link a frame is sent at once.
   // Default: 1000 microseconds
   uint64_t max_batch_delay_us = 1000;
+
+  // Pacing of a busy link (0 .. 1 s; 0 = off): once a frame had to wait for an earlier frame's
+  // ACK, the next one is sent no sooner than this long after the previous one (and no later
+  // than max_batch_delay_us). A writer that keeps the link busy then ships fewer, larger frames
+  // (less TLS, syscall and ACK work per write on both sites) for at most this much more lag; an
+  // idle link still sends at once. Status: bytes_sent / batches_frames_sent per secondary.
+  // Default: 250 microseconds
+  uint64_t busy_frame_interval_us = 250;
 
   // Flow control: the primary stops sending to a secondary once this many bytes are sent but
   // not acknowledged (>= max_frame_bytes, <= 4 GiB).

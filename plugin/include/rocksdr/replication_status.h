@@ -47,6 +47,9 @@ struct SecondaryStatus {
   uint64_t lag_sequences = 0;       // primary latest - acked
   uint64_t lag_bytes = 0;           // WAL bytes shipped but not acknowledged + not yet shipped
   uint64_t lag_ms = 0;              // age of the oldest unacknowledged batch
+  uint64_t bytes_sent = 0;          // frame bytes sent on the current connection
+  uint64_t frames_sent = 0;         // BATCHES frames sent on it: bytes_sent / frames_sent is the
+                                    // average frame (limits.busy_frame_interval_us, max_batch_*)
   int64_t last_heartbeat_unix_ms = 0;  // 0 = never
   std::string needs_bootstrap_reason;  // set when state == kNeedsBootstrap
 };

@@ -41,6 +41,8 @@ struct SecondaryLinkStatus {
   uint64_t lag_sequences = 0;     // primary_sequence - acked_sequence
   uint64_t unacked_bytes = 0;     // frame bytes sent and not yet ACKed (<= max_unacked_bytes)
   uint64_t bytes_sent = 0;        // frame bytes sent on this connection
+  uint64_t batches_frames_sent = 0;  // BATCHES frames sent on this connection (bytes_sent / this
+                                     // is the average frame: see limits.busy_frame_interval_us)
   uint64_t received_frames = 0;   // RECEIVED frames on this connection (ack mode `received`)
   // Age of the oldest batch sent and not acknowledged, in ms (0 when everything is ACKed):
   // how far behind the secondary is in time.
