@@ -480,9 +480,10 @@ PacedRun RunPaced(std::chrono::microseconds busy_frame_interval, std::chrono::mi
 }
 
 TEST(ShipperReceiver, BusyLinkIsPacedIntoFewerLargerFrames) {
-  const auto interval = std::chrono::milliseconds(50);
-  const PacedRun unpaced = RunPaced(std::chrono::microseconds(0), std::chrono::milliseconds(600));
-  const PacedRun paced = RunPaced(interval, std::chrono::milliseconds(600));
+  // Stretched under the sanitizers (TestTimeScale), so the lone write's bound stays generous.
+  const auto interval = Scaled(std::chrono::milliseconds(50));
+  const PacedRun unpaced = RunPaced(std::chrono::microseconds(0), 12 * interval);
+  const PacedRun paced = RunPaced(interval, 12 * interval);
   // Unpaced, a frame goes whenever the previous one is ACKed (about every 2 ms apply); paced,
   // at most one per interval once the link is busy (+ the first frames before it was busy).
   EXPECT_LE(paced.frames, static_cast<uint64_t>(paced.run_ms / interval.count()) + 3)
