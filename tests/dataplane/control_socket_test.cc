@@ -658,6 +658,12 @@ TEST_F(ControlSocketTest, PrimaryAndSecondaryDrivenThroughTheirControlSockets) {
     return st.ok() && !(*st)["secondaries"].empty() && (*st)["secondaries"][0]["id"] == "s1" &&
            (*st)["secondaries"][0]["state"] == "streaming" && (*st)["secondaries"][0]["connected"] == true;
   })) << pc->Status()->dump();
+  // What the link carried (the bootstrap, then the stream): bytes and BATCHES frames.
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = pc->Status();
+    return st.ok() && (*st)["secondaries"][0]["bytes_sent"].get<uint64_t>() > 0 &&
+           (*st)["secondaries"][0]["frames_sent"].get<uint64_t>() >= 1;
+  })) << pc->Status()->dump();
 
   // A secondary with a valid certificate but not in the allowed list is refused by the primary.
   auto x = OpenNode("x");
