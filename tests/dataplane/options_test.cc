@@ -40,6 +40,7 @@ limits:
   max_frame_bytes: 1048576
   max_batch_bytes: 65536
   max_batch_delay_us: 0
+  busy_frame_interval_us: 500
   max_unacked_bytes: 8388608
   heartbeat_interval_ms: 250
   peer_timeout_ms: 2000
@@ -59,6 +60,7 @@ limits:
   EXPECT_EQ(r->max_frame_bytes, 1048576u);
   EXPECT_EQ(r->max_batch_bytes, 65536u);
   EXPECT_EQ(r->max_batch_delay_us, 0u);
+  EXPECT_EQ(r->busy_frame_interval_us, 500u);
   EXPECT_EQ(r->max_unacked_bytes, 8388608u);
   EXPECT_EQ(r->heartbeat_interval_ms, 250u);
   EXPECT_EQ(r->peer_timeout_ms, 2000u);
@@ -92,6 +94,9 @@ TEST(PluginOptions, WrongTypesAreRefused) {
 
   s = ParseErr("limits:\n  max_frame_bytes: 99999999999999999999999\n");
   EXPECT_NE(s.message().find("out of range"), std::string::npos) << s.message();
+
+  s = ParseErr("limits:\n  busy_frame_interval_us: 2000000\n");
+  EXPECT_NE(s.message().find("limits.busy_frame_interval_us"), std::string::npos) << s.message();
 
   s = ParseErr("auto_rebootstrap: yes\n");
   EXPECT_NE(s.message().find("cfg.yaml:1:19: 'auto_rebootstrap' must be true or false"), std::string::npos)
