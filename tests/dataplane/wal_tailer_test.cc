@@ -79,6 +79,37 @@ class WalTailerTest : public ::testing::Test {
       expected = b.next_sequence();
     }
   }
+  using CfContents = std::map<std::string, std::string>;
+  static CfContents Dump(rocksdb::DB* d, rocksdb::ColumnFamilyHandle* h) {
+    CfContents out;
+    std::unique_ptr<rocksdb::Iterator> it(d->NewIterator(rocksdb::ReadOptions(), h));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) out[it->key().ToString()] = it->value().ToString();
+    return out;
+  }
+  // Replays `shipped` into a fresh replica whose column families (default, replicated, local, "app")
+  // get the primary's ids (the "app" one is checked against `app_id`); `contents` receives the
+  // replica's data per column family, in that order. Callers wrap it in ASSERT_NO_FATAL_FAILURE.
+  void ReplayIntoReplica(const std::vector<WalBatch>& shipped, uint32_t app_id, std::vector<CfContents>* contents) {
+    testing::TempDir rdir;
+    rocksdb::Options ro = DbOptions();
+    ro.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs = {{rocksdb::kDefaultColumnFamilyName, ro},
+                                                          {std::string(plugin::kReplicatedCf), ro},
+                                                          {std::string(plugin::kLocalCf), ro},
+                                                          {"app", ro}};
+    std::vector<rocksdb::ColumnFamilyHandle*> rh;
+    rocksdb::DB* replica = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(ro), rdir.Sub("r"), descs, &rh, &replica).ok());
+    ASSERT_EQ(rh[3]->GetID(), app_id);
+    for (const auto& b : shipped) {
+      rocksdb::WriteBatch wb(b.rep);
+      ASSERT_TRUE(replica->Write(rocksdb::WriteOptions(), &wb).ok());
+    }
+    contents->clear();
+    for (auto* h : rh) contents->push_back(Dump(replica, h));
+    for (auto* h : rh) ASSERT_TRUE(replica->DestroyColumnFamilyHandle(h).ok());
+    delete replica;
+  }
 
   testing::TempDir dir_;
   std::string path_ = dir_.Sub("db");
@@ -160,32 +191,11 @@ TEST_F(WalTailerTest, ContinuityOverManyBatchesWithRotationAndReplay) {
   EXPECT_EQ(m1[0].name, "app");
 
   // Replay the shipped stream into a replica with the same column-family ids: same data.
-  testing::TempDir rdir;
-  rocksdb::Options ro = DbOptions();
-  ro.create_missing_column_families = true;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs = {{rocksdb::kDefaultColumnFamilyName, ro},
-                                                        {std::string(plugin::kReplicatedCf), ro},
-                                                        {std::string(plugin::kLocalCf), ro},
-                                                        {"app", ro}};
-  std::vector<rocksdb::ColumnFamilyHandle*> rh;
-  rocksdb::DB* replica = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(ro), rdir.Sub("r"), descs, &rh, &replica).ok());
-  ASSERT_EQ(rh[3]->GetID(), app->GetID());
-  for (const auto& b : shipped) {
-    rocksdb::WriteBatch wb(b.rep);
-    ASSERT_TRUE(replica->Write(rocksdb::WriteOptions(), &wb).ok());
-  }
-  auto dump = [](rocksdb::DB* d, rocksdb::ColumnFamilyHandle* h) {
-    std::map<std::string, std::string> out;
-    std::unique_ptr<rocksdb::Iterator> it(d->NewIterator(rocksdb::ReadOptions(), h));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) out[it->key().ToString()] = it->value().ToString();
-    return out;
-  };
-  EXPECT_EQ(dump(db_.get(), db_->DefaultColumnFamily()), dump(replica, rh[0]));
-  EXPECT_EQ(dump(db_.get(), app), dump(replica, rh[3]));
-  EXPECT_TRUE(dump(replica, rh[2]).empty()) << "node-local records are never shipped";
-  for (auto* h : rh) ASSERT_TRUE(replica->DestroyColumnFamilyHandle(h).ok());
-  delete replica;
+  std::vector<CfContents> replica;
+  ASSERT_NO_FATAL_FAILURE(ReplayIntoReplica(shipped, app->GetID(), &replica));
+  EXPECT_EQ(Dump(db_.get(), db_->DefaultColumnFamily()), replica[0]);
+  EXPECT_EQ(Dump(db_.get(), app), replica[3]);
+  EXPECT_TRUE(replica[2].empty()) << "node-local records are never shipped";
   ASSERT_TRUE(db_->DestroyColumnFamilyHandle(app).ok());
 }
 
@@ -646,33 +656,12 @@ TEST_F(WalTailerTest, ConcurrentWritersShipFromTheRingWithFallbacksAndReplayIden
               static_cast<unsigned long long>(sh.iterator_creations));
 
   // Replay into a replica with the same column-family ids.
-  testing::TempDir rdir;
-  rocksdb::Options ro = DbOptions();
-  ro.create_missing_column_families = true;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs = {{rocksdb::kDefaultColumnFamilyName, ro},
-                                                        {std::string(plugin::kReplicatedCf), ro},
-                                                        {std::string(plugin::kLocalCf), ro},
-                                                        {"app", ro}};
-  std::vector<rocksdb::ColumnFamilyHandle*> rh;
-  rocksdb::DB* replica = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(ro), rdir.Sub("r"), descs, &rh, &replica).ok());
-  ASSERT_EQ(rh[3]->GetID(), app->GetID());
-  for (const auto& b : out) {
-    rocksdb::WriteBatch wb(b.rep);
-    ASSERT_TRUE(replica->Write(rocksdb::WriteOptions(), &wb).ok());
-  }
-  auto dump = [](rocksdb::DB* d, rocksdb::ColumnFamilyHandle* h) {
-    std::map<std::string, std::string> m;
-    std::unique_ptr<rocksdb::Iterator> it(d->NewIterator(rocksdb::ReadOptions(), h));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) m[it->key().ToString()] = it->value().ToString();
-    return m;
-  };
-  const auto primary_default = dump(impl()->base(), db_->DefaultColumnFamily());
+  std::vector<CfContents> replica;
+  ASSERT_NO_FATAL_FAILURE(ReplayIntoReplica(out, app->GetID(), &replica));
+  const CfContents primary_default = Dump(impl()->base(), db_->DefaultColumnFamily());
   EXPECT_GT(primary_default.size(), 100u);
-  EXPECT_EQ(primary_default, dump(replica, rh[0]));
-  EXPECT_EQ(dump(impl()->base(), app), dump(replica, rh[3]));
-  for (auto* h : rh) ASSERT_TRUE(replica->DestroyColumnFamilyHandle(h).ok());
-  delete replica;
+  EXPECT_EQ(primary_default, replica[0]);
+  EXPECT_EQ(Dump(impl()->base(), app), replica[3]);
   ASSERT_TRUE(db_->DestroyColumnFamilyHandle(app).ok());
 }
 
