@@ -41,11 +41,8 @@
 #include <fcntl.h>
 #include <rocksdb/db.h>
 #include <rocksdb/utilities/checkpoint.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,14 +62,16 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "rocksdr/crypto/x509_ca.h"
 #include "rocksdr/replicator.h"
-
-extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
+using rocksdr::bench::Die;
+using rocksdr::bench::Pki;
+using rocksdr::bench::WriteFile;
 using Clock = std::chrono::steady_clock;
 constexpr char kCluster[] = "bench-cluster";
 constexpr size_t kValueBytes = 100;
@@ -101,17 +100,6 @@ std::string Key(uint64_t i) {
   char k[32];
   std::snprintf(k, sizeof k, "key%013llu", static_cast<unsigned long long>(i));
   return k;
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "replication_e2e_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-  if (!out.good()) Die("cannot write " + path);
 }
 
 double LoadAverage() {
@@ -175,82 +163,35 @@ class Report {
   std::vector<Row> rows_;
 };
 
-// ------------------------------------------------------------------ PKI and processes
-
-struct Pki {
-  rocksdr::crypto::CertifiedKey ca;
-  rocksdr::crypto::CertifiedKey server;
-
-  rocksdr::crypto::CertifiedKey Issue(const std::string& cn, rocksdr::crypto::CertificateUsage usage) {
-    rocksdr::crypto::CertificateRequest req;
-    req.common_name = cn;
-    req.cluster_id = kCluster;
-    req.usage = usage;
-    if (usage == rocksdr::crypto::CertificateUsage::kServer) req.ip_addresses = {"127.0.0.1"};
-    auto c = rocksdr::crypto::IssueCertificate(ca, req);
-    if (!c.ok()) Die("issuing a certificate for " + cn + ": " + c.status().ToString());
-    return std::move(*c);
-  }
-  rocksdr::replication::TlsCredentials Credentials(const rocksdr::crypto::CertifiedKey& c) const {
-    return {c.cert_pem, c.key_pem, ca.cert_pem};
-  }
-};
+// ------------------------------------------------------------------ processes
 
 // A DR secondary: rocksdr_node in its own process, with its YAML, certificate and DB under dir.
 class SecondaryProcess {
  public:
   SecondaryProcess(const std::string& node, const std::string& dir, const std::string& id, Pki* pki, uint16_t port,
                    bool sync)
-      : id_(id), log_(dir + "/" + id + ".log") {
-    auto cert = pki->Issue(id, rocksdr::crypto::CertificateUsage::kClient);
+      : id_(id),
+        process_(rocksdr::bench::SecondaryArgs(node, dir + "/" + id + ".db", dir + "/" + id + ".yaml", kCluster, id,
+                                               port, sync),
+                 dir + "/" + id + ".log") {
     const std::string base = dir + "/" + id;
-    WriteFile(base + ".crt", cert.cert_pem);
-    WriteFile(base + ".key", std::string(cert.key_pem.begin(), cert.key_pem.end()));
+    Pki::WriteCertificate(pki->Issue(id, rocksdr::crypto::CertificateUsage::kClient), base);
     WriteFile(dir + "/ca.crt", pki->ca.cert_pem);
-    WriteFile(base + ".yaml", "state_dir: " + base + ".state\nreplication:\n  tls: { cert_file: " + base +
-                                  ".crt, key_file: " + base + ".key, ca_file: " + dir + "/ca.crt }\n");
-    args_ = {node,     "secondary", "--db",   base + ".db", "--config",  base + ".yaml", "--cluster",
-             kCluster, "--id",      id,       "--primary",  "127.0.0.1:" + std::to_string(port),
-             "--sync", sync ? "1" : "0"};
+    WriteFile(base + ".yaml", rocksdr::bench::SecondaryYaml(base + ".state", base + ".crt", base + ".key", dir + "/ca.crt"));
   }
-  ~SecondaryProcess() { Stop(); }
   const std::string& id() const { return id_; }
-  bool running() const { return pid_ > 0; }
+  bool running() const { return process_.running(); }
 
-  void Start() {
-    if (pid_ > 0) return;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    std::vector<char*> argv;
-    for (auto& a : args_) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (::posix_spawn(&pid_, args_[0].c_str(), &fa, nullptr, argv.data(), environ) != 0) Die("spawn " + args_[0]);
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  void Stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void Start() { process_.Start(); }
+  void Stop() { process_.Stop(); }
   // Exited by itself (e.g. a startup error): say where its log is.
   void CheckAlive() {
-    if (pid_ <= 0) return;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      Die("secondary " + id_ + " exited; see " + log_);
-    }
+    if (process_.ExitedByItself()) Die("secondary " + id_ + " exited; see " + process_.log());
   }
 
  private:
   std::string id_;
-  std::string log_;
-  std::vector<std::string> args_;
-  pid_t pid_ = -1;
+  rocksdr::bench::ChildProcess process_;
 };
 
 uint64_t Acked(rocksdr::Replicator* p, const std::string& id) {
@@ -374,29 +315,14 @@ int main(int argc, char** argv) {
     if (r.find_first_not_of("0123456789") != std::string::npos || std::stoull(r) == 0) Die("--rates: positive numbers");
     rates.push_back(std::stoull(r));
   }
-  std::string node = flags.count("node") ? flags["node"] : "";
-  if (node.empty()) {
-    const auto self = fs::read_symlink("/proc/self/exe");
-    node = (self.parent_path().parent_path() / "examples/rocksdr_node/rocksdr_node").string();
-  }
-  if (!fs::exists(node)) Die(node + " not found: build the rocksdr_node target or pass --node");
+  const std::string node = rocksdr::bench::NodeProgram(flags.count("node") ? flags["node"] : "");
 
   const double load_before = LoadAverage();
   const auto suite_start = Clock::now();
-  char tmpl[] = "/tmp/rocksdr-e2e-bench-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) Die("mkdtemp");
-  const std::string dir = tmpl;
-  struct Cleanup {
-    std::string d;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(d, ec);
-    }
-  } cleanup{dir};
+  const rocksdr::bench::ScratchDir scratch("rocksdr-e2e-bench");
+  const std::string& dir = scratch.path();
 
-  auto ca = rocksdr::crypto::CreateCa("bench CA", std::chrono::hours(24));
-  if (!ca.ok()) Die(ca.status().ToString());
-  Pki pki{std::move(*ca), {}};
+  Pki pki = Pki::Create(kCluster);
   pki.server = pki.Issue("primary", rocksdr::crypto::CertificateUsage::kServer);
 
   // The primary.
@@ -406,14 +332,8 @@ int main(int argc, char** argv) {
   spec.plugin_options.max_batch_delay_us = batch_delay_us;
   spec.plugin_options.write_ring_bytes = write_ring_bytes;
   spec.plugin_options.busy_frame_interval_us = busy_interval_us;
-  auto opened = rocksdr::Replicator::Open(spec);
-  if (!opened.ok()) Die(opened.status().ToString());
-  std::unique_ptr<rocksdr::Replicator> p = std::move(*opened);
-  rocksdr::PrimaryConfig pc;
-  pc.cluster_id = kCluster;
-  pc.listen_address = "127.0.0.1:0";
-  pc.tls = pki.Credentials(pki.server);
-  if (auto s = p->BecomePrimary(pc); !s.ok()) Die(s.ToString());
+  const rocksdr::PrimaryConfig pc = rocksdr::bench::LoopbackPrimary(pki);
+  std::unique_ptr<rocksdr::Replicator> p = rocksdr::bench::OpenPrimary(spec, pc);
   rocksdr::ReplicatedDB* pdb = p->db();
 
   // The baseline: the primary's own DB and default-CF options (not its listeners).

@@ -15,12 +15,7 @@
 // commit). Latency is measured around DB::Write.
 //
 // Target (issue 9): durable >= 0.75x async writes/s at 16 threads.
-#include <fcntl.h>
 #include <rocksdb/db.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,55 +31,17 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "rocksdr/crypto/x509_ca.h"
 #include "rocksdr/replicator.h"
-
-extern char** environ;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using rocksdr::bench::Die;
+using rocksdr::bench::Pki;
+using rocksdr::bench::WriteFile;
 constexpr char kCluster[] = "sync-bench";
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "sync_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-  if (!out.good()) Die("cannot write " + path);
-}
-
-class Process {
- public:
-  Process(std::vector<std::string> args, std::string log) : args_(std::move(args)), log_(std::move(log)) {}
-  ~Process() { Stop(); }
-  void Start() {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    std::vector<char*> argv;
-    for (auto& a : args_) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (::posix_spawn(&pid_, args_[0].c_str(), &fa, nullptr, argv.data(), environ) != 0) Die("spawn " + args_[0]);
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  void Stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  std::vector<std::string> args_;
-  std::string log_;
-  pid_t pid_ = -1;
-};
 
 bool WaitAcked(rocksdr::Replicator* p, uint64_t seq, std::chrono::seconds timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -175,40 +132,15 @@ int main(int argc, char** argv) {
     std::string item;
     while (std::getline(ss, item, ',')) thread_counts.push_back(std::stoi(item));
   }
-  std::string node = flags.count("node") ? flags["node"] : "";
-  if (node.empty()) {
-    const auto self = std::filesystem::read_symlink("/proc/self/exe");
-    node = (self.parent_path().parent_path() / "examples/rocksdr_node/rocksdr_node").string();
-  }
-  if (!std::filesystem::exists(node)) Die(node + " not found: build the rocksdr_node target or pass --node");
+  const std::string node = rocksdr::bench::NodeProgram(flags.count("node") ? flags["node"] : "");
 
-  char tmpl[] = "/tmp/rocksdr-sync-bench-XXXXXX";
-  const std::string dir = ::mkdtemp(tmpl);
-  struct Cleanup {
-    std::string d;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(d, ec);
-    }
-  } cleanup{dir};
+  const rocksdr::bench::ScratchDir scratch("rocksdr-sync-bench");
+  const std::string& dir = scratch.path();
 
-  auto ca = rocksdr::crypto::CreateCa("bench CA", std::chrono::hours(24));
-  if (!ca.ok()) Die(ca.status().ToString());
-  rocksdr::crypto::CertificateRequest sreq;
-  sreq.common_name = "primary";
-  sreq.ip_addresses = {"127.0.0.1"};
-  sreq.cluster_id = kCluster;
-  sreq.usage = rocksdr::crypto::CertificateUsage::kServer;
-  auto server = rocksdr::crypto::IssueCertificate(*ca, sreq);
-  rocksdr::crypto::CertificateRequest creq;
-  creq.common_name = "s1";
-  creq.cluster_id = kCluster;
-  creq.usage = rocksdr::crypto::CertificateUsage::kClient;
-  auto client = rocksdr::crypto::IssueCertificate(*ca, creq);
-  if (!server.ok() || !client.ok()) Die("issuing certificates");
-  WriteFile(dir + "/s1.crt", client->cert_pem);
-  WriteFile(dir + "/s1.key", std::string(client->key_pem.begin(), client->key_pem.end()));
-  WriteFile(dir + "/ca.crt", ca->cert_pem);
+  Pki pki = Pki::Create(kCluster);
+  pki.server = pki.Issue("primary", rocksdr::crypto::CertificateUsage::kServer);
+  Pki::WriteCertificate(pki.Issue("s1", rocksdr::crypto::CertificateUsage::kClient), dir + "/s1");
+  WriteFile(dir + "/ca.crt", pki.ca.cert_pem);
 
   std::printf("sync_bench: %.1f s per point, primary WriteOptions.sync=%d, secondary sync per apply=%d, %zu-byte "
               "values, secondary in its own process\n",
@@ -220,24 +152,17 @@ int main(int argc, char** argv) {
     const std::string m = mode;
     const std::string sdir = dir + "/" + m;
     std::filesystem::create_directories(sdir);
-    WriteFile(sdir + "/s1.yaml", "state_dir: " + sdir + "/s1.state\nreplication:\n  tls: { cert_file: " + dir +
-                                     "/s1.crt, key_file: " + dir + "/s1.key, ca_file: " + dir + "/ca.crt }\n");
+    WriteFile(sdir + "/s1.yaml",
+              rocksdr::bench::SecondaryYaml(sdir + "/s1.state", dir + "/s1.crt", dir + "/s1.key", dir + "/ca.crt"));
     rocksdr::DbSpec spec;
     spec.path = sdir + "/primary";
     spec.db_options.create_if_missing = true;
     spec.plugin_options.ack_mode = *rocksdr::ParseAckMode(m);
     spec.plugin_options.ack_timeout_ms = 30000;
-    auto opened = rocksdr::Replicator::Open(spec);
-    if (!opened.ok()) Die(opened.status().ToString());
-    std::unique_ptr<rocksdr::Replicator> p = std::move(*opened);
-    rocksdr::PrimaryConfig pc;
-    pc.cluster_id = kCluster;
-    pc.listen_address = "127.0.0.1:0";
-    pc.tls = {server->cert_pem, server->key_pem, ca->cert_pem};
-    if (auto s = p->BecomePrimary(pc); !s.ok()) Die(s.ToString());
-    Process sec({node, "secondary", "--db", sdir + "/s1", "--config", sdir + "/s1.yaml", "--cluster", kCluster, "--id",
-                 "s1", "--primary", "127.0.0.1:" + std::to_string(p->port()), "--sync", secondary_sync ? "1" : "0"},
-                sdir + "/s1.log");
+    std::unique_ptr<rocksdr::Replicator> p = rocksdr::bench::OpenPrimary(spec, rocksdr::bench::LoopbackPrimary(pki));
+    rocksdr::bench::ChildProcess sec(
+        rocksdr::bench::SecondaryArgs(node, sdir + "/s1", sdir + "/s1.yaml", kCluster, "s1", p->port(), secondary_sync),
+        sdir + "/s1.log");
     sec.Start();
     if (!WaitAcked(p.get(), p->db()->GetLatestSequenceNumber(), std::chrono::seconds(60))) {
       Die("the secondary did not join; see " + sdir + "/s1.log");
