@@ -31,15 +31,6 @@ constexpr char kCluster[] = "cluster-a";
 class ReplicatorTest : public testing::ReplicatorClusterTest {
  protected:
   ReplicatorTest() : ReplicatorClusterTest(kCluster) {}
-  static void FlushAll(Replicator* r) {
-    auto* impl = plugin::ReplicatedDBImpl::From(r->db());
-    std::vector<rocksdb::ColumnFamilyHandle*> all = {impl->local_cf(), impl->replicated_cf()};
-    for (const auto& n : r->ColumnFamilyNames()) all.push_back(r->ColumnFamily(n));
-    ASSERT_TRUE(impl->base()->Flush(rocksdb::FlushOptions(), all).ok());
-  }
-  std::string Compare(const std::string& a, const std::string& b) {
-    return DiffDumps(DumpClosedDb(dir_.Sub(a)), DumpClosedDb(dir_.Sub(b)));
-  }
 };
 
 // A mixed workload of `n` operations on the primary; creates column family "late" at n/2.
@@ -170,16 +161,7 @@ TEST_F(ReplicatorTest, WalPurgedPastStoppedSecondaryRebootstrapsAutomatically) {
   s1.reset();
 
   // Purge the WAL past the stopped secondary's position.
-  uint64_t oldest = 0;
-  for (int round = 0; round < 6 && oldest <= stopped_at + 1; ++round) {
-    for (int i = 0; i < 50; ++i) Put(p.get(), "users", "b" + std::to_string(round * 50 + i), "2");
-    FlushAll(p.get());
-    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
-    Put(p.get(), "users", "tick", std::to_string(round));
-    FlushAll(p.get());
-    oldest = p->GetStatus().wal.oldest_sequence;
-  }
-  ASSERT_GT(oldest, stopped_at + 1) << "the WAL was not purged";
+  ASSERT_NO_FATAL_FAILURE(PurgeWalPast(p.get(), stopped_at));
 
   s1 = OpenNode("s1");
   EXPECT_EQ(s1->db()->role(), Role::kSecondary) << "role persisted";
@@ -195,7 +177,7 @@ TEST_F(ReplicatorTest, WalPurgedPastStoppedSecondaryRebootstrapsAutomatically) {
   EXPECT_NE(sst.bootstrap.reason.find("WAL gap"), std::string::npos) << sst.bootstrap.reason;
   ASSERT_TRUE(s1->Close().ok());
   ASSERT_TRUE(p->Close().ok());
-  EXPECT_EQ(Compare("p", "s1"), "");
+  EXPECT_EQ(DiffNodes("p", "s1"), "");
 }
 
 TEST_F(ReplicatorTest, PromotionRaisesEpochAndOldPrimaryIsRefused) {
