@@ -29,13 +29,9 @@ namespace rocksdr::testing {
 namespace {
 
 TEST(DiskFullBootstrap, FailsCleanlyRetriesAndCompletesOnceSpaceIsFreedWithoutRestart) {
-  TempDir mnt_parent;
-  const std::string mnt = mnt_parent.Sub("tmpfs");
-  TmpfsMount tmpfs(mnt, "32m");
-  if (!tmpfs.mounted()) {
-    GTEST_SKIP() << "cannot mount a 32 MiB tmpfs at " << mnt << " (" << tmpfs.error()
-                 << "): this scenario needs root / CAP_SYS_ADMIN; it was NOT run";
-  }
+  TempTmpfs tmpfs("32m");
+  if (!tmpfs.mounted()) GTEST_SKIP() << tmpfs.SkipReason();
+  const std::string& mnt = tmpfs.path();
   FaultClusterOptions o;
   o.secondary_db_dir = mnt + "/db";
   FaultCluster c(o);

@@ -123,13 +123,9 @@ void ExpectConverged(FaultCluster& c, uint64_t cursor_stopped) {
 class DiskFull : public ::testing::TestWithParam<bool> {};
 
 TEST_P(DiskFull, SecondaryRetriesAndConvergesOnceSpaceIsFreedWithoutRestart) {
-  TempDir mnt_parent;
-  const std::string mnt = mnt_parent.Sub("tmpfs");
-  TmpfsMount tmpfs(mnt, "32m");
-  if (!tmpfs.mounted()) {
-    GTEST_SKIP() << "cannot mount a 32 MiB tmpfs at " << mnt << " (" << tmpfs.error()
-                 << "): this scenario needs root / CAP_SYS_ADMIN; it was NOT run";
-  }
+  TempTmpfs tmpfs("32m");
+  if (!tmpfs.mounted()) GTEST_SKIP() << tmpfs.SkipReason();
+  const std::string& mnt = tmpfs.path();
   const size_t fds0 = FaultCluster::OpenFds();
   {
     FaultClusterOptions o;
