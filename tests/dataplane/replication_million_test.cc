@@ -116,11 +116,7 @@ TEST(ReplicationMillion, MixedOperationsToTwoSecondaryProcessesCompareExactly) {
   auto opened = Replicator::Open(testing::MakeSpec(dir.Sub("p")), ReplicatorOptions());
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   std::unique_ptr<Replicator> p = std::move(*opened);
-  PrimaryConfig pc;
-  pc.cluster_id = kCluster;
-  pc.listen_address = "127.0.0.1:0";
-  pc.tls = pki.Server(kCluster);
-  ASSERT_TRUE(p->BecomePrimary(pc).ok());
+  ASSERT_TRUE(p->BecomePrimary(testing::LoopbackPrimaryConfig(pki, kCluster)).ok());
 
   std::vector<pid_t> pids;
   for (const std::string id : {"s1", "s2"}) {

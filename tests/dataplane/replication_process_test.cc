@@ -86,11 +86,7 @@ TEST(ReplicationProcess, SecondaryKilledDuringBootstrapAndApplyConvergesExactly)
   auto opened = Replicator::Open(testing::MakeSpec(dir.Sub("p")), ro);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   std::unique_ptr<Replicator> p = std::move(*opened);
-  PrimaryConfig pc;
-  pc.cluster_id = kCluster;
-  pc.listen_address = "127.0.0.1:0";
-  pc.tls = pki.Server(kCluster);
-  ASSERT_TRUE(p->BecomePrimary(pc).ok());
+  ASSERT_TRUE(p->BecomePrimary(testing::LoopbackPrimaryConfig(pki, kCluster)).ok());
 
   // Preload: ~24 MB of incompressible values, so a bootstrap takes long enough to be killed.
   {

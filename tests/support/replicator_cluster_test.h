@@ -40,14 +40,7 @@ class ReplicatorClusterTest : public ::testing::Test {
     return r.ok() ? std::move(*r) : nullptr;
   }
   // BecomePrimary's config: this cluster, `epoch`, listening on 127.0.0.1 port 0.
-  PrimaryConfig Primary(uint64_t epoch = 1) const {
-    PrimaryConfig c;
-    c.cluster_id = cluster_id_;
-    c.epoch = epoch;
-    c.listen_address = "127.0.0.1:0";
-    c.tls = pki_.Server(cluster_id_);
-    return c;
-  }
+  PrimaryConfig Primary(uint64_t epoch = 1) const { return LoopbackPrimaryConfig(pki_, cluster_id_, epoch); }
   // BecomeSecondary's bundle for secondary `id` following the primary at 127.0.0.1:port.
   SecondaryBundle Bundle(const std::string& id, uint16_t port, uint64_t epoch = 1) const {
     SecondaryBundle b;

@@ -1,5 +1,6 @@
 // Helpers for tests of the replication runtime (rocksdr/replicator.h): a DbSpec with counter
-// merge operators, a read-only dump of every column family of a closed DB, and bounded waiting.
+// merge operators, a loopback primary config, a read-only dump of every column family of a closed
+// DB, and bounded waiting.
 // Test-only; one test thread.
 #pragma once
 
@@ -16,6 +17,7 @@
 
 #include "../../plugin/src/reserved_cf.h"
 #include "rocksdr/replicator.h"
+#include "support/replication_pki.h"
 #include "support/rocksdb_test_db.h"
 #include "support/time_scale.h"
 
@@ -37,6 +39,17 @@ inline DbSpec MakeSpec(const std::string& path, PluginOptions po = {}) {
   if (po.peer_timeout_ms == PluginOptions().peer_timeout_ms) po.peer_timeout_ms = 3000;
   spec.plugin_options = po;
   return spec;
+}
+
+// BecomePrimary's config: `cluster`, `epoch`, listening on 127.0.0.1 port 0 with pki's server
+// credentials for that cluster.
+inline PrimaryConfig LoopbackPrimaryConfig(const TestPki& pki, const std::string& cluster, uint64_t epoch = 1) {
+  PrimaryConfig c;
+  c.cluster_id = cluster;
+  c.epoch = epoch;
+  c.listen_address = "127.0.0.1:0";
+  c.tls = pki.Server(cluster);
+  return c;
 }
 
 // Every column family of the (closed) DB at `path` except rocksdr's node-local one:
