@@ -23,17 +23,7 @@ uint64_t Seq(const nlohmann::json& st) { return st.value("last_sequence_written"
 
 Result<sidecar::ConsistencyReport> Check(sidecar::PluginControl* a, sidecar::PluginControl* b,
                                          sidecar::ConsistencyMode mode) {
-  auto node = [](const std::string& name, sidecar::PluginControl* c) {
-    sidecar::ConsistencyNode n;
-    n.name = name;
-    n.call = [c](std::string_view op, const nlohmann::json& args) { return c->Consistency(op, args); };
-    return n;
-  };
-  sidecar::ConsistencyCheckOptions o;
-  o.mode = mode;
-  o.bucket_keys = 32;
-  o.timeout_ms = 20'000;
-  return sidecar::RunConsistencyCheck(node("a", a), node("b", b), o);
+  return ControlSocketConsistency("a", a, "b", b, /*bucket_keys=*/32, mode);
 }
 
 TEST(SplitBrain, OldPrimaryIsFencedByTheNewerEpochAndItsSecondaryRefusesItsStream) {

@@ -258,6 +258,13 @@ bool FaultCluster::WaitStreaming(std::chrono::milliseconds timeout) {
 
 Result<sidecar::ConsistencyReport> FaultCluster::Consistency(uint64_t bucket_keys) {
   if (!primary_ctl_ || !secondary_ctl_) return Status::FailedPrecondition("a node is down");
+  return ControlSocketConsistency("primary", primary_ctl_.get(), "secondary", secondary_ctl_.get(), bucket_keys,
+                                  sidecar::ConsistencyMode::kLive);
+}
+
+Result<sidecar::ConsistencyReport> ControlSocketConsistency(const std::string& a_name, sidecar::PluginControl* a,
+                                                            const std::string& b_name, sidecar::PluginControl* b,
+                                                            uint64_t bucket_keys, sidecar::ConsistencyMode mode) {
   auto node = [](const std::string& name, sidecar::PluginControl* c) {
     sidecar::ConsistencyNode n;
     n.name = name;
@@ -265,9 +272,10 @@ Result<sidecar::ConsistencyReport> FaultCluster::Consistency(uint64_t bucket_key
     return n;
   };
   sidecar::ConsistencyCheckOptions o;
+  o.mode = mode;
   o.bucket_keys = bucket_keys;
   o.timeout_ms = 20'000;
-  return sidecar::RunConsistencyCheck(node("primary", primary_ctl_.get()), node("secondary", secondary_ctl_.get()), o);
+  return sidecar::RunConsistencyCheck(node(a_name, a), node(b_name, b), o);
 }
 
 }  // namespace rocksdr::testing

@@ -7,7 +7,8 @@
 //
 // Checks used after every fault scenario:
 //   Consistency()      the live consistency check at the primary's latest sequence
-//                      (rocksdr/sidecar/consistency_check.h over the two control sockets)
+//                      (rocksdr/sidecar/consistency_check.h over the two control sockets;
+//                      ControlSocketConsistency() for any two nodes)
 //   OpenFds()/Children()  this process's descriptors and live child processes
 //
 // Who may call: tests, from the test thread. Uses gtest assertions (check HasFatalFailure()).
@@ -42,6 +43,12 @@ struct FaultClusterOptions {
   // or a background thread syncs it); unset: the node's default.
   std::optional<bool> sync_apply;
 };
+
+// The consistency check (`mode`, `bucket_keys` keys per bucket, 20 s timeout) between the nodes
+// behind two control sockets, named a_name and b_name in the report.
+Result<sidecar::ConsistencyReport> ControlSocketConsistency(const std::string& a_name, sidecar::PluginControl* a,
+                                                            const std::string& b_name, sidecar::PluginControl* b,
+                                                            uint64_t bucket_keys, sidecar::ConsistencyMode mode);
 
 class FaultCluster {
  public:
