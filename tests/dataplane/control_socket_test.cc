@@ -31,6 +31,7 @@
 #include "rocksdr/replication/control_io.h"
 #include "rocksdr/replication/control_protocol.h"
 #include "rocksdr/sidecar/plugin_control_client.h"
+#include "support/control_configs.h"
 #include "support/time_scale.h"
 #include "support/replication_pki.h"
 #include "support/replicator_test_util.h"
@@ -132,28 +133,10 @@ class ControlSocketTest : public ::testing::Test {
     return c.ok() ? std::move(*c) : nullptr;
   }
   sidecar::PrimaryConfig PrimaryCfg(std::vector<std::string> allowed) const {
-    const auto tls = pki_.Server(kCluster);
-    sidecar::PrimaryConfig c;
-    c.cluster_id = kCluster;
-    c.epoch = 1;
-    c.ca_cert_pem = tls.ca_pem;
-    c.server_cert_pem = tls.cert_pem;
-    c.server_key_pem = tls.key_pem;
-    c.allowed_secondary_ids = std::move(allowed);
-    return c;
+    return testing::ControlPrimaryConfig(pki_, kCluster, std::move(allowed));
   }
   sidecar::ActivationBundle BundleFor(const std::string& id, const std::string& addr) const {
-    const auto tls = pki_.Client(id, kCluster);
-    sidecar::ActivationBundle b;
-    b.cluster_id = kCluster;
-    b.secondary_id = id;
-    b.primary_replication_addrs = {addr};
-    b.primary_api_addr = "https://127.0.0.1:8200";
-    b.ca_cert_pem = tls.ca_pem;
-    b.client_cert_pem = tls.cert_pem;
-    b.client_key_pem = tls.key_pem;
-    b.epoch = 1;
-    return b;
+    return testing::ControlBundle(pki_, kCluster, id, addr, "https://127.0.0.1:8200");
   }
   std::string Sock(const std::string& name) const { return dir_.Sub(name + ".sock"); }
 

@@ -14,6 +14,7 @@
 
 #include "rocksdr/replication/consistency_ops.h"
 #include "rocksdr/sidecar/plugin_control_client.h"
+#include "support/control_configs.h"
 #include "support/node_process.h"
 
 namespace rocksdr::testing {
@@ -143,31 +144,13 @@ std::unique_ptr<sidecar::PluginControl> FaultCluster::ConnectWhenUp(const std::s
 }
 
 sidecar::PrimaryConfig FaultCluster::PrimaryConfig() const {
-  const auto tls = pki_.Server(kCluster);
-  sidecar::PrimaryConfig c;
-  c.cluster_id = kCluster;
-  c.epoch = 1;
-  c.ca_cert_pem = tls.ca_pem;
-  c.server_cert_pem = tls.cert_pem;
-  c.server_key_pem = tls.key_pem;
-  c.allowed_secondary_ids = {kSecondaryId, "s2", "p"};
-  return c;
+  return ControlPrimaryConfig(pki_, kCluster, {kSecondaryId, "s2", "p"});
 }
 
 sidecar::ActivationBundle FaultCluster::Bundle() const { return BundleFor(kSecondaryId, proxy_->address()); }
 
 sidecar::ActivationBundle FaultCluster::BundleFor(const std::string& id, const std::string& address) const {
-  const auto tls = pki_.Client(id, kCluster);
-  sidecar::ActivationBundle b;
-  b.cluster_id = kCluster;
-  b.secondary_id = id;
-  b.primary_replication_addrs = {address};
-  b.primary_api_addr = "http://127.0.0.1:1";
-  b.ca_cert_pem = tls.ca_pem;
-  b.client_cert_pem = tls.cert_pem;
-  b.client_key_pem = tls.key_pem;
-  b.epoch = 1;
-  return b;
+  return ControlBundle(pki_, kCluster, id, address, "http://127.0.0.1:1");
 }
 
 void FaultCluster::EnablePrimary() {
