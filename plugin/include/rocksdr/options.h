@@ -207,9 +207,9 @@ struct PluginOptions {
   // on a primary waits until `ack_count` (1..64) secondaries confirm its own batch (received
   // or durable), at most `ack_timeout_ms` (1 ms .. 10 min); then `ack_on_timeout` decides.
   // Concurrent writers share confirmations (one ACK covers every sequence up to it). Frames
-  // are then sent without coalescing delay (limits.max_batch_delay_us is ignored). Only the
-  // Replicator runtime feeds confirmations: a DB opened with rocksdr::Open alone has no
-  // secondaries, so its synchronous writes time out.
+  // are then sent without coalescing delay (limits.max_batch_delay_us and
+  // busy_frame_interval_us are ignored). Only the Replicator runtime feeds confirmations: a
+  // DB opened with rocksdr::Open alone has no secondaries, so its synchronous writes time out.
   // Default: async, 1, 5000 ms, fail
   AckMode ack_mode = AckMode::kAsync;
   uint64_t ack_count = 1;
