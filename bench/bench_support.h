@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -56,12 +57,21 @@ inline std::string NodeProgram(const std::string& given) {
   return node;
 }
 
-// A fresh directory /tmp/<prefix>-XXXXXX, removed with everything in it on destruction.
+// A fresh directory <temp>/<prefix>-XXXXXX, removed with everything in it on destruction.
+// <temp> is $TMPDIR if set, else /tmp (std::filesystem::temp_directory_path): point TMPDIR at a
+// disk with room for `replication_e2e_bench --bootstrap-gb N` (at least 2 x N GiB: the DB and
+// then its local copy, or the bootstrapped secondary).
 class ScratchDir {
  public:
   explicit ScratchDir(const std::string& prefix) {
-    std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) Die("mkdtemp");
+    std::error_code ec;
+    const std::filesystem::path base = std::filesystem::temp_directory_path(ec);
+    if (ec) Die("no temporary directory (TMPDIR): " + ec.message());
+    std::string tmpl = (base / (prefix + "-XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      Die("cannot create a scratch directory in " + base.string() + ": " + std::strerror(errno) +
+          " (set TMPDIR to a writable directory)");
+    }
     path_ = tmpl;
   }
   ~ScratchDir() {

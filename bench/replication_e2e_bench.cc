@@ -35,7 +35,8 @@
 //               first ACK after the install, vs copying the same live files to another directory
 //               of the same disk (read + write + fsync) (target >= 0.5). The default (256 MiB)
 //               keeps the suite short; the target is stated for >= 1 GiB: --bootstrap-gb 1.
-//               0 skips it. Do not run --bootstrap-gb in CI.
+//               0 skips it. Do not run --bootstrap-gb in CI. Scratch files go under $TMPDIR
+//               (default /tmp): it needs at least 2 x N GiB free for --bootstrap-gb N.
 //
 // Exit status: 0 when the suite ran (targets missed are reported, not failed), 1 on errors.
 #include <fcntl.h>
