@@ -169,11 +169,13 @@ struct PluginOptions {
   // Default: 1000 microseconds
   uint64_t max_batch_delay_us = 1000;
 
-  // Pacing of a busy link (0 .. 1 s; 0 = off): once a frame had to wait for an earlier frame's
-  // ACK, the next one is sent no sooner than this long after the previous one (and no later
-  // than max_batch_delay_us). A writer that keeps the link busy then ships fewer, larger frames
-  // (less TLS, syscall and ACK work per write on both sites) for at most this much more lag; an
-  // idle link still sends at once. Status: bytes_sent / batches_frames_sent per secondary.
+  // Pacing of a busy link (0 .. 1 s; 0 = off): once a frame had to wait (for an earlier frame's
+  // ACK, or for this interval), the next one is sent no sooner than this long after the previous
+  // one (and no later than max_batch_delay_us). A writer that keeps the link busy then ships
+  // fewer, larger frames (less TLS, syscall and ACK work per write on both sites) for at most
+  // this much more lag. The link is idle again, and a write goes at once, when everything is
+  // ACKed and the last frame went at least this long ago (replication/PROTOCOL.md, "Flow
+  // control"). Status: bytes_sent / frames_sent per secondary.
   // Default: 250 microseconds
   uint64_t busy_frame_interval_us = 250;
 

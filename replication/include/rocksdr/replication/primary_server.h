@@ -72,11 +72,12 @@ struct PrimaryServerOptions {
   // pump waits for that ACK (at most this long) and then sends what was written meanwhile; on an
   // idle link a frame is sent at once. 0: never wait. Default: 500 us.
   std::chrono::microseconds coalesce_delay{500};
-  // Pacing of a busy link: once a frame had to wait for an earlier one's ACK, the next frame is
-  // sent no sooner than this long after the previous one (and no later than coalesce_delay from
-  // the start of its wait), so a link kept busy by a fast writer carries fewer, larger frames:
-  // less TLS, syscall and ACK work per write on both sites, for at most this much extra lag. An
-  // idle link still sends at once. 0: as soon as the ACK arrives. Default: 0.
+  // Pacing of a busy link: once a frame had to wait (for an earlier one's ACK, or for this
+  // interval), the next frame is sent no sooner than this long after the previous one (and no
+  // later than coalesce_delay from the start of its wait), so a link kept busy by a fast writer
+  // carries fewer, larger frames: less TLS, syscall and ACK work per write on both sites, for at
+  // most this much extra lag. A write that finds everything ACKed and the last frame at least
+  // this old goes at once. 0: as soon as the ACK arrives. Default: 0.
   std::chrono::microseconds busy_frame_interval{0};
   // A HEARTBEAT (latest sequence, clock) is sent this often. Default: 1 s.
   std::chrono::milliseconds heartbeat_interval{1000};
