@@ -52,7 +52,7 @@ bool WalTailer::WaitForWrites(uint64_t after_seq, std::chrono::microseconds time
 
 bool WalTailer::TakeFromRing(size_t max_bytes, size_t max_batches) {
   ring_buf_.clear();
-  ctx_.ring->Take(next_seq_, zero_seq_, zero_id_, max_bytes, max_batches, &ring_buf_);
+  ctx_.ring->Take(next_seq_, zero_seq_, zero_id_, max_bytes, max_batches, &ring_buf_, &ring_hint_);
   for (const RingEntryRef& e : ring_buf_) {
     Candidate c;
     c.sequence = e->sequence;

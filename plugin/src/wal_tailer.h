@@ -162,6 +162,7 @@ class WalTailer : public replication::BatchSource {
   std::deque<Candidate> pending_;
   std::vector<RingEntryRef> ring_buf_;
   uint64_t zero_seq_ = 0, zero_id_ = 0;  // last count-0 ring entry shipped (WriteRing::Take)
+  uint64_t ring_hint_ = 0;               // where the last WriteRing::Take stopped (its hint)
   Status terminal_;  // sticky NeedsBootstrap / internal error
   uint64_t iterator_creations_ = 0;
   uint64_t ring_batches_ = 0, wal_batches_ = 0, trims_ = 0, ring_misses_ = 0;

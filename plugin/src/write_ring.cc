@@ -168,20 +168,38 @@ bool WriteRing::HasStartLocked(uint64_t seq) const {
   return false;
 }
 
+size_t WriteRing::LowerBoundNear(uint64_t seq, uint64_t hint) const {
+  // evicted_ counts the entries popped from the front: evicted_ + index names an entry for as
+  // long as it is kept, unless an out-of-order insert shifted it (then the checks below fail).
+  constexpr size_t kMaxSteps = 4;
+  if (hint >= evicted_ && hint - evicted_ <= entries_.size()) {
+    size_t i = static_cast<size_t>(hint - evicted_);
+    for (size_t step = 0; step < kMaxSteps && i < entries_.size() && entries_[i]->sequence < seq; ++step) ++i;
+    // The lower bound: at or past seq, and the entry before it (if any) below seq.
+    if ((i == entries_.size() || entries_[i]->sequence >= seq) && (i == 0 || entries_[i - 1]->sequence < seq)) {
+      return i;
+    }
+  }
+  return LowerBound(seq);
+}
+
 void WriteRing::Take(uint64_t next_sequence, uint64_t zero_sequence, uint64_t zero_id, size_t max_bytes,
-                     size_t max_entries, std::vector<RingEntryRef>* out) const {
+                     size_t max_entries, std::vector<RingEntryRef>* out, uint64_t* hint) const {
   // Pointers only are copied under the lock that writers need, a bounded number per call.
   max_entries = std::min<size_t>(max_entries, kMaxTakePerCall);
   std::lock_guard<SpinThenBlockMutex> l(mu_);
   if (entries_.empty() || max_entries == 0) return;
   size_t bytes = 0, taken = 0;
   uint64_t seq = next_sequence;
-  size_t i = LowerBound(seq);
+  size_t i = hint != nullptr ? LowerBoundNear(seq, *hint) : LowerBound(seq);
+  auto stop = [&] {
+    if (hint != nullptr) *hint = evicted_ + i;
+  };
   while (i < entries_.size() && entries_[i]->sequence == seq) {
     const RingEntryRef& e = entries_[i];
     const bool already = e->count == 0 && seq == zero_sequence && e->id <= zero_id;
     if (!already) {
-      if (taken >= max_entries || (taken > 0 && bytes >= max_bytes)) return;
+      if (taken >= max_entries || (taken > 0 && bytes >= max_bytes)) return stop();
       out->push_back(e);
       bytes += e->rep.size();
       ++taken;
@@ -193,6 +211,7 @@ void WriteRing::Take(uint64_t next_sequence, uint64_t zero_sequence, uint64_t ze
       while (i < entries_.size() && entries_[i]->sequence < seq) ++i;
     }
   }
+  stop();
 }
 
 bool WriteRing::WaitFor(uint64_t sequence, Clock::time_point deadline, bool* waited) {

@@ -204,8 +204,13 @@ class WriteRing {
   // next_sequence only those with id > zero_id), then the count > 0 entry starting there, then
   // the same from its end, and so on. Stops before max_entries (at most kMaxTakePerCall) or once max_bytes of rep were
   // appended (at least one entry when one is there), or where no count > 0 entry starts.
+  // `hint` (optional, one per tailer, start at 0): where the previous Take of this tailer stopped,
+  // updated by each call. A tailer that follows the writers finds its position there at once
+  // instead of by a binary search over the ring (pointer chasing, under the writers' lock); a
+  // stale hint (an entry inserted out of order, a tailer that read the WAL meanwhile) only costs
+  // that search. The result never depends on the hint.
   void Take(uint64_t next_sequence, uint64_t zero_sequence, uint64_t zero_id, size_t max_bytes,
-            size_t max_entries, std::vector<RingEntryRef>* out) const;
+            size_t max_entries, std::vector<RingEntryRef>* out, uint64_t* hint = nullptr) const;
 
   // Writers between BeginWrite and Finish now (a hint: may change right after the call).
   int writers_active() const { return active_count_.load(std::memory_order_acquire); }
@@ -225,6 +230,9 @@ class WriteRing {
  private:
   // REQUIRES: mu_ held. Index of the first entry with sequence >= seq.
   size_t LowerBound(uint64_t seq) const;
+  // REQUIRES: mu_ held. LowerBound(seq), found near `hint` (an absolute position: evicted_ + index)
+  // when it is close, else by LowerBound.
+  size_t LowerBoundNear(uint64_t seq, uint64_t hint) const;
   bool HasStartLocked(uint64_t seq) const;
 
   const size_t capacity_;

@@ -716,6 +716,7 @@ bool ShipperSession::RunBootstrap(const std::string& reason) {
 
 void ShipperSession::StreamLoop() {
   std::vector<WalBatch> batches;
+  frame_interval_ = options_.busy_frame_interval;
   const auto poll = std::min<std::chrono::microseconds>(
       std::chrono::milliseconds(50), options_.heartbeat_interval);
   while (true) {
@@ -749,7 +750,7 @@ void ShipperSession::StreamLoop() {
       if (bytes < budget) {
         const auto deadline = Clock::now() + options_.coalesce_delay;
         const auto not_before =
-            link_busy_ ? std::min(deadline, last_batches_sent_ + options_.busy_frame_interval)
+            link_busy_ ? std::min(deadline, last_batches_sent_ + frame_interval_)
                        : Clock::time_point{};
         std::unique_lock<std::mutex> l(mu_);
         waited = !in_flight_.empty() || Clock::now() < not_before;
@@ -807,6 +808,14 @@ void ShipperSession::StreamLoop() {
       next_sequence_ = expect;
       if (!PumpSend(std::move(frame), batches.back().last_sequence(), /*batches_frame=*/true)) return;
       last_batches_sent_ = Clock::now();
+      // A link that stays busy with heavy frames (a writer far faster than one frame per
+      // interval) is paced at up to coalesce_delay: per-frame work (TLS record, syscalls, ACK,
+      // wake-ups) shrinks per write. One light frame brings the base interval back, so a
+      // moderate load keeps its lag.
+      frame_interval_ = link_busy_ && batches.size() >= kHeavyFrameBatches
+                            ? std::max(options_.busy_frame_interval,
+                                       std::min(frame_interval_ * 2, options_.coalesce_delay))
+                            : options_.busy_frame_interval;
     }
     if (!gap.empty()) {
       spdlog::warn("replication: {}: {}; re-bootstrapping", name(), gap);

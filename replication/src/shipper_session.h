@@ -156,10 +156,15 @@ class ShipperSession : public FramedSession {
   // Pump only.
   std::unique_ptr<BatchSource> source_;
   uint64_t next_sequence_ = 0;
-  // Pacing (options_.busy_frame_interval): when the last BATCHES frame went, and whether it had
-  // to wait for an ACK first (the link was busy).
+  // Pacing (options_.busy_frame_interval): when the last BATCHES frame went, whether it had
+  // to wait first (the link was busy), and the interval in force: busy_frame_interval, doubled
+  // after each busy frame of at least kHeavyFrameBatches batches up to coalesce_delay, back to
+  // busy_frame_interval after a lighter one (PROTOCOL.md, "How an asynchronous primary sizes
+  // frames").
+  static constexpr size_t kHeavyFrameBatches = 64;
   std::chrono::steady_clock::time_point last_batches_sent_{};
   bool link_busy_ = false;
+  std::chrono::microseconds frame_interval_{0};
   std::thread pump_;
   std::atomic<bool> pump_running_{false};
   std::atomic<bool> closed_{false};

@@ -7,7 +7,9 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <atomic>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -184,6 +186,55 @@ TEST(WriteRingTest, TakenEntriesOutliveTheirEvictionAndKeepTheWritersScan) {
   out.clear();
   EXPECT_EQ(copy->sequence, 13u) << "a copy outlives the vector it was copied from";
   EXPECT_EQ(copy->rep, Written(13, 1, 100).Data());
+}
+
+// A tailer's position hint (Take's last argument) only saves the search: whatever the ring did
+// meanwhile (out-of-order inserts that shift entries, evictions, count-0 entries, a tailer that
+// jumps as after reading the WAL), Take hands out exactly what it hands out without one.
+TEST(WriteRingTest, PositionHintNeverChangesWhatTakeHandsOut) {
+  const size_t per_entry = Written(1, 1, 40).Data().size() + WriteRing::kEntryOverhead;
+  WriteRing ring(per_entry * 300);
+  std::mt19937_64 rng(20261127);
+  uint64_t next_write = 1, pos = 1, hint = 0, zero_seq = 0, zero_id = 0;
+  size_t compared = 0, nonempty = 0;
+  std::vector<uint64_t> starts;  // batch boundaries written so far
+  for (int round = 0; round < 3000; ++round) {
+    // 1-4 concurrent writers that finish in a random order (inserts behind the back).
+    const int n = 1 + static_cast<int>(rng() % 4);
+    std::vector<std::pair<uint64_t, rocksdb::WriteBatch>> group;
+    for (int w = 0; w < n; ++w) {
+      const int count = 1 + static_cast<int>(rng() % 3);
+      if (rng() % 10 == 0) group.emplace_back(ring.BeginWrite(), LogDataOnly(next_write, "blob"));
+      group.emplace_back(ring.BeginWrite(), Written(next_write, count, 40));
+      starts.push_back(next_write);
+      next_write += static_cast<uint64_t>(count);
+    }
+    std::shuffle(group.begin(), group.end(), rng);
+    for (auto& [ticket, wb] : group) ring.Finish(ticket, &wb, nullptr);
+    // A jump to a batch boundary, as after reading the WAL or a reconnect: mostly a recent one.
+    if (rng() % 50 == 0) pos = starts[starts.size() - 1 - rng() % std::min<size_t>(starts.size(), 400)];
+    for (int take = 0; take < 3; ++take) {
+      std::vector<RingEntryRef> with, without;
+      const size_t max_entries = 1 + rng() % 80;
+      const size_t max_bytes = rng() % 2 ? (1 << 20) : 200;
+      ring.Take(pos, zero_seq, zero_id, max_bytes, max_entries, &without);
+      ring.Take(pos, zero_seq, zero_id, max_bytes, max_entries, &with, &hint);
+      ASSERT_EQ(Seqs(with), Seqs(without)) << "round " << round << ", position " << pos;
+      for (size_t i = 0; i < with.size(); ++i) ASSERT_EQ(with[i].get(), without[i].get()) << round;
+      ++compared;
+      if (!with.empty()) ++nonempty;
+      for (const auto& e : with) {
+        if (e->count == 0) {
+          zero_seq = e->sequence;
+          zero_id = e->id;
+        } else {
+          pos = e->sequence + e->count;
+        }
+      }
+    }
+  }
+  EXPECT_GT(ring.Stats().evicted, 1000u) << "the ring evicted while the tailer followed it";
+  EXPECT_GT(nonempty, compared / 3) << "the tailer mostly found its position in the ring";
 }
 
 TEST(WriteRingTest, CountZeroEntriesGoBeforeTheBatchOfTheirSequenceOnce) {
