@@ -753,7 +753,11 @@ void ShipperSession::StreamLoop() {
             link_busy_ ? std::min(deadline, last_batches_sent_ + frame_interval_)
                        : Clock::time_point{};
         std::unique_lock<std::mutex> l(mu_);
-        waited = !in_flight_.empty() || Clock::now() < not_before;
+        const auto now = Clock::now();
+        // Idle again: everything ACKed and no frame for a whole busy_frame_interval (the base
+        // one, also when the interval in force grew): this write goes at once.
+        const bool idle = in_flight_.empty() && now >= last_batches_sent_ + options_.busy_frame_interval;
+        waited = !idle && (!in_flight_.empty() || now < not_before);
         if (waited) {
           cv_.wait_until(l, deadline, [&] { return stop_ || in_flight_.empty(); });
           // ACKs do not wake this wait (ShipperSession::Shutdown does): bounded by the interval.

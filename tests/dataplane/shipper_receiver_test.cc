@@ -445,10 +445,11 @@ struct PacedRun {
   double run_ms = 0;
   std::chrono::milliseconds lone_write_latency{0};
 };
-PacedRun RunPaced(std::chrono::microseconds busy_frame_interval, std::chrono::milliseconds run) {
+PacedRun RunPaced(std::chrono::microseconds busy_frame_interval, std::chrono::milliseconds run,
+                  std::chrono::microseconds max_delay = std::chrono::milliseconds(500)) {
   TransportHarness h;
   auto o = h.ServerOptions();
-  o.coalesce_delay = std::chrono::milliseconds(500);
+  o.coalesce_delay = max_delay;
   o.busy_frame_interval = busy_frame_interval;
   h.StartServer(o);
   FakeSink sink(0);
@@ -466,8 +467,8 @@ PacedRun RunPaced(std::chrono::microseconds busy_frame_interval, std::chrono::mi
   ExpectSameBatches(sink.Applied(), h.wal->BatchesFrom(1));
   EXPECT_TRUE(WaitUntil([&] { return h.Link("s1") && h.Link("s1")->acked_sequence == h.wal->LatestSequence(); }));
   out.frames = h.Link("s1")->batches_frames_sent;
-  // An idle link is not paced: once everything is ACKed and the interval has passed, a lone
-  // write goes at once.
+  // An idle link is not paced: once everything is ACKed and the (base) interval has passed, a
+  // lone write goes at once, also when heavy frames had made the interval in force grow.
   std::this_thread::sleep_for(busy_frame_interval + std::chrono::milliseconds(20));
   const auto t0 = std::chrono::steady_clock::now();
   h.wal->Append(1, std::string(12, '\0') + "lone");
@@ -492,6 +493,16 @@ TEST(ShipperReceiver, BusyLinkIsPacedIntoFewerLargerFrames) {
       << "unpaced: " << unpaced.frames << " frames, paced: " << paced.frames;
   // The bound on the extra lag: the lone write after idling was not held for an interval.
   EXPECT_LT(paced.lone_write_latency, interval);
+}
+
+TEST(ShipperReceiver, HeavyFramesStretchTheIntervalUpToTheMaxBatchDelay) {
+  // A batch every ~200 us: over a hundred per interval, so every paced frame is heavy (>= 64
+  // batches) and the interval doubles each frame: 1, 2, 4, 8, then 8 x the base (the max delay
+  // here), i.e. about 6 frames in 24 intervals where a fixed interval would send 24.
+  const auto interval = Scaled(std::chrono::milliseconds(40));
+  const PacedRun run = RunPaced(interval, 24 * interval, 8 * interval);
+  EXPECT_LE(run.frames, 12u) << run.frames << " frames in " << run.run_ms << " ms";
+  EXPECT_LT(run.lone_write_latency, interval);
 }
 
 TEST(ShipperReceiver, StopIsBoundedWithSlowSecondary) {

@@ -173,9 +173,11 @@ struct PluginOptions {
   // ACK, or for this interval), the next one is sent no sooner than this long after the previous
   // one (and no later than max_batch_delay_us). A writer that keeps the link busy then ships
   // fewer, larger frames (less TLS, syscall and ACK work per write on both sites) for at most
-  // this much more lag. The link is idle again, and a write goes at once, when everything is
-  // ACKed and the last frame went at least this long ago (replication/PROTOCOL.md, "Flow
-  // control"). Status: bytes_sent / frames_sent per secondary.
+  // this much more lag. Under a heavy load (busy frames of 64 batches or more) the interval
+  // doubles per frame up to max_batch_delay_us, and a lighter frame restores it. The link is idle
+  // again, and a write goes at once, when everything is ACKed and the last frame went at least
+  // this long ago (replication/PROTOCOL.md, "Flow control"). Status: bytes_sent / frames_sent per
+  // secondary.
   // Default: 250 microseconds
   uint64_t busy_frame_interval_us = 250;
 

@@ -76,8 +76,10 @@ struct PrimaryServerOptions {
   // interval), the next frame is sent no sooner than this long after the previous one (and no
   // later than coalesce_delay from the start of its wait), so a link kept busy by a fast writer
   // carries fewer, larger frames: less TLS, syscall and ACK work per write on both sites, for at
-  // most this much extra lag. A write that finds everything ACKed and the last frame at least
-  // this old goes at once. 0: as soon as the ACK arrives. Default: 0.
+  // most this much extra lag. After each busy frame of 64 batches or more the interval doubles,
+  // up to coalesce_delay (a lighter frame restores it). A write that finds everything ACKed and
+  // the last frame at least busy_frame_interval old goes at once. 0: as soon as the ACK arrives.
+  // Default: 0.
   std::chrono::microseconds busy_frame_interval{0};
   // A HEARTBEAT (latest sequence, clock) is sent this often. Default: 1 s.
   std::chrono::milliseconds heartbeat_interval{1000};
