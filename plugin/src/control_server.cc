@@ -23,6 +23,7 @@
 #include "rocksdr/crypto/secure_bytes.h"
 #include "rocksdr/replication/control_io.h"
 #include "rocksdr/replication/control_protocol.h"
+#include "rocksdr/replication/thread_name.h"
 
 namespace rocksdr {
 
@@ -137,7 +138,10 @@ class ControlServerImpl : public ControlServer {
     dev_ = st.st_dev;
     ino_ = st.st_ino;
     if (::listen(listen_fd_, 16) != 0) return Status::IOError("control socket " + path_ + ": listen: " + Errno(errno));
-    accept_thread_ = std::thread([this] { AcceptLoop(); });
+    accept_thread_ = std::thread([this] {
+      replication::SetThreadName(replication::kThreadControl);
+      AcceptLoop();
+    });
     spdlog::info("rocksdr: control socket listening at {}", path_);
     return Status::OK();
   }
@@ -244,6 +248,7 @@ class ControlServerImpl : public ControlServer {
       }
       auto done = std::make_shared<std::atomic<bool>>(false);
       conns_.push_back(Conn{std::thread([this, fd, done] {
+                              replication::SetThreadName(replication::kThreadControlConn);
                               Serve(fd->get());
                               fd->Reset();
                               done->store(true);

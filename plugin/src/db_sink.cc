@@ -7,12 +7,16 @@
 #include <utility>
 
 #include "reserved_cf.h"
+#include "rocksdr/replication/thread_name.h"
 
 namespace rocksdr::plugin {
 
 DbSink::DbSink(ManagedDb* db, std::shared_mutex* db_mu, DbSinkOptions options)
     : db_(db), db_mu_(db_mu), options_(std::move(options)) {
-  sync_thread_ = std::thread([this] { SyncLoop(); });
+  sync_thread_ = std::thread([this] {
+    replication::SetThreadName(replication::kThreadSync);
+    SyncLoop();
+  });
 }
 
 DbSink::~DbSink() {

@@ -28,6 +28,7 @@
 #include "reserved_cf.h"
 #include "rocksdr/replication/primary_server.h"
 #include "rocksdr/replication/secondary_client.h"
+#include "rocksdr/replication/thread_name.h"
 #include "rocksdr/replicator.h"
 
 namespace rocksdr {
@@ -100,7 +101,10 @@ class ReplicatorImpl : public Replicator {
     sink_ = std::make_unique<DbSink>(db_.get(), &db_mu_, SinkOptions());
     consistency_ = std::make_unique<plugin::ConsistencyRuntime>(db_.get(), &db_mu_, [this] { return sink_.get(); });
     db_->SetBeforeClose([this] { consistency_->ReleaseAll(); });
-    monitor_ = std::thread([this] { MonitorLoop(); });
+    monitor_ = std::thread([this] {
+      replication::SetThreadName(replication::kThreadMonitor);
+      MonitorLoop();
+    });
   }
   ~ReplicatorImpl() override { (void)Close(); }
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "shipper_session.h"
+#include "rocksdr/replication/thread_name.h"
 
 namespace rocksdr::replication {
 
@@ -57,7 +58,10 @@ class PrimaryServer::Impl : public ShipperHost {
   void Run() {
     asio::post(acceptor_.get_executor(), [this] { DoAccept(); });
     for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
-      threads_.emplace_back([this] { io_.run(); });
+      threads_.emplace_back([this] {
+        SetThreadName(kThreadNet);
+        io_.run();
+      });
     }
   }
 

@@ -11,6 +11,7 @@
 
 #include "receiver_session.h"
 #include "rocksdr/replication/sink_retry.h"
+#include "rocksdr/replication/thread_name.h"
 
 namespace rocksdr::replication {
 
@@ -33,7 +34,10 @@ class SecondaryClient::Impl : public ReceiverHost {
 
   void Run() {
     asio::post(io_, [this] { Connect(); });
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+      SetThreadName(kThreadClient);
+      io_.run();
+    });
   }
 
   void Connect() {

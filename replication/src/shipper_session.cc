@@ -12,6 +12,7 @@
 #include "rocksdr/crypto/x509_ca.h"
 #include "rocksdr/replication/crc32c.h"
 #include "rocksdr/replication/handshake.h"
+#include "rocksdr/replication/thread_name.h"
 
 namespace rocksdr::replication {
 
@@ -389,7 +390,10 @@ void ShipperSession::HandleHello(const Frame& frame) {
                                 : std::string("no cursor"));
   phase_ = Phase::kDeciding;
   pump_running_ = true;
-  pump_ = std::thread([s = self(), hello] { s->PumpMain(hello); });
+  pump_ = std::thread([s = self(), hello] {
+    SetThreadName(kThreadPump);
+    s->PumpMain(hello);
+  });
 }
 
 void ShipperSession::HandleAck(const Frame& frame) {

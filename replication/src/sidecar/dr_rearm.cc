@@ -12,6 +12,7 @@
 
 #include "dr_context.h"
 #include "rocksdr/sidecar/dr_activation.h"
+#include "rocksdr/replication/thread_name.h"
 
 namespace rocksdr::sidecar {
 
@@ -135,7 +136,10 @@ PassResult Pass(DrContext& ctx) {
 class Rearmer {
  public:
   Rearmer(std::shared_ptr<DrContext> ctx, std::chrono::milliseconds interval)
-      : ctx_(std::move(ctx)), interval_(interval), thread_([this] { Run(); }) {}
+      : ctx_(std::move(ctx)), interval_(interval), thread_([this] {
+          replication::SetThreadName(replication::kThreadRearm);
+          Run();
+        }) {}
 
   void Stop() {
     {

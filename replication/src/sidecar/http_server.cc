@@ -18,6 +18,7 @@
 
 #include "rocksdr/crypto/random.h"
 #include "rocksdr/sidecar/net_address.h"
+#include "rocksdr/replication/thread_name.h"
 
 namespace rocksdr::sidecar {
 
@@ -347,7 +348,10 @@ class HttpServerImpl : public HttpServer, public std::enable_shared_from_this<Ht
     bound_ = FormatHostPort(bound.address().to_string(), port_);
     DoAccept();
     for (int i = 0; i < o.threads; ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
+      threads_.emplace_back([this] {
+        replication::SetThreadName(replication::kThreadHttp);
+        ioc_.run();
+      });
     }
     return Status::OK();
   }
