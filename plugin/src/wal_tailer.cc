@@ -53,14 +53,13 @@ bool WalTailer::WaitForWrites(uint64_t after_seq, std::chrono::microseconds time
 bool WalTailer::TakeFromRing(size_t max_bytes, size_t max_batches) {
   ring_buf_.clear();
   ctx_.ring->Take(next_seq_, zero_seq_, zero_id_, max_bytes, max_batches, &ring_buf_, &ring_hint_);
-  for (const RingEntryRef& e : ring_buf_) {
+  for (RingEntryRef& e : ring_buf_) {
     Candidate c;
     c.sequence = e->sequence;
     c.count = e->count;
     c.from_ring = true;
     c.ring_id = e->id;
-    c.rep = e->rep;
-    c.scan = e->scan;
+    c.entry = std::move(e);
     pending_.push_back(std::move(c));
   }
   const bool took = !ring_buf_.empty();
@@ -171,15 +170,39 @@ Status WalTailer::FetchFromWal(bool* recreated, uint64_t latest) {
   return Gap(oldest.ok() && *oldest > next_seq_ && *oldest <= latest ? *oldest : UINT64_MAX);
 }
 
+std::string WalTailer::CopyRep(std::string_view rep) {
+  std::string s;
+  if (!spare_reps_.empty() && rep.size() <= kMaxSpareRepBytes) {
+    s = std::move(spare_reps_.back());
+    spare_reps_.pop_back();
+  }
+  s.assign(rep);
+  return s;
+}
+
+void WalTailer::Recycle(std::vector<replication::WalBatch>* done) {
+  for (replication::WalBatch& b : *done) {
+    if (spare_reps_.size() >= kMaxSpareReps) break;
+    if (b.rep.capacity() > kMaxSpareRepBytes || b.rep.capacity() < 64) continue;
+    b.rep.clear();
+    spare_reps_.push_back(std::move(b.rep));
+  }
+  done->clear();
+}
+
 Status WalTailer::Admit(Candidate& c, replication::WalBatch* out) {
   auto at = [&] { return "WAL batch at " + std::to_string(c.sequence); };
-  if (!c.scan) {
-    if (!c.batch) c.batch = std::make_unique<rocksdb::WriteBatch>(std::move(c.rep));
+  // A WriteBatch of the candidate's rep (a ring entry is copied; the entry stays immutable).
+  auto parse = [&] {
+    if (!c.batch) c.batch = std::make_unique<rocksdb::WriteBatch>(std::string(c.entry->rep));
+  };
+  if (!c.scan && !(c.entry && c.entry->scan)) {
+    parse();
     Result<BatchScan> scan = ScanBatch(*c.batch, ctx_.local_cf_id, ctx_.replicated_cf_id);
     if (!scan.ok()) return scan.status().WithContext(at());
     c.scan = std::move(*scan);
   }
-  const BatchScan& scan = *c.scan;
+  const BatchScan& scan = c.scan ? *c.scan : *c.entry->scan;
   if (scan.has_2pc) {
     return Status::Internal(at() + " holds two-phase-commit markers (TransactionDB): rocksdr cannot replicate "
                                    "2PC transactions");
@@ -196,12 +219,12 @@ Status WalTailer::Admit(Candidate& c, replication::WalBatch* out) {
   out->sequence = c.sequence;
   out->count = c.count;
   if (scan.has_local_cf) {
-    if (!c.batch) c.batch = std::make_unique<rocksdb::WriteBatch>(std::move(c.rep));
+    parse();
     Result<std::string> rep = StripLocalRecords(*c.batch, ctx_.local_cf_id, c.sequence);
     if (!rep.ok()) return rep.status().WithContext(at());
     out->rep = std::move(*rep);
   } else {
-    out->rep = c.batch ? c.batch->Data() : std::move(c.rep);
+    out->rep = c.batch ? c.batch->Data() : CopyRep(c.entry->rep);
   }
   return Status::OK();
 }

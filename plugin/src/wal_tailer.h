@@ -105,6 +105,10 @@ class WalTailer : public replication::BatchSource {
 
   // BatchSource. Read appends what is available now (possibly nothing); see the header comment.
   Status Read(size_t max_bytes, size_t max_batches, std::vector<replication::WalBatch>* out) override;
+  // Keeps the reps' buffers (up to kMaxSpareReps of at most kMaxSpareRepBytes each) for the
+  // batches of later Reads from the ring: a tailer following the writers allocates nothing
+  // per batch.
+  void Recycle(std::vector<replication::WalBatch>* done) override;
   bool WaitForWrites(uint64_t after_seq, std::chrono::microseconds timeout) override;
   uint64_t LatestSequence() override;
 
@@ -126,6 +130,9 @@ class WalTailer : public replication::BatchSource {
   static constexpr int kWriterSpins = 64;
   // An iterator this many sequences behind the position is dropped rather than read forward.
   static constexpr uint64_t kMaxIteratorSkip = 4096;
+  // Recycle keeps at most this many buffers, each of at most this capacity (<= 1 MiB).
+  static constexpr size_t kMaxSpareReps = 1024;
+  static constexpr size_t kMaxSpareRepBytes = 1024;
 
  private:
   // A batch from either source, before validation.
@@ -134,9 +141,9 @@ class WalTailer : public replication::BatchSource {
     uint32_t count = 0;
     bool from_ring = false;
     uint64_t ring_id = 0;
-    std::string rep;                             // ring: the batch's rep (batch is null)
+    RingEntryRef entry;                          // ring: the entry (its rep, and its scan if known)
     std::unique_ptr<rocksdb::WriteBatch> batch;  // WAL (or a ring entry that had to be parsed)
-    std::optional<BatchScan> scan;               // known from the writer (ring) or computed
+    std::optional<BatchScan> scan;               // computed (a ring entry's own scan is used in place)
   };
 
   // Makes pending_ non-empty if a batch is available: from the ring, else from the WAL. May
@@ -146,6 +153,8 @@ class WalTailer : public replication::BatchSource {
   bool TakeFromRing(size_t max_bytes, size_t max_batches);
   Status FetchFromWal(bool* recreated, uint64_t latest);
   bool TakeFromIterator();
+  // A copy of `rep` in a recycled buffer when there is one.
+  std::string CopyRep(std::string_view rep);
   // The one validation path for both sources (see the header comment): *out is what to ship.
   // Non-OK: NeedsBootstrap (ingest marker) or kInternal/kCorruption — all sticky.
   Status Admit(Candidate& c, replication::WalBatch* out);
@@ -161,6 +170,7 @@ class WalTailer : public replication::BatchSource {
   uint64_t iter_next_seq_ = 0; // the sequence after the last record iter_ returned
   std::deque<Candidate> pending_;
   std::vector<RingEntryRef> ring_buf_;
+  std::vector<std::string> spare_reps_;  // Recycle'd buffers, empty, capacity <= kMaxSpareRepBytes
   uint64_t zero_seq_ = 0, zero_id_ = 0;  // last count-0 ring entry shipped (WriteRing::Take)
   uint64_t ring_hint_ = 0;               // where the last WriteRing::Take stopped (its hint)
   Status terminal_;  // sticky NeedsBootstrap / internal error

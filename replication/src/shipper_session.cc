@@ -736,7 +736,7 @@ void ShipperSession::StreamLoop() {
     const size_t frame_budget = std::min<size_t>(options_.target_frame_bytes, max_payload / 2);
     budget = std::max<size_t>(1, std::min(budget, frame_budget));
     if (!source_->WaitForWrites(next_sequence_ - 1, poll)) continue;
-    batches.clear();
+    source_->Recycle(&batches);  // the previous frame's batches (sent): their buffers may be reused
     Status st = source_->Read(budget, options_.limits.max_batches_per_frame, &batches);
     // Coalesce, as Nagle does: on an idle link (every BATCHES frame ACKed) a frame goes at once;
     // while one is un-ACKed, a frame that is not full waits for that ACK — at most coalesce_delay

@@ -51,6 +51,10 @@ class BatchSource {
   // Errors: NeedsBootstrap(reason) on a WAL gap; anything else is transient.
   virtual Status Read(size_t max_bytes, size_t max_batches, std::vector<WalBatch>* out) = 0;
 
+  // Gives back batches that Read returned once the caller is done with them, and empties *done.
+  // A source may keep their buffers to fill later Reads without allocating. Default: clears.
+  virtual void Recycle(std::vector<WalBatch>* done) { done->clear(); }
+
   // Blocks until the primary's latest sequence is greater than after_seq or `timeout` passed,
   // and returns whether it is. Woken by the application's writes, no busy polling.
   virtual bool WaitForWrites(uint64_t after_seq, std::chrono::microseconds timeout) = 0;
