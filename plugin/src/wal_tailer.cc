@@ -224,7 +224,13 @@ Status WalTailer::Admit(Candidate& c, replication::WalBatch* out) {
     if (!rep.ok()) return rep.status().WithContext(at());
     out->rep = std::move(*rep);
   } else {
-    out->rep = c.batch ? c.batch->Data() : CopyRep(c.entry->rep);
+    // (Not a conditional expression: its operands, a const lvalue and a prvalue, would make a
+    // const temporary, copied instead of moved into out->rep.)
+    if (c.batch) {
+      out->rep = c.batch->Data();
+    } else {
+      out->rep = CopyRep(c.entry->rep);
+    }
   }
   return Status::OK();
 }
