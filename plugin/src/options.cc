@@ -116,6 +116,10 @@ Status ValidatePluginOptions(const PluginOptions& o) {
       CheckRange("limits.heartbeat_interval_ms", o.heartbeat_interval_ms, 10, 60000, "ms"));
   ROCKSDR_RETURN_IF_ERROR(CheckRange("limits.peer_timeout_ms", o.peer_timeout_ms,
                                      2 * o.heartbeat_interval_ms + 1, 600000, "ms"));
+  ROCKSDR_RETURN_IF_ERROR(
+      CheckRange("limits.storage_retry_initial_ms", o.storage_retry_initial_ms, 10, 600000, "ms"));
+  ROCKSDR_RETURN_IF_ERROR(CheckRange("limits.storage_retry_max_ms", o.storage_retry_max_ms,
+                                     o.storage_retry_initial_ms, 3600000, "ms"));
   ROCKSDR_RETURN_IF_ERROR(CheckRange("limits.write_ring_bytes", o.write_ring_bytes, 0, kGiB, "bytes"));
   ROCKSDR_RETURN_IF_ERROR(ValidatePreloadOptions(o));
   ROCKSDR_RETURN_IF_ERROR(CheckRange("ack.count", o.ack_count, 1, 64, "secondaries"));

@@ -69,6 +69,8 @@ class YamlParser {
         {"max_unacked_bytes", [&](auto& n, auto& f) { return Uint(n, f, &o->max_unacked_bytes); }},
         {"heartbeat_interval_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->heartbeat_interval_ms); }},
         {"peer_timeout_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->peer_timeout_ms); }},
+        {"storage_retry_initial_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->storage_retry_initial_ms); }},
+        {"storage_retry_max_ms", [&](auto& n, auto& f) { return Uint(n, f, &o->storage_retry_max_ms); }},
         {"write_ring_bytes", [&](auto& n, auto& f) { return Uint(n, f, &o->write_ring_bytes); }},
     };
     const std::vector<std::pair<std::string, H>> ack = {

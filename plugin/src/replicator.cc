@@ -615,6 +615,8 @@ class ReplicatorImpl : public Replicator {
     o.limits.max_frame_payload = static_cast<uint32_t>(po.max_frame_bytes);
     o.window_bytes = std::max<uint64_t>(po.max_unacked_bytes, 64 << 10);
     o.dead_timeout = std::chrono::milliseconds(po.peer_timeout_ms);
+    o.storage_retry.initial = std::chrono::milliseconds(po.storage_retry_initial_ms);
+    o.storage_retry.cap = std::chrono::milliseconds(po.storage_retry_max_ms);
     if (options_.reconnect_initial_ms != 0) o.backoff.initial = std::chrono::milliseconds(options_.reconnect_initial_ms);
     if (options_.reconnect_cap_ms != 0) o.backoff.cap = std::chrono::milliseconds(options_.reconnect_cap_ms);
     return o;

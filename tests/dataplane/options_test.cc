@@ -44,6 +44,8 @@ limits:
   max_unacked_bytes: 8388608
   heartbeat_interval_ms: 250
   peer_timeout_ms: 2000
+  storage_retry_initial_ms: 50
+  storage_retry_max_ms: 800
 )";
   Result<PluginOptions> r = ParsePluginOptionsYaml(text, "cfg.yaml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -64,6 +66,8 @@ limits:
   EXPECT_EQ(r->max_unacked_bytes, 8388608u);
   EXPECT_EQ(r->heartbeat_interval_ms, 250u);
   EXPECT_EQ(r->peer_timeout_ms, 2000u);
+  EXPECT_EQ(r->storage_retry_initial_ms, 50u);
+  EXPECT_EQ(r->storage_retry_max_ms, 800u);
 }
 
 TEST(PluginOptions, EmptyDocumentGivesDefaults) {
@@ -97,6 +101,11 @@ TEST(PluginOptions, WrongTypesAreRefused) {
 
   s = ParseErr("limits:\n  busy_frame_interval_us: 2000000\n");
   EXPECT_NE(s.message().find("limits.busy_frame_interval_us"), std::string::npos) << s.message();
+
+  s = ParseErr("limits:\n  storage_retry_initial_ms: 5\n");
+  EXPECT_NE(s.message().find("limits.storage_retry_initial_ms"), std::string::npos) << s.message();
+  s = ParseErr("limits:\n  storage_retry_initial_ms: 2000\n  storage_retry_max_ms: 1000\n");
+  EXPECT_NE(s.message().find("limits.storage_retry_max_ms"), std::string::npos) << s.message();
 
   s = ParseErr("auto_rebootstrap: yes\n");
   EXPECT_NE(s.message().find("cfg.yaml:1:19: 'auto_rebootstrap' must be true or false"), std::string::npos)

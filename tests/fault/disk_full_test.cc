@@ -131,6 +131,9 @@ TEST_P(DiskFull, SecondaryRetriesAndConvergesOnceSpaceIsFreedWithoutRestart) {
     FaultClusterOptions o;
     o.secondary_db_dir = mnt + "/db";
     o.sync_apply = GetParam();
+    // Retries every 200-400 ms (limits.storage_retry_*) instead of 1 s doubling to 30 s.
+    o.storage_retry_initial_ms = 200;
+    o.storage_retry_max_ms = 400;
     FaultCluster c(o);
     c.Start();
     ASSERT_FALSE(::testing::Test::HasFatalFailure());
@@ -159,6 +162,18 @@ TEST_P(DiskFull, SecondaryRetriesAndConvergesOnceSpaceIsFreedWithoutRestart) {
     std::printf("disk full: secondary status: %s (state %s, next retry %s)\n", StopReason(stopped).c_str(),
                 stopped.value("state", "").c_str(), stopped["primary_link"].value("next_retry", "").c_str());
     EXPECT_EQ(stopped.value("state", ""), "local-storage-failed") << stopped.dump();
+    // The configured backoff: by the fourth attempt the default would wait 8 s; the status says
+    // the next attempt is at most storage_retry_max_ms away (+ jitter and scheduling slack).
+    ASSERT_TRUE(WaitFor([&] {
+      stopped = c.SecondaryStatus();
+      return InStorageRetry(stopped, mnt) && stopped["primary_link"].value("storage_retry_attempt", 0) >= 4;
+    }, std::chrono::seconds(30))) << "no fourth storage retry within 30 s: " << stopped.dump() << "\n" << c.Logs();
+    {
+      const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+      EXPECT_LE(stopped["primary_link"].value("next_retry_unix_ms", int64_t{0}) - now_ms, 400 + 1000)
+          << stopped.dump();
+    }
     uint64_t cursor_stopped = AppliedCursor(stopped);
     ASSERT_GT(cursor_stopped, 0u);
     // The cursor stays where it is while the primary keeps writing and the retries fail.

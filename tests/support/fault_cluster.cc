@@ -51,12 +51,21 @@ FaultCluster::~FaultCluster() {
   for (pid_t& p : extra_pids_) Reap(&p);
 }
 
+std::string FaultCluster::LimitsYaml() const {
+  std::string y = "limits:\n  heartbeat_interval_ms: " + std::to_string(options_.heartbeat_interval_ms) +
+                  "\n  peer_timeout_ms: " + std::to_string(options_.peer_timeout_ms) + "\n";
+  if (options_.storage_retry_initial_ms != 0) {
+    y += "  storage_retry_initial_ms: " + std::to_string(options_.storage_retry_initial_ms) + "\n";
+  }
+  if (options_.storage_retry_max_ms != 0) {
+    y += "  storage_retry_max_ms: " + std::to_string(options_.storage_retry_max_ms) + "\n";
+  }
+  return y;
+}
+
 pid_t FaultCluster::SpawnNode(const std::string& name, bool load) {
   if (!std::filesystem::exists(dir_.Sub(name + ".yaml"))) {
-    WriteFile(dir_.Sub(name + ".yaml"), "role: disabled\nstate_dir: " + dir_.Sub(name + ".state") +
-                                            "\nlimits:\n  heartbeat_interval_ms: " +
-                                            std::to_string(options_.heartbeat_interval_ms) +
-                                            "\n  peer_timeout_ms: " + std::to_string(options_.peer_timeout_ms) + "\n");
+    WriteFile(dir_.Sub(name + ".yaml"), "role: disabled\nstate_dir: " + dir_.Sub(name + ".state") + "\n" + LimitsYaml());
   }
   const pid_t pid = Spawn(name, dir_.Sub(name), load);
   if (pid > 0) extra_pids_.push_back(pid);
@@ -171,8 +180,7 @@ void FaultCluster::EnablePrimary() {
 void FaultCluster::Start() {
   ASSERT_TRUE(std::filesystem::exists(NodeBinary()))
       << NodeBinary() << " is missing: build the rocksdr_node target";
-  const std::string limits = "limits:\n  heartbeat_interval_ms: " + std::to_string(options_.heartbeat_interval_ms) +
-                             "\n  peer_timeout_ms: " + std::to_string(options_.peer_timeout_ms) + "\n";
+  const std::string limits = LimitsYaml();
   WriteFile(dir_.Sub("p.yaml"), "role: disabled\nstate_dir: " + dir_.Sub("p.state") + "\n" + limits);
   WriteFile(dir_.Sub("s1.yaml"), "role: disabled\nstate_dir: " + dir_.Sub("s1.state") + "\n" + limits);
   if (!options_.secondary_db_dir.empty()) std::filesystem::create_directories(options_.secondary_db_dir);

@@ -37,6 +37,9 @@ struct FaultClusterOptions {
   // Plugin YAML limits: fast failure detection so scenarios are short.
   uint64_t heartbeat_interval_ms = 100;
   uint64_t peer_timeout_ms = 1000;
+  // limits.storage_retry_initial_ms / storage_retry_max_ms of both nodes; 0: the node's default.
+  uint64_t storage_retry_initial_ms = 0;
+  uint64_t storage_retry_max_ms = 0;
   // Directory of the secondary's DB (default: inside the cluster's temp dir), e.g. a small tmpfs.
   std::string secondary_db_dir;
   // rocksdr_node --sync for both nodes (sync_apply: the secondary syncs its WAL on every apply,
@@ -103,6 +106,7 @@ class FaultCluster {
 
  private:
   pid_t Spawn(const std::string& name, const std::string& db, bool load);
+  std::string LimitsYaml() const;  // the nodes' plugin.yaml `limits` (options_)
   std::unique_ptr<sidecar::PluginControl> ConnectWhenUp(const std::string& sock);
   sidecar::ActivationBundle Bundle() const;
   void EnablePrimary();

@@ -23,6 +23,8 @@
 //     max_unacked_bytes: 67108864
 //     heartbeat_interval_ms: 1000
 //     peer_timeout_ms: 10000
+//     storage_retry_initial_ms: 1000
+//     storage_retry_max_ms: 30000
 //     write_ring_bytes: 16777216
 //   ack:                          # synchronous replication (README "Synchronous replication")
 //     mode: async                 # async | received | durable
@@ -191,6 +193,14 @@ struct PluginOptions {
   // Default: 1000 ms and 10000 ms
   uint64_t heartbeat_interval_ms = 1000;
   uint64_t peer_timeout_ms = 10000;
+
+  // A secondary whose local storage failed (a full disk: README "Troubleshooting") waits this
+  // long before its first retry (10 ms .. 10 min), doubling per failed attempt up to the max
+  // (>= the first delay, <= 1 h). A smaller max means a freed disk is used sooner, for more
+  // frequent attempts (each one a DB::Resume or reopen, and a reconnect) while it stays full.
+  // Default: 1000 ms and 30000 ms
+  uint64_t storage_retry_initial_ms = 1000;
+  uint64_t storage_retry_max_ms = 30000;
 
   // Memory a primary keeps for the batches it wrote recently (0 .. 1 GiB; 0 = off), so that its
   // WAL tailers ship them from memory instead of reading the WAL back; secondaries that are
