@@ -394,6 +394,14 @@ int main(int argc, char** argv) {
 
   auto phase = [](const char* what) { std::fprintf(stderr, "replication_e2e_bench: %s\n", what); };
   const rocksdr::ShippingStatus ship0 = pdb->GetReplicationStatus().shipping;
+  // Frames sent to s1 (its connection lasts through the throughput phase): the average frame.
+  auto s1_frames = [&]() -> std::pair<uint64_t, uint64_t> {
+    for (const rocksdr::SecondaryStatus& s : p->GetStatus().secondaries) {
+      if (s.id == s1->id()) return {s.frames_sent, s.bytes_sent};
+    }
+    return {0, 0};
+  };
+  const auto frames0 = s1_frames();
   // ---- 1. throughput and primary CPU, one secondary.
   phase("throughput and primary CPU");
   std::vector<double> base_rate, repl_rate, base_cpu, repl_cpu, e2e_rate, base_wcpu, repl_wcpu;
@@ -453,6 +461,19 @@ int main(int argc, char** argv) {
 
   const rocksdr::ShippingStatus ship1 = pdb->GetReplicationStatus().shipping;
   AddShippingRow(&report, "throughput", ship0, ship1);
+  {
+    const auto frames1 = s1_frames();
+    const double frames = static_cast<double>(frames1.first - frames0.first);
+    const double batches = static_cast<double>(ship1.ring_batches + ship1.wal_batches - ship0.ring_batches -
+                                               ship0.wal_batches);
+    if (frames > 0) {
+      report.Add({"batches per frame (throughput)", batches / frames, "batches", std::nullopt, std::nullopt, "",
+                  std::nullopt,
+                  std::to_string(static_cast<uint64_t>(frames)) + " BATCHES frames, " +
+                      std::to_string(static_cast<uint64_t>((frames1.second - frames0.second) / frames)) +
+                      " bytes each on average (all frames: status bytes_sent / frames_sent)"});
+    }
+  }
 
   // ---- 2. lag at fixed rates.
   phase("lag at fixed rates");
