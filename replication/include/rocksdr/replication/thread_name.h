@@ -13,15 +13,22 @@
 namespace rocksdr::replication {
 
 // The names rocksdr gives its threads (<= 15 characters each).
-inline constexpr const char* kThreadPump = "rocksdr-pump";        // primary: one per secondary, reads and frames batches
-inline constexpr const char* kThreadNet = "rocksdr-net";          // primary: TLS and sockets of the replication port
-inline constexpr const char* kThreadClient = "rocksdr-client";    // secondary: TLS, socket, applying batches
-inline constexpr const char* kThreadSync = "rocksdr-sync";        // secondary: group WAL sync (sync_apply)
-inline constexpr const char* kThreadMonitor = "rocksdr-monitor";  // both: role, fencing and status upkeep
-inline constexpr const char* kThreadControl = "rocksdr-control";  // both: control socket, accepting
-inline constexpr const char* kThreadControlConn = "rocksdr-ctlconn";  // both: one control connection
-inline constexpr const char* kThreadHttp = "rocksdr-http";        // sidecar: HTTP API
-inline constexpr const char* kThreadRearm = "rocksdr-rearm";      // sidecar: DR re-arm after promotion
+// primary, one per connected secondary: reads the write ring / WAL, paces and builds frames
+inline constexpr const char* kThreadPump = "rocksdr-pump";
+// primary: TLS and sockets of the replication port, ACKs
+inline constexpr const char* kThreadNet = "rocksdr-net";
+// secondary: TLS and socket of the link to the primary, applying batches
+inline constexpr const char* kThreadClient = "rocksdr-client";
+// secondary: group WAL sync (sync_apply)
+inline constexpr const char* kThreadSync = "rocksdr-sync";
+// both (acts on a secondary): restarts the link for a re-bootstrap or a newer epoch
+inline constexpr const char* kThreadMonitor = "rocksdr-monitor";
+// both: the control socket, accepting; and one thread per control connection
+inline constexpr const char* kThreadControl = "rocksdr-control";
+inline constexpr const char* kThreadControlConn = "rocksdr-ctlconn";
+// sidecar: the HTTP API; the DR re-arm loop after a restart
+inline constexpr const char* kThreadHttp = "rocksdr-http";
+inline constexpr const char* kThreadRearm = "rocksdr-rearm";
 
 inline void SetThreadName(const char* name) {
 #if defined(__linux__)
