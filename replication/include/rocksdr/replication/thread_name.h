@@ -19,7 +19,7 @@ inline constexpr const char* kThreadPump = "rocksdr-pump";
 inline constexpr const char* kThreadNet = "rocksdr-net";
 // secondary: TLS and socket of the link to the primary, applying batches
 inline constexpr const char* kThreadClient = "rocksdr-client";
-// secondary: group WAL sync (sync_apply)
+// secondary: group WAL sync (sync_apply); started on every node, idle unless it applies
 inline constexpr const char* kThreadSync = "rocksdr-sync";
 // both (acts on a secondary): restarts the link for a re-bootstrap or a newer epoch
 inline constexpr const char* kThreadMonitor = "rocksdr-monitor";
