@@ -21,10 +21,16 @@ bool DbEvents::IngestionBetween(uint64_t from, uint64_t to) const {
   return false;
 }
 
-void DbEvents::RecordBackgroundError(std::string text) {
+void DbEvents::RecordBackgroundError(std::string text, bool no_space) {
   if (text.size() > 1024) text.resize(1024);
   std::lock_guard<std::mutex> lock(mu_);
+  background_error_no_space_ = no_space && !text.empty();
   background_error_ = std::move(text);
+}
+
+bool DbEvents::background_error_is_no_space() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return background_error_no_space_;
 }
 
 std::string DbEvents::background_error() const {

@@ -27,8 +27,11 @@ class DbEvents {
   void RecordFlush() { flushes_.fetch_add(1); }
   uint64_t flushes() const { return flushes_.load(); }
 
-  void RecordBackgroundError(std::string text);
+  // `text` empty: the error was cleared. `no_space`: it is RocksDB's "no space" error, whose
+  // automatic recovery (the SstFileManager's polling) a Close cancels safely (DbSink::Recover).
+  void RecordBackgroundError(std::string text, bool no_space = false);
   std::string background_error() const;
+  bool background_error_is_no_space() const;
 
  private:
   static constexpr size_t kMaxRememberedIngestions = 64;
@@ -38,6 +41,7 @@ class DbEvents {
   mutable std::mutex mu_;
   std::deque<uint64_t> ingestion_seqnos_;  // most recent last; bounded
   std::string background_error_;
+  bool background_error_no_space_ = false;
 };
 
 }  // namespace rocksdr::plugin

@@ -346,22 +346,31 @@ Status DbSink::Recover() {
     // fails, still read-only, while the flush cannot be written.
     r = db_->impl()->base()->Resume();
   }
-  if (r.IsBusy()) {
-    // RocksDB's own recovery holds the error: after ENOSPC its SstFileManager polls (every 5 s)
-    // until write_buffer_size bytes are free, which a small volume never has. Reopen instead:
-    // the WAL is replayed up to its last complete record (a batch half-written to it is not),
-    // so the DB holds exactly the batches whose cursor it holds. A reopen that fails (still
-    // full) leaves the DB closed; the next attempt reopens it (above).
+  if (r.IsBusy() && !db_->impl()->events()->background_error_is_no_space()) {
+    // RocksDB resumes the DB by itself (a retryable I/O error: its recovery thread retries every
+    // bgerror_resume_retry_interval). Do not close the DB meanwhile: in RocksDB 7.8 a Close
+    // while that thread retries can wait forever (facebook/rocksdb#11440). The next attempt
+    // finds the error cleared (Resume: OK) once the storage works again.
+    return Status::IOError("RocksDB is resuming the secondary's DB at " + db_->spec().path +
+                           " by itself after a retryable I/O error (DB::Resume: " + r.ToString() +
+                           "); trying again later");
+  }
+  if (!r.ok()) {
+    // Resume could not clear the error. Either RocksDB's own "no space" recovery holds it (Busy:
+    // its SstFileManager polls every 5 s until write_buffer_size bytes are free, which a small
+    // volume never has; a Close cancels that recovery), or RocksDB will not resume from it at
+    // all: a WAL write that failed with an I/O error that is neither "no space" nor retryable
+    // stays the DB's error until it is reopened (fault.StorageErrorRecovery). Reopen: the WAL
+    // is replayed up to its last complete record (a batch half-written to it is not), so the DB
+    // holds exactly the batches whose cursor it holds. A reopen that fails (the disk still full
+    // or failing) leaves the DB closed; the next attempt reopens it (above).
     applier_.reset();
     std::unique_lock<std::shared_mutex> lock(*db_mu_);
     Status s = db_->Reopen();
     if (!s.ok()) {
-      return Status::IOError("reopening the secondary's DB at " + db_->spec().path +
-                             " after its storage failed: " + s.message());
+      return Status::IOError("reopening the secondary's DB at " + db_->spec().path + " after its storage failed (" +
+                             r.ToString() + "): " + s.message());
     }
-  } else if (!r.ok()) {
-    return Status::IOError("the secondary's DB stays read-only after its storage failed (RocksDB "
-                           "background error; DB::Resume: " + r.ToString() + ")");
   }
   std::shared_lock<std::shared_mutex> lock(*db_mu_);
   if (!db_->is_open()) return Status::Unavailable("the secondary's DB is closed");

@@ -93,11 +93,14 @@ class DbSink : public replication::BatchSink {
   Status FinishFile(uint32_t crc32c) override;
   Status CommitBootstrap() override;
   void AbortBootstrap() override;
-  // After a local storage failure (disk full): discards a failed install's staging files,
-  // reopens the DB if a failed install left it closed, clears RocksDB's background error
-  // (DB::Resume: flushes the memtables and switches to a new WAL; fails, changing nothing,
-  // while the disk is still full; when RocksDB's own recovery holds the error, reopens the DB
-  // instead, under the exclusive DB lock) and reopens the Applier on the persisted cursor.
+  // After a local storage failure (disk full, an I/O error): discards a failed install's
+  // staging files, reopens the DB if a failed install left it closed, clears RocksDB's
+  // background error (DB::Resume: flushes the memtables and switches to a new WAL; when Resume
+  // fails — the disk still full, RocksDB's "no space" recovery holding the error, or an error
+  // RocksDB never resumes from, such as a WAL write's plain I/O error — reopens the DB instead,
+  // under the exclusive DB lock; that fails, leaving it closed, while the storage still fails;
+  // while RocksDB's own recovery from a retryable I/O error runs, fails with kIOError and
+  // leaves the DB open for RocksDB to finish) and reopens the Applier on the persisted cursor.
   // Called on the client's thread only.
   Status Recover() override;
   std::string StorageLocation() override;

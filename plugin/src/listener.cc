@@ -48,7 +48,7 @@ void RocksdrListener::OnFlushCompleted(rocksdb::DB* /*db*/, const rocksdb::Flush
 
 void RocksdrListener::OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/,
                                         rocksdb::Status* bg_error) {
-  if (bg_error != nullptr) events_->RecordBackgroundError(bg_error->ToString());
+  if (bg_error != nullptr) events_->RecordBackgroundError(bg_error->ToString(), bg_error->IsNoSpace());
 }
 
 void RocksdrListener::OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) {

@@ -1,0 +1,207 @@
+// A secondary whose WAL write fails with an I/O error that is not "disk full" (a flaky device,
+// a remounted volume): the batch's apply fails and changes nothing, DbSink::Recover() clears
+// RocksDB's background error (DB::Resume, or a reopen when RocksDB cannot resume) without a
+// restart, and the same batch then applies exactly once, continuing at cursor + 1.
+// fault.DiskFull covers ENOSPC on a real tmpfs (RocksDB's own recovery holds that error); here a
+// FileSystem wrapper fails the WAL's appends on demand, both as a plain I/O error and as one
+// RocksDB marks retryable (which starts its own recovery thread).
+#include <gtest/gtest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+#include <rocksdb/io_status.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+#include "../../plugin/src/applier.h"
+#include "../../plugin/src/db_sink.h"
+#include "../../plugin/src/managed_db.h"
+#include "support/replicator_test_util.h"
+
+namespace rocksdr::plugin {
+namespace {
+
+using replication::WalBatch;
+using testing::MakeSpec;
+using testing::TempDir;
+using testing::WaitFor;
+
+// kPlain: RocksDB never resumes from it (Recover reopens the DB). kRetryable: RocksDB's own
+// recovery thread takes it (Resume answers Busy meanwhile; Recover reopens). kRetryableManual:
+// the same with RocksDB's automatic resume off (max_bgerror_resume_count = 0): DB::Resume itself
+// clears the error.
+enum class Failure { kPlain, kRetryable, kRetryableManual };
+
+// Fails every append to a WAL file (*.log) while armed.
+struct FaultSwitch {
+  std::atomic<bool> armed{false};
+  std::atomic<int> failed{0};
+  Failure kind = Failure::kPlain;
+
+  rocksdb::IOStatus Fail() {
+    ++failed;
+    rocksdb::IOStatus s = rocksdb::IOStatus::IOError("injected WAL write failure");
+    if (kind != Failure::kPlain) s.SetRetryable(true);
+    return s;
+  }
+};
+
+class FailingWal : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FailingWal(std::unique_ptr<rocksdb::FSWritableFile> f, FaultSwitch* sw)
+      : FSWritableFileOwnerWrapper(std::move(f)), sw_(sw) {}
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           rocksdb::IODebugContext* d) override {
+    if (sw_->armed) return sw_->Fail();
+    return target()->Append(data, o, d);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           const rocksdb::DataVerificationInfo& v, rocksdb::IODebugContext* d) override {
+    if (sw_->armed) return sw_->Fail();
+    return target()->Append(data, o, v, d);
+  }
+
+ private:
+  FaultSwitch* sw_;
+};
+
+class FailingFs : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FailingFs(FaultSwitch* sw) : FileSystemWrapper(rocksdb::FileSystem::Default()), sw_(sw) {}
+  const char* Name() const override { return "FailingFs"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* d) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(f, o, r, d);
+    if (s.ok() && f.size() > 4 && f.compare(f.size() - 4, 4, ".log") == 0) {
+      *r = std::make_unique<FailingWal>(std::move(*r), sw_);
+    }
+    return s;
+  }
+
+ private:
+  FaultSwitch* sw_;
+};
+
+WalBatch Counter(uint64_t seq) {
+  rocksdb::WriteBatch wb;
+  EXPECT_TRUE(wb.Put("k" + std::to_string(seq), "v" + std::to_string(seq)).ok());
+  return WalBatch{seq, 1, wb.Data()};
+}
+
+class StorageErrorRecovery : public ::testing::TestWithParam<Failure> {
+ protected:
+  void SetUp() override {
+    sw_.kind = GetParam();
+    env_ = rocksdb::NewCompositeEnv(std::make_shared<FailingFs>(&sw_));
+    DbSpec spec = MakeSpec(dir_.Sub("s"));
+    spec.db_options.env = env_.get();
+    if (GetParam() == Failure::kRetryableManual) spec.db_options.max_bgerror_resume_count = 0;
+    auto db = ManagedDb::Open(spec);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    ASSERT_TRUE(Applier::WriteCursor(db_->impl()->base(), db_->impl()->local_cf(), 0, true).ok());
+    DbSinkOptions o;
+    o.sync = false;
+    o.sync_interval = std::chrono::milliseconds(20);
+    sink_ = std::make_unique<DbSink>(db_.get(), &db_mu_, o);
+    ASSERT_TRUE(sink_->Init().ok());
+  }
+  void TearDown() override {
+    sw_.armed = false;
+    if (sink_) {
+      sink_->StopSyncThread();
+      sink_->Release();
+    }
+    sink_.reset();
+    if (db_ && db_->is_open()) {
+      EXPECT_TRUE(db_->Close().ok());
+    }
+  }
+
+  std::string Get(const std::string& key) {
+    std::string v;
+    rocksdb::Status s = db_->impl()->base()->Get(rocksdb::ReadOptions(), key, &v);
+    return s.ok() ? v : "<" + s.ToString() + ">";
+  }
+
+  TempDir dir_;
+  FaultSwitch sw_;
+  std::unique_ptr<rocksdb::Env> env_;
+  std::unique_ptr<ManagedDb> db_;
+  std::shared_mutex db_mu_;
+  std::unique_ptr<DbSink> sink_;
+};
+
+TEST_P(StorageErrorRecovery, TheFailedBatchAppliesExactlyOnceAfterRecoverWithoutARestart) {
+  ASSERT_TRUE(sink_->Apply({Counter(1), Counter(2)}).ok());
+  ASSERT_TRUE(sink_->Apply({Counter(3)}).ok());
+  ASSERT_EQ(sink_->Cursor(), std::optional<uint64_t>(3));
+
+  sw_.armed = true;
+  Status failed = sink_->Apply({Counter(4), Counter(5)});
+  EXPECT_FALSE(failed.ok());
+  EXPECT_GE(sw_.failed.load(), 1);
+  // Nothing of the failed frame is visible, and the cursor did not move.
+  EXPECT_EQ(sink_->Cursor(), std::optional<uint64_t>(3));
+  EXPECT_EQ(Get("k4"), "<NotFound: >");
+
+  // A recovery attempt while the device still fails may succeed (a reopen or RocksDB's resume
+  // writes no WAL record) or fail, saying why; either way the cursor stays where it was...
+  Status early = sink_->Recover();
+  if (!early.ok()) {
+    EXPECT_EQ(early.code(), Code::kIOError) << early.ToString();  // kIOError: the client retries
+    EXPECT_TRUE(early.message().find("storage failed") != std::string::npos ||
+                early.message().find("by itself") != std::string::npos)
+        << early.ToString();
+  }
+  EXPECT_EQ(sink_->Cursor(), std::optional<uint64_t>(3));
+  sw_.armed = false;
+  // ...and once the device works again, Recover (retried as the client's retry loop does: while
+  // RocksDB's own recovery thread holds a retryable error, Recover leaves it the DB) brings the
+  // secondary back without a restart.
+  Status recovered = early;
+  const bool back = WaitFor([&] {
+    if (!recovered.ok()) recovered = sink_->Recover();
+    return recovered.ok();
+  });
+  ASSERT_TRUE(back) << recovered.ToString() << " (first attempt: " << early.ToString() << ")";
+  ASSERT_EQ(sink_->Cursor(), std::optional<uint64_t>(3));
+
+  // The same frame again: it continues at cursor + 1 and applies once.
+  ASSERT_TRUE(sink_->Apply({Counter(4), Counter(5)}).ok());
+  ASSERT_TRUE(sink_->Apply({Counter(6)}).ok());
+  EXPECT_EQ(sink_->Cursor(), std::optional<uint64_t>(6));
+  for (int i = 1; i <= 6; ++i) EXPECT_EQ(Get("k" + std::to_string(i)), "v" + std::to_string(i)) << i;
+  // A batch that does not continue the cursor is still refused after the recovery.
+  EXPECT_FALSE(sink_->Apply({Counter(4)}).ok());
+  EXPECT_EQ(sink_->Cursor(), std::optional<uint64_t>(6));
+
+  // Durable: after a reopen the DB holds exactly batches 1..6 and the cursor 6.
+  sink_->StopSyncThread();
+  sink_->Release();
+  sink_.reset();
+  ASSERT_TRUE(db_->Reopen().ok());
+  sink_ = std::make_unique<DbSink>(db_.get(), &db_mu_, DbSinkOptions{});
+  ASSERT_TRUE(sink_->Init().ok());
+  EXPECT_EQ(sink_->Cursor(), std::optional<uint64_t>(6));
+  for (int i = 1; i <= 6; ++i) EXPECT_EQ(Get("k" + std::to_string(i)), "v" + std::to_string(i)) << i;
+  EXPECT_EQ(Get("k7"), "<NotFound: >");
+}
+
+INSTANTIATE_TEST_SUITE_P(WalAppend, StorageErrorRecovery,
+                         ::testing::Values(Failure::kPlain, Failure::kRetryable, Failure::kRetryableManual),
+                         [](const ::testing::TestParamInfo<Failure>& i) {
+                           switch (i.param) {
+                             case Failure::kPlain: return std::string("PlainIOError");
+                             case Failure::kRetryable: return std::string("RetryableIOError");
+                             case Failure::kRetryableManual: return std::string("RetryableIOErrorWithoutAutoResume");
+                           }
+                           return std::string("Unknown");
+                         });
+
+}  // namespace
+}  // namespace rocksdr::plugin
