@@ -433,7 +433,27 @@ class ReplicatorImpl : public Replicator {
   }
 
  private:
+  // REQUIRES: role_mu_ held, transport_mu_ not held.
   Status CheckOpen() const {
+    if (db_ && !db_->is_open() && sink_) {
+      // Not closed by Close/Demote (they drop the sink): a storage recovery or a bootstrap install
+      // on the client's thread could not reopen the DB. Say so, with the client's last error, and
+      // what brings it back.
+      std::string why;
+      {
+        std::lock_guard<std::mutex> t(transport_mu_);
+        if (client_) {
+          const replication::SecondaryClientStatus cs = client_->GetStatus();
+          why = cs.local_storage_error.empty() ? cs.last_error : cs.local_storage_error;
+        }
+      }
+      const std::string& path = db_->spec().path;
+      return Status::FailedPrecondition(
+          "the DB at " + path + " is closed: it could not be reopened after a local storage failure" +
+          (why.empty() ? std::string() : " (" + why + ")") + "; make its storage usable again (free space on " +
+          path + "): the secondary reopens it by itself at its next storage retry (status: next_retry), "
+          "then try again");
+    }
     if (!db_ || !db_->is_open()) return Status::FailedPrecondition("the replicator is closed");
     return Status::OK();
   }

@@ -19,6 +19,8 @@
 #include "../../plugin/src/applier.h"
 #include "../../plugin/src/db_sink.h"
 #include "../../plugin/src/managed_db.h"
+#include "rocksdr/replicator.h"
+#include "support/replicator_cluster_test.h"
 #include "support/replicator_test_util.h"
 
 namespace rocksdr::plugin {
@@ -28,6 +30,7 @@ using replication::WalBatch;
 using testing::MakeSpec;
 using testing::TempDir;
 using testing::WaitFor;
+using testing::DumpClosedDb;
 
 // kPlain: RocksDB never resumes from it (Recover reopens the DB). kRetryable: RocksDB's own
 // recovery thread takes it (Resume answers Busy meanwhile; Recover reopens). kRetryableManual:
@@ -35,9 +38,11 @@ using testing::WaitFor;
 // clears the error.
 enum class Failure { kPlain, kRetryable, kRetryableManual };
 
-// Fails every append to a WAL file (*.log) while armed.
+// Fails every append to a WAL file (*.log) while armed, and the creation of every file while
+// fail_opens (so that a reopen of the DB fails).
 struct FaultSwitch {
   std::atomic<bool> armed{false};
+  std::atomic<bool> fail_opens{false};
   std::atomic<int> failed{0};
   Failure kind = Failure::kPlain;
 
@@ -75,6 +80,7 @@ class FailingFs : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
                                     rocksdb::IODebugContext* d) override {
+    if (sw_->fail_opens) return rocksdb::IOStatus::IOError("injected failure creating " + f);
     rocksdb::IOStatus s = target()->NewWritableFile(f, o, r, d);
     if (s.ok() && f.size() > 4 && f.compare(f.size() - 4, 4, ".log") == 0) {
       *r = std::make_unique<FailingWal>(std::move(*r), sw_);
@@ -202,6 +208,81 @@ INSTANTIATE_TEST_SUITE_P(WalAppend, StorageErrorRecovery,
                            }
                            return std::string("Unknown");
                          });
+
+
+// A secondary whose storage fails so that even the reopen of its DB fails is left with its DB
+// closed, retrying. Promoting it then (the primary site lost meanwhile) is refused with a reason
+// that names the DB, the storage failure and what to do — not "the replicator is closed" — and
+// changes nothing; once the storage works again the secondary reopens its DB by itself, catches
+// up, and the promotion succeeds with every write it had applied.
+class StorageFailureBeforePromotion : public testing::ReplicatorClusterTest {
+ protected:
+  StorageFailureBeforePromotion() : ReplicatorClusterTest("storage-failure-cluster") {}
+};
+
+TEST_F(StorageFailureBeforePromotion, ADbLeftClosedRefusesPromotionWithTheReasonThenRecoversAndPromotes) {
+  auto p = OpenNode("p");
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+
+  FaultSwitch sw;
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(std::make_shared<FailingFs>(&sw));
+  PluginOptions po;
+  po.storage_retry_initial_ms = 20;
+  po.storage_retry_max_ms = 100;
+  DbSpec spec = MakeSpec(dir_.Sub("s1"), po);
+  spec.db_options.env = env.get();
+  ReplicatorOptions ro;
+  ro.sync_apply = false;
+  ro.reconnect_initial_ms = 20;
+  ro.reconnect_cap_ms = 200;
+  auto opened = Replicator::Open(spec, ro);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<Replicator> s1 = std::move(*opened);
+  ASSERT_TRUE(s1->BecomeSecondary(Bundle("s1", p->port())).ok());
+  for (int i = 0; i < 100; ++i) Put(p.get(), "users", "k" + std::to_string(i), "v");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1.get(), Latest(p.get())); }));
+  const uint64_t applied = *s1->GetStatus().last_sequence_applied;
+
+  // The secondary's storage fails: its apply fails, and so does every reopen of its DB.
+  sw.armed = true;
+  sw.fail_opens = true;
+  Put(p.get(), "users", "during-failure", "v");
+  ASSERT_TRUE(WaitFor([&] {
+    return s1->GetStatus().primary_link.local_storage_error.find("reopening the secondary's DB") != std::string::npos;
+  })) << s1->GetStatus().primary_link.last_error;
+
+  Status refused = s1->Promote(Primary(1));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.code(), Code::kFailedPrecondition) << refused.ToString();
+  EXPECT_NE(refused.message().find(dir_.Sub("s1") + " is closed"), std::string::npos) << refused.ToString();
+  EXPECT_NE(refused.message().find("local storage failure"), std::string::npos) << refused.ToString();
+  EXPECT_NE(refused.message().find("injected failure creating"), std::string::npos) << refused.ToString();
+  EXPECT_NE(refused.message().find("next storage retry"), std::string::npos) << refused.ToString();
+
+  // The storage works again: without a restart or a new bundle, the secondary reopens its DB,
+  // reconnects and applies what it missed.
+  sw.fail_opens = false;
+  sw.armed = false;
+  const uint64_t latest = Latest(p.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1.get(), latest); })) << s1->GetStatus().primary_link.last_error;
+  EXPECT_GT(latest, applied);
+  EXPECT_FALSE(s1->GetStatus().primary_link.local_storage_failed);
+
+  // The primary site is lost; the promotion now succeeds and keeps everything applied.
+  ASSERT_TRUE(p->Close().ok());
+  p.reset();
+  Status promoted = s1->Promote(Primary(1));
+  ASSERT_TRUE(promoted.ok()) << promoted.ToString();
+  EXPECT_EQ(s1->db()->role(), Role::kPrimary);
+  Put(s1.get(), "users", "after-promotion", "yes");
+  ASSERT_TRUE(s1->Close().ok());
+  s1.reset();
+  auto d = DumpClosedDb(dir_.Sub("s1"));
+  EXPECT_EQ(d["users"].size(), 102u);
+  EXPECT_EQ(d["users"]["during-failure"], "v");
+  EXPECT_EQ(d["users"]["after-promotion"], "yes");
+}
 
 }  // namespace
 }  // namespace rocksdr::plugin
