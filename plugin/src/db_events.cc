@@ -28,6 +28,11 @@ void DbEvents::RecordBackgroundError(std::string text, bool no_space) {
   background_error_ = std::move(text);
 }
 
+bool DbEvents::has_background_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !background_error_.empty();
+}
+
 bool DbEvents::background_error_is_no_space() const {
   std::lock_guard<std::mutex> lock(mu_);
   return background_error_no_space_;

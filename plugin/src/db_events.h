@@ -31,6 +31,7 @@ class DbEvents {
   // automatic recovery (the SstFileManager's polling) a Close cancels safely (DbSink::Recover).
   void RecordBackgroundError(std::string text, bool no_space = false);
   std::string background_error() const;
+  bool has_background_error() const;
   bool background_error_is_no_space() const;
 
  private:

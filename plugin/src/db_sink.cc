@@ -120,8 +120,13 @@ Status DbSink::Init() {
   }
   Publish();
   // What the DB holds at open may be an unsynced tail recovered from the OS's cache (after a
-  // kill -9 of this process): sync it before calling it durable.
-  rocksdb::Status synced = db_->impl()->base()->FlushWAL(/*sync=*/true);
+  // kill -9 of this process): sync it before calling it durable. Not while the DB holds a
+  // background error (a write that failed outside the applier, e.g. a promotion's epoch marker):
+  // its WAL writer saw the error, and syncing it aborts builds of RocksDB with assertions
+  // (Debian's); the first apply then fails and Recover clears the error.
+  const bool may_sync = !db_->impl()->events() || !db_->impl()->events()->has_background_error();
+  rocksdb::Status synced =
+      may_sync ? db_->impl()->base()->FlushWAL(/*sync=*/true) : rocksdb::Status::Incomplete("background error");
   durable_.store(synced.ok() ? applier_->applied_sequence().value_or(0) : 0);
   return Status::OK();
 }

@@ -40,7 +40,7 @@ ReplicatedDBImpl::ReplicatedDBImpl(Parts p)
       state_store_(p.base, p.local_cf),
       notifier_(p.base->GetLatestSequenceNumber()),
       ack_tracker_(AckTracker::FromOptions(options_)),
-      wal_sync_(p.base),
+      wal_sync_(p.base, events_.get()),
       ring_(options_.write_ring_bytes > 0 ? std::make_unique<WriteRing>(options_.write_ring_bytes) : nullptr),
       role_(p.state.role.value_or(options_.role)),
       epoch_(p.state.epoch),

@@ -220,9 +220,11 @@ class ReplicatorImpl : public Replicator {
                                         std::string(RoleName(impl->role())));
     }
     bool has_client = false;
+    SecondaryBundle following;  // the primary it follows now, to follow again if promotion fails
     {
       std::lock_guard<std::mutex> t(transport_mu_);
       has_client = client_ != nullptr;
+      following = bundle_;
     }
     // A secondary reopened after a restart loads its position only when it attaches to a primary;
     // when the primary is lost for good nobody calls UpdatePrimary, so load the position here.
@@ -237,12 +239,27 @@ class ReplicatorImpl : public Replicator {
     StopTransport();
     // The stopped client may have reopened the DB (a bootstrap install, a storage recovery):
     // the wrapper taken above may be gone.
-    ROCKSDR_RETURN_IF_ERROR(CheckOpen());
-    impl = db_->impl();
-    sink_->Release();
-    c.epoch = std::max(config.epoch, NodeEpoch() + 1);
-    // The epoch marker is the first record of the new history (SetRole writes it).
-    ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id));
+    Status switched = CheckOpen();
+    if (switched.ok()) {
+      sink_->Release();
+      c.epoch = std::max(config.epoch, NodeEpoch() + 1);
+      // The epoch marker is the first record of the new history (SetRole writes it; when it
+      // fails, the role, epoch and cursor are unchanged).
+      switched = db_->impl()->SetRole(Role::kPrimary, c.epoch, c.cluster_id);
+    }
+    if (!switched.ok()) {
+      // Still the secondary it was: it follows its primary again rather than stay detached.
+      if (!has_client) return switched;
+      Status again = StartClient(following);
+      if (!again.ok()) {
+        return switched.WithContext("promotion failed, and the secondary could not follow " +
+                                    following.primary_address + " again either (" + again.message() + ")");
+      }
+      spdlog::warn("rocksdr: promotion failed ({}); still a DR secondary, following {} again", switched.message(),
+                   following.primary_address);
+      return switched.WithContext("promotion failed; this node is still a DR secondary and follows " +
+                                  following.primary_address + " again");
+    }
     // The old primary's position means nothing in the new history.
     ROCKSDR_RETURN_IF_ERROR(sink_->WipeCursor());
     {

@@ -14,7 +14,11 @@ rocksdb::Status WalGroupSync::SyncAfter() {
     syncing_ = true;
     const uint64_t round = ++started_;
     l.unlock();
-    rocksdb::Status s = db_->SyncWAL();
+    rocksdb::Status s =
+        events_ != nullptr && events_->has_background_error()
+            ? rocksdb::Status::IOError("not syncing the WAL: the DB has a background error (" +
+                                       events_->background_error() + ")")
+            : db_->SyncWAL();
     l.lock();
     syncing_ = false;
     finished_ = round;

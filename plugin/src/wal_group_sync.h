@@ -22,6 +22,8 @@
 
 #include <rocksdb/db.h>
 
+#include "db_events.h"
+
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -30,7 +32,10 @@ namespace rocksdr::plugin {
 
 class WalGroupSync {
  public:
-  explicit WalGroupSync(rocksdb::DB* db) : db_(db) {}
+  // `events` (optional, outlives this): while it records a background error, no sync is run
+  // (SyncAfter fails): a WAL writer that saw a write error must not be synced — RocksDB refuses
+  // it, and builds with assertions, such as Debian's librocksdb, abort the process.
+  explicit WalGroupSync(rocksdb::DB* db, const DbEvents* events = nullptr) : db_(db), events_(events) {}
   WalGroupSync(const WalGroupSync&) = delete;
   WalGroupSync& operator=(const WalGroupSync&) = delete;
 
@@ -42,6 +47,7 @@ class WalGroupSync {
 
  private:
   rocksdb::DB* const db_;
+  const DbEvents* const events_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool syncing_ = false;     // GUARDED_BY(mu_)

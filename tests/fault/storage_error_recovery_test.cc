@@ -19,6 +19,7 @@
 #include "../../plugin/src/applier.h"
 #include "../../plugin/src/db_sink.h"
 #include "../../plugin/src/managed_db.h"
+#include "../../plugin/src/wal_group_sync.h"
 #include "rocksdr/replicator.h"
 #include "support/replicator_cluster_test.h"
 #include "support/replicator_test_util.h"
@@ -154,6 +155,7 @@ TEST_P(StorageErrorRecovery, TheFailedBatchAppliesExactlyOnceAfterRecoverWithout
   // Nothing of the failed frame is visible, and the cursor did not move.
   EXPECT_EQ(sink_->Cursor(), std::optional<uint64_t>(3));
   EXPECT_EQ(Get("k4"), "<NotFound: >");
+  EXPECT_TRUE(db_->impl()->events()->has_background_error());
 
   // A recovery attempt while the device still fails may succeed (a reopen or RocksDB's resume
   // writes no WAL record) or fail, saying why; either way the cursor stays where it was...
@@ -175,6 +177,9 @@ TEST_P(StorageErrorRecovery, TheFailedBatchAppliesExactlyOnceAfterRecoverWithout
     return recovered.ok();
   });
   ASSERT_TRUE(back) << recovered.ToString() << " (first attempt: " << early.ToString() << ")";
+  // The error RocksDB reported is cleared with it (a DB that still recorded one would refuse
+  // every WAL sync: WalGroupSync, DbSink::Init).
+  EXPECT_FALSE(db_->impl()->events()->has_background_error()) << db_->impl()->events()->background_error();
   ASSERT_EQ(sink_->Cursor(), std::optional<uint64_t>(3));
 
   // The same frame again: it continues at cursor + 1 and applies once.
@@ -196,6 +201,27 @@ TEST_P(StorageErrorRecovery, TheFailedBatchAppliesExactlyOnceAfterRecoverWithout
   EXPECT_EQ(sink_->Cursor(), std::optional<uint64_t>(6));
   for (int i = 1; i <= 6; ++i) EXPECT_EQ(Get("k" + std::to_string(i)), "v" + std::to_string(i)) << i;
   EXPECT_EQ(Get("k7"), "<NotFound: >");
+}
+
+// The primary's group sync (synchronous ack modes) after a write failed in the WAL: it fails,
+// saying why, instead of syncing a WAL writer that saw the error (which RocksDB refuses, and
+// which aborts the whole process in builds of RocksDB with assertions, such as Debian's). With a
+// retryable error RocksDB may already have resumed by itself (a new WAL): then the sync runs.
+TEST_P(StorageErrorRecovery, GroupSyncAfterAWalWriteErrorFailsInsteadOfSyncingTheFailedWal) {
+  rocksdb::DB* base = db_->impl()->base();
+  ASSERT_TRUE(base->Put(rocksdb::WriteOptions(), "before", "1").ok());
+  sw_.armed = true;
+  EXPECT_FALSE(base->Put(rocksdb::WriteOptions(), "during", "1").ok());
+  WalGroupSync sync(base, db_->impl()->events().get());
+  rocksdb::Status s = sync.SyncAfter();
+  if (GetParam() != Failure::kRetryable) {
+    ASSERT_TRUE(db_->impl()->events()->has_background_error());
+    EXPECT_TRUE(s.IsIOError()) << s.ToString();
+    EXPECT_NE(s.ToString().find("background error"), std::string::npos) << s.ToString();
+  } else if (!s.ok()) {
+    EXPECT_NE(s.ToString().find("background error"), std::string::npos) << s.ToString();
+  }
+  sw_.armed = false;
 }
 
 INSTANTIATE_TEST_SUITE_P(WalAppend, StorageErrorRecovery,
@@ -282,6 +308,61 @@ TEST_F(StorageFailureBeforePromotion, ADbLeftClosedRefusesPromotionWithTheReason
   EXPECT_EQ(d["users"].size(), 102u);
   EXPECT_EQ(d["users"]["during-failure"], "v");
   EXPECT_EQ(d["users"]["after-promotion"], "yes");
+}
+
+// A promotion that cannot write its epoch marker (the secondary's storage fails at that moment)
+// changes nothing: the node is still a secondary of the same epoch, says so, and follows its
+// primary again (before, it stayed detached until restarted); once the storage works it catches
+// up, and a later promotion succeeds.
+TEST_F(StorageFailureBeforePromotion, APromotionThatCannotWriteLeavesTheSecondaryFollowingItsPrimary) {
+  auto p = OpenNode("p");
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  FaultSwitch sw;
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(std::make_shared<FailingFs>(&sw));
+  PluginOptions po;
+  po.storage_retry_initial_ms = 20;
+  po.storage_retry_max_ms = 100;
+  DbSpec spec = MakeSpec(dir_.Sub("s1"), po);
+  spec.db_options.env = env.get();
+  ReplicatorOptions ro;
+  ro.sync_apply = false;
+  ro.reconnect_initial_ms = 20;
+  ro.reconnect_cap_ms = 200;
+  auto opened = Replicator::Open(spec, ro);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<Replicator> s1 = std::move(*opened);
+  ASSERT_TRUE(s1->BecomeSecondary(Bundle("s1", p->port())).ok());
+  for (int i = 0; i < 50; ++i) Put(p.get(), "users", "k" + std::to_string(i), "v");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1.get(), Latest(p.get())); }));
+
+  sw.armed = true;
+  Status failed = s1->Promote(Primary(1));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("still a DR secondary and follows 127.0.0.1:" + std::to_string(p->port()) + " again"),
+            std::string::npos)
+      << failed.ToString();
+  EXPECT_NE(failed.message().find("injected WAL write failure"), std::string::npos) << failed.ToString();
+  EXPECT_EQ(s1->db()->role(), Role::kSecondary);
+  EXPECT_EQ(s1->db()->epoch(), 1u);
+
+  // The storage works again: the secondary (its client restarted by the failed promotion)
+  // recovers its DB and applies what the primary wrote meanwhile.
+  sw.armed = false;
+  for (int i = 50; i < 60; ++i) Put(p.get(), "users", "k" + std::to_string(i), "v");
+  const uint64_t latest = Latest(p.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1.get(), latest); })) << s1->GetStatus().primary_link.last_error;
+
+  ASSERT_TRUE(p->Close().ok());
+  p.reset();
+  Status promoted = s1->Promote(Primary(1));
+  ASSERT_TRUE(promoted.ok()) << promoted.ToString();
+  EXPECT_EQ(s1->db()->role(), Role::kPrimary);
+  EXPECT_EQ(s1->db()->epoch(), 2u);
+  ASSERT_TRUE(s1->Close().ok());
+  s1.reset();
+  auto d = DumpClosedDb(dir_.Sub("s1"));
+  EXPECT_EQ(d["users"].size(), 60u);
 }
 
 }  // namespace
