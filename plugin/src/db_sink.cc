@@ -78,10 +78,11 @@ bool DbSink::SyncOnce() {
   // before Publish, so the sync covers them; later ones may not be covered and wait for the
   // next sync. Durable is never reported beyond what a completed sync covered.
   const auto cursor = Cursor();
-  // Not after a failed apply or sync: a WAL writer that saw an error (ENOSPC) must not be
-  // synced again (RocksDB refuses it, and builds with assertions, such as Debian's, abort).
+  // Not after a failed apply or sync, nor while RocksDB holds a background error from any
+  // other write: a WAL writer that saw an error (ENOSPC) must not be synced again (RocksDB
+  // refuses it, and builds with assertions, such as Debian's, abort).
   if (!db_->is_open() || !cursor || *cursor <= durable_.load() || apply_failed_.load() ||
-      sync_failed_.load()) {
+      sync_failed_.load() || (db_->impl()->events() && db_->impl()->events()->has_background_error())) {
     return false;
   }
   rocksdb::Status s = db_->impl()->base()->FlushWAL(/*sync=*/true);
