@@ -235,7 +235,6 @@ INSTANTIATE_TEST_SUITE_P(WalAppend, StorageErrorRecovery,
                            return std::string("Unknown");
                          });
 
-
 // A secondary whose storage fails so that even the reopen of its DB fails is left with its DB
 // closed, retrying. Promoting it then (the primary site lost meanwhile) is refused with a reason
 // that names the DB, the storage failure and what to do — not "the replicator is closed" — and
@@ -244,30 +243,40 @@ INSTANTIATE_TEST_SUITE_P(WalAppend, StorageErrorRecovery,
 class StorageFailureBeforePromotion : public testing::ReplicatorClusterTest {
  protected:
   StorageFailureBeforePromotion() : ReplicatorClusterTest("storage-failure-cluster") {}
+
+  // p_: a primary; s1_: its secondary on a FileSystem wrapper (sw_), with storage retries every
+  // 20..100 ms; caught up after `keys` writes k0.. into "users".
+  void StartCaughtUp(int keys) {
+    p_ = OpenNode("p");
+    ASSERT_NE(p_, nullptr);
+    ASSERT_TRUE(p_->BecomePrimary(Primary()).ok());
+    PluginOptions po;
+    po.storage_retry_initial_ms = 20;
+    po.storage_retry_max_ms = 100;
+    DbSpec spec = MakeSpec(dir_.Sub("s1"), po);
+    spec.db_options.env = env_.get();
+    ReplicatorOptions ro;
+    ro.sync_apply = false;
+    ro.reconnect_initial_ms = 20;
+    ro.reconnect_cap_ms = 200;
+    auto opened = Replicator::Open(spec, ro);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    s1_ = std::move(*opened);
+    ASSERT_TRUE(s1_->BecomeSecondary(Bundle("s1", p_->port())).ok());
+    for (int i = 0; i < keys; ++i) Put(p_.get(), "users", "k" + std::to_string(i), "v");
+    ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1_.get(), Latest(p_.get())); }));
+  }
+
+  FaultSwitch sw_;
+  std::unique_ptr<rocksdb::Env> env_ = rocksdb::NewCompositeEnv(std::make_shared<FailingFs>(&sw_));
+  std::unique_ptr<Replicator> p_, s1_;  // destroyed before env_
 };
 
 TEST_F(StorageFailureBeforePromotion, ADbLeftClosedRefusesPromotionWithTheReasonThenRecoversAndPromotes) {
-  auto p = OpenNode("p");
-  ASSERT_NE(p, nullptr);
-  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
-
-  FaultSwitch sw;
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(std::make_shared<FailingFs>(&sw));
-  PluginOptions po;
-  po.storage_retry_initial_ms = 20;
-  po.storage_retry_max_ms = 100;
-  DbSpec spec = MakeSpec(dir_.Sub("s1"), po);
-  spec.db_options.env = env.get();
-  ReplicatorOptions ro;
-  ro.sync_apply = false;
-  ro.reconnect_initial_ms = 20;
-  ro.reconnect_cap_ms = 200;
-  auto opened = Replicator::Open(spec, ro);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::unique_ptr<Replicator> s1 = std::move(*opened);
-  ASSERT_TRUE(s1->BecomeSecondary(Bundle("s1", p->port())).ok());
-  for (int i = 0; i < 100; ++i) Put(p.get(), "users", "k" + std::to_string(i), "v");
-  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1.get(), Latest(p.get())); }));
+  ASSERT_NO_FATAL_FAILURE(StartCaughtUp(100));
+  std::unique_ptr<Replicator>& p = p_;
+  std::unique_ptr<Replicator>& s1 = s1_;
+  FaultSwitch& sw = sw_;
   const uint64_t applied = *s1->GetStatus().last_sequence_applied;
 
   // The secondary's storage fails: its apply fails, and so does every reopen of its DB.
@@ -315,26 +324,10 @@ TEST_F(StorageFailureBeforePromotion, ADbLeftClosedRefusesPromotionWithTheReason
 // primary again (before, it stayed detached until restarted); once the storage works it catches
 // up, and a later promotion succeeds.
 TEST_F(StorageFailureBeforePromotion, APromotionThatCannotWriteLeavesTheSecondaryFollowingItsPrimary) {
-  auto p = OpenNode("p");
-  ASSERT_NE(p, nullptr);
-  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
-  FaultSwitch sw;
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(std::make_shared<FailingFs>(&sw));
-  PluginOptions po;
-  po.storage_retry_initial_ms = 20;
-  po.storage_retry_max_ms = 100;
-  DbSpec spec = MakeSpec(dir_.Sub("s1"), po);
-  spec.db_options.env = env.get();
-  ReplicatorOptions ro;
-  ro.sync_apply = false;
-  ro.reconnect_initial_ms = 20;
-  ro.reconnect_cap_ms = 200;
-  auto opened = Replicator::Open(spec, ro);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::unique_ptr<Replicator> s1 = std::move(*opened);
-  ASSERT_TRUE(s1->BecomeSecondary(Bundle("s1", p->port())).ok());
-  for (int i = 0; i < 50; ++i) Put(p.get(), "users", "k" + std::to_string(i), "v");
-  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1.get(), Latest(p.get())); }));
+  ASSERT_NO_FATAL_FAILURE(StartCaughtUp(50));
+  std::unique_ptr<Replicator>& p = p_;
+  std::unique_ptr<Replicator>& s1 = s1_;
+  FaultSwitch& sw = sw_;
 
   sw.armed = true;
   Status failed = s1->Promote(Primary(1));
