@@ -21,16 +21,18 @@ bool DbEvents::IngestionBetween(uint64_t from, uint64_t to) const {
   return false;
 }
 
-void DbEvents::RecordBackgroundError(std::string text, bool no_space) {
+void DbEvents::RecordBackgroundError(std::string text, bool no_space, bool in_write_path) {
   if (text.size() > 1024) text.resize(1024);
   std::lock_guard<std::mutex> lock(mu_);
   background_error_no_space_ = no_space && !text.empty();
+  // A later error of another kind (a flush's) does not clear a failed write's.
+  background_error_in_write_path_ = !text.empty() && (in_write_path || background_error_in_write_path_);
   background_error_ = std::move(text);
 }
 
-bool DbEvents::has_background_error() const {
+bool DbEvents::wal_write_failed() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return !background_error_.empty();
+  return background_error_in_write_path_;
 }
 
 bool DbEvents::background_error_is_no_space() const {

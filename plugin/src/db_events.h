@@ -29,10 +29,16 @@ class DbEvents {
 
   // `text` empty: the error was cleared. `no_space`: it is RocksDB's "no space" error, whose
   // automatic recovery (the SstFileManager's polling) a Close cancels safely (DbSink::Recover).
-  void RecordBackgroundError(std::string text, bool no_space = false);
+  // `in_write_path`: it came from a write (BackgroundErrorReason kWriteCallback / kMemTable),
+  // so the current WAL writer may have seen it: no WAL sync until it is cleared
+  // (wal_write_failed).
+  void RecordBackgroundError(std::string text, bool no_space = false, bool in_write_path = false);
   std::string background_error() const;
-  bool has_background_error() const;
   bool background_error_is_no_space() const;
+  // A write failed (in the WAL, or the memtable) and RocksDB has not cleared that error yet
+  // (DB::Resume, its own recovery) — the DB is then read-only. A WAL writer that saw an error
+  // must not be synced: RocksDB refuses it, and builds with assertions (Debian's) abort.
+  bool wal_write_failed() const;
 
  private:
   static constexpr size_t kMaxRememberedIngestions = 64;
@@ -43,6 +49,7 @@ class DbEvents {
   std::deque<uint64_t> ingestion_seqnos_;  // most recent last; bounded
   std::string background_error_;
   bool background_error_no_space_ = false;
+  bool background_error_in_write_path_ = false;
 };
 
 }  // namespace rocksdr::plugin

@@ -78,11 +78,11 @@ bool DbSink::SyncOnce() {
   // before Publish, so the sync covers them; later ones may not be covered and wait for the
   // next sync. Durable is never reported beyond what a completed sync covered.
   const auto cursor = Cursor();
-  // Not after a failed apply or sync, nor while RocksDB holds a background error from any
-  // other write: a WAL writer that saw an error (ENOSPC) must not be synced again (RocksDB
+  // Not after a failed apply or sync, nor while RocksDB holds the error of any other failed
+  // write (DbEvents::wal_write_failed): a WAL writer that saw an error (ENOSPC) must not be synced again (RocksDB
   // refuses it, and builds with assertions, such as Debian's, abort).
   if (!db_->is_open() || !cursor || *cursor <= durable_.load() || apply_failed_.load() ||
-      sync_failed_.load() || (db_->impl()->events() && db_->impl()->events()->has_background_error())) {
+      sync_failed_.load() || (db_->impl()->events() && db_->impl()->events()->wal_write_failed())) {
     return false;
   }
   rocksdb::Status s = db_->impl()->base()->FlushWAL(/*sync=*/true);
@@ -121,11 +121,11 @@ Status DbSink::Init() {
   }
   Publish();
   // What the DB holds at open may be an unsynced tail recovered from the OS's cache (after a
-  // kill -9 of this process): sync it before calling it durable. Not while the DB holds a
-  // background error (a write that failed outside the applier, e.g. a promotion's epoch marker):
+  // kill -9 of this process): sync it before calling it durable. Not while the DB holds the
+  // error of a write that failed outside the applier (e.g. a promotion's epoch marker):
   // its WAL writer saw the error, and syncing it aborts builds of RocksDB with assertions
   // (Debian's); the first apply then fails and Recover clears the error.
-  const bool may_sync = !db_->impl()->events() || !db_->impl()->events()->has_background_error();
+  const bool may_sync = !db_->impl()->events() || !db_->impl()->events()->wal_write_failed();
   rocksdb::Status synced =
       may_sync ? db_->impl()->base()->FlushWAL(/*sync=*/true) : rocksdb::Status::Incomplete("background error");
   durable_.store(synced.ok() ? applier_->applied_sequence().value_or(0) : 0);

@@ -46,9 +46,11 @@ void RocksdrListener::OnFlushCompleted(rocksdb::DB* /*db*/, const rocksdb::Flush
   events_->RecordFlush();
 }
 
-void RocksdrListener::OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/,
-                                        rocksdb::Status* bg_error) {
-  if (bg_error != nullptr) events_->RecordBackgroundError(bg_error->ToString(), bg_error->IsNoSpace());
+void RocksdrListener::OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* bg_error) {
+  if (bg_error == nullptr) return;
+  const bool in_write_path =
+      reason == rocksdb::BackgroundErrorReason::kWriteCallback || reason == rocksdb::BackgroundErrorReason::kMemTable;
+  events_->RecordBackgroundError(bg_error->ToString(), bg_error->IsNoSpace(), in_write_path);
 }
 
 void RocksdrListener::OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) {

@@ -15,8 +15,8 @@ rocksdb::Status WalGroupSync::SyncAfter() {
     const uint64_t round = ++started_;
     l.unlock();
     rocksdb::Status s =
-        events_ != nullptr && events_->has_background_error()
-            ? rocksdb::Status::IOError("not syncing the WAL: the DB has a background error (" +
+        events_ != nullptr && events_->wal_write_failed()
+            ? rocksdb::Status::IOError("not syncing the WAL: a write failed and RocksDB has not cleared the error (" +
                                        events_->background_error() + ")")
             : db_->SyncWAL();
     l.lock();

@@ -32,9 +32,9 @@ namespace rocksdr::plugin {
 
 class WalGroupSync {
  public:
-  // `events` (optional, outlives this): while it records a background error, no sync is run
-  // (SyncAfter fails): a WAL writer that saw a write error must not be synced — RocksDB refuses
-  // it, and builds with assertions, such as Debian's librocksdb, abort the process.
+  // `events` (optional, outlives this): while it records a failed write (wal_write_failed), no
+  // sync is run (SyncAfter fails): a WAL writer that saw a write error must not be synced —
+  // RocksDB refuses it, and builds with assertions, such as Debian's librocksdb, abort.
   explicit WalGroupSync(rocksdb::DB* db, const DbEvents* events = nullptr) : db_(db), events_(events) {}
   WalGroupSync(const WalGroupSync&) = delete;
   WalGroupSync& operator=(const WalGroupSync&) = delete;

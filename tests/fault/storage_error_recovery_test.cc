@@ -17,6 +17,7 @@
 #include <string>
 
 #include "../../plugin/src/applier.h"
+#include "../../plugin/src/db_events.h"
 #include "../../plugin/src/db_sink.h"
 #include "../../plugin/src/managed_db.h"
 #include "../../plugin/src/wal_group_sync.h"
@@ -159,7 +160,7 @@ TEST_P(StorageErrorRecovery, TheFailedBatchAppliesExactlyOnceAfterRecoverWithout
   // Nothing of the failed frame is visible, and the cursor did not move.
   EXPECT_EQ(sink_->Cursor(), std::optional<uint64_t>(3));
   EXPECT_EQ(Get("k4"), "<NotFound: >");
-  EXPECT_TRUE(db_->impl()->events()->has_background_error());
+  EXPECT_TRUE(db_->impl()->events()->wal_write_failed());
 
   // A recovery attempt while the device still fails may succeed (a reopen or RocksDB's resume
   // writes no WAL record) or fail, saying why; either way the cursor stays where it was...
@@ -183,7 +184,7 @@ TEST_P(StorageErrorRecovery, TheFailedBatchAppliesExactlyOnceAfterRecoverWithout
   ASSERT_TRUE(back) << recovered.ToString() << " (first attempt: " << early.ToString() << ")";
   // The error RocksDB reported is cleared with it (a DB that still recorded one would refuse
   // every WAL sync: WalGroupSync, DbSink::Init).
-  EXPECT_FALSE(db_->impl()->events()->has_background_error()) << db_->impl()->events()->background_error();
+  EXPECT_FALSE(db_->impl()->events()->wal_write_failed()) << db_->impl()->events()->background_error();
   ASSERT_EQ(sink_->Cursor(), std::optional<uint64_t>(3));
 
   // The same frame again: it continues at cursor + 1 and applies once.
@@ -219,13 +220,29 @@ TEST_P(StorageErrorRecovery, GroupSyncAfterAWalWriteErrorFailsInsteadOfSyncingTh
   WalGroupSync sync(base, db_->impl()->events().get());
   rocksdb::Status s = sync.SyncAfter();
   if (GetParam() != Failure::kRetryable) {
-    ASSERT_TRUE(db_->impl()->events()->has_background_error());
+    ASSERT_TRUE(db_->impl()->events()->wal_write_failed());
     EXPECT_TRUE(s.IsIOError()) << s.ToString();
-    EXPECT_NE(s.ToString().find("background error"), std::string::npos) << s.ToString();
+    EXPECT_NE(s.ToString().find("not syncing the WAL: a write failed"), std::string::npos) << s.ToString();
   } else if (!s.ok()) {
-    EXPECT_NE(s.ToString().find("background error"), std::string::npos) << s.ToString();
+    EXPECT_NE(s.ToString().find("not syncing the WAL: a write failed"), std::string::npos) << s.ToString();
   }
   sw_.armed = false;
+}
+
+// Only a failed write stops WAL syncs, until RocksDB clears it: a flush's or a compaction's
+// background error leaves the WAL writer sound, and a sync refused for it would stall every
+// synchronous write of a primary.
+TEST(DbEventsTest, OnlyAFailedWriteStopsWalSyncsUntilTheErrorIsCleared) {
+  DbEvents e;
+  e.RecordBackgroundError("IO error: flush", /*no_space=*/false, /*in_write_path=*/false);
+  EXPECT_FALSE(e.wal_write_failed());
+  e.RecordBackgroundError("IO error: WAL", false, true);
+  EXPECT_TRUE(e.wal_write_failed());
+  e.RecordBackgroundError("IO error: a later flush", false, false);
+  EXPECT_TRUE(e.wal_write_failed()) << "a later error of another kind does not clear it";
+  e.RecordBackgroundError("", false, false);  // OnErrorRecoveryEnd: cleared
+  EXPECT_FALSE(e.wal_write_failed());
+  EXPECT_EQ(e.background_error(), "");
 }
 
 INSTANTIATE_TEST_SUITE_P(WalAppend, StorageErrorRecovery,
