@@ -35,7 +35,8 @@ using testing::WaitFor;
 using testing::DumpClosedDb;
 
 // kPlain: RocksDB never resumes from it (Recover reopens the DB). kRetryable: RocksDB's own
-// recovery thread takes it (Resume answers Busy meanwhile; Recover reopens). kRetryableManual:
+// recovery thread takes it (Resume answers Busy meanwhile; Recover leaves the DB to it and fails
+// with kIOError until that recovery has cleared the error). kRetryableManual:
 // the same with RocksDB's automatic resume off (max_bgerror_resume_count = 0): DB::Resume itself
 // clears the error.
 enum class Failure { kPlain, kRetryable, kRetryableManual };
