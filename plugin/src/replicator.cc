@@ -159,6 +159,12 @@ class ReplicatorImpl : public Replicator {
     }
     ROCKSDR_RETURN_IF_ERROR(PrepareServer(config).status());
     StopTransport();
+    // The listen address is bound before the role changes (after StopTransport: a running
+    // server may hold it), so a taken address leaves the role as it was.
+    auto listener = ReserveServer(config);
+    if (!listener.ok()) {
+      return listener.status().WithContext("BecomePrimary refused, the role is unchanged");
+    }
     ROCKSDR_RETURN_IF_ERROR(CheckOpen());  // the stopped client may have reopened (or closed) it
     auto* impl = db_->impl();
     const bool same = impl->role() == Role::kPrimary && impl->cluster_id() == config.cluster_id;
@@ -172,7 +178,7 @@ class ReplicatorImpl : public Replicator {
       ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id));
     }
     ROCKSDR_RETURN_IF_ERROR(PersistAuthorization(c));
-    return StartServer(c);
+    return StartServer(c, std::move(*listener));
   }
 
   Status BecomeSecondary(const SecondaryBundle& bundle) override {
@@ -235,7 +241,13 @@ class ReplicatorImpl : public Replicator {
     }
     PrimaryConfig c = config;
     if (c.cluster_id.empty()) c.cluster_id = impl->cluster_id();
-    ROCKSDR_RETURN_IF_ERROR(PrepareServer(c).status());
+    // What would fail the new primary's server is checked before the epoch marker, which cannot
+    // be undone: the TLS material and its listen address (bound now, so a taken address refuses
+    // the promotion with nothing changed instead of leaving a primary without its listener).
+    auto listener = ReserveServer(c);
+    if (!listener.ok()) {
+      return listener.status().WithContext("promotion refused, nothing changed (this node is still a DR secondary)");
+    }
     StopTransport();
     // The stopped client may have reopened the DB (a bootstrap install, a storage recovery):
     // the wrapper taken above may be gone.
@@ -269,7 +281,7 @@ class ReplicatorImpl : public Replicator {
     }
     ROCKSDR_RETURN_IF_ERROR(PersistAuthorization(c));
     spdlog::info("rocksdr: promoted to DR primary of cluster {} at epoch {}", c.cluster_id, c.epoch);
-    return StartServer(c);
+    return StartServer(c, std::move(*listener));
   }
 
   Status Demote() override {
@@ -605,11 +617,26 @@ class ReplicatorImpl : public Replicator {
     return o;
   }
 
-  // REQUIRES: role_mu_ held, no transport running, role primary.
-  Status StartServer(const PrimaryConfig& c) {
+  // The checks of StartServer that can be made before a role change: the config, the TLS
+  // material (a context is built and dropped), and the listen address, bound and returned for
+  // StartServer to accept on. REQUIRES: role_mu_ held, no server holding that address.
+  Result<std::shared_ptr<replication::ListenerSocket>> ReserveServer(const PrimaryConfig& c) {
+    auto prepared = PrepareServer(c);
+    if (!prepared.ok()) return prepared.status();
+    auto tls = replication::MakeTlsContext(replication::TlsRole::kServer, prepared->tls);
+    if (!tls.ok()) return tls.status().WithContext("the primary's TLS material");
+    auto socket = replication::ListenerSocket::Open(prepared->listen_host, prepared->listen_port);
+    if (!socket.ok()) return socket.status();
+    return std::make_shared<replication::ListenerSocket>(std::move(*socket));
+  }
+
+  // REQUIRES: role_mu_ held, no transport running, role primary. `listener`: the address bound
+  // by ReserveServer (nullptr: bind it now).
+  Status StartServer(const PrimaryConfig& c, std::shared_ptr<replication::ListenerSocket> listener = nullptr) {
     auto prepared = PrepareServer(c);
     if (!prepared.ok()) return prepared.status();
     replication::PrimaryServerOptions o = std::move(*prepared);
+    o.listener = std::move(listener);
     o.epoch = db_->impl()->epoch();
     plugin::ReplicatedDBImpl* impl = db_->impl();
     o.on_fenced = [impl](uint64_t newer) {

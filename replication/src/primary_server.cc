@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <unistd.h>
 #include <map>
 #include <mutex>
 #include <set>
@@ -39,11 +40,19 @@ class PrimaryServer::Impl : public ShipperHost {
       return Status::InvalidArgument("replication listen address \"" + options_.listen_host +
                                      "\" is not an IP address");
     }
-    const tcp::endpoint endpoint(address, options_.listen_port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (options_.listener && options_.listener->valid()) {
+      // Bound earlier by the role change (listener_socket.h): accept on that socket.
+      const tcp protocol = options_.listener->ipv6() ? tcp::v6() : tcp::v4();
+      const int fd = options_.listener->Release();
+      acceptor_.assign(protocol, fd, ec);
+      if (ec) ::close(fd);
+    } else {
+      const tcp::endpoint endpoint(address, options_.listen_port);
+      acceptor_.open(endpoint.protocol(), ec);
+      if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) acceptor_.bind(endpoint, ec);
+      if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    }
     if (ec) {
       return Status::Unavailable("cannot listen for replication on " + options_.listen_host +
                                  ":" + std::to_string(options_.listen_port) + ": " +
@@ -250,6 +259,12 @@ class PrimaryServer::Impl : public ShipperHost {
     io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    {
+      // The posted close may not have run before io_.stop(); with the threads joined nothing else
+      // touches the acceptor. The address is free when Stop returns (a role change rebinds it).
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    }
     std::lock_guard<std::mutex> l(mu_);
     sessions_.clear();
     live_.clear();

@@ -239,9 +239,11 @@ TEST_F(PreloadTest, ListenerThatCannotBeCreatedStopsTheOpen) {
   const RunResult r = DbBench(WritePrimaryConfig(ntohs(a.sin_port)), {"--benchmarks=fillrandom"});
   ::close(fd);
   EXPECT_NE(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("starting the replication listener on 127.0.0.1:" + std::to_string(ntohs(a.sin_port))),
+  EXPECT_NE(r.output.find("cannot listen for replication on 127.0.0.1:" + std::to_string(ntohs(a.sin_port)) +
+                          ": Address already in use"),
             std::string::npos)
       << r.output;
+  EXPECT_NE(r.output.find("the role is unchanged"), std::string::npos) << r.output;
 }
 
 TEST_F(PreloadTest, OnErrorContinueRunsUnreplicatedWithAWarning) {

@@ -37,6 +37,7 @@
 
 #include "rocksdr/replication/batch_source.h"
 #include "rocksdr/replication/protocol_limits.h"
+#include "rocksdr/replication/listener_socket.h"
 #include "rocksdr/replication/session_status.h"
 #include "rocksdr/replication/tls_context.h"
 #include "rocksdr/status.h"
@@ -60,6 +61,11 @@ struct PrimaryServerOptions {
   // Listen address. Default: 127.0.0.1, port 0 (any free port; see PrimaryServer::port()).
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;
+  // A socket already bound and listening (ListenerSocket::Open, called earlier by a role change
+  // so that a taken address fails it before it changes anything): the server accepts on it and
+  // ignores listen_host/listen_port except in its log lines. nullptr or empty: Start binds
+  // listen_host:listen_port itself. Start takes the descriptor over (the object is left empty).
+  std::shared_ptr<ListenerSocket> listener;
   // Server certificate + key + replication CA. Required.
   TlsCredentials tls;
   // Codec limits. Default: ProtocolLimits().
@@ -115,7 +121,8 @@ struct PrimaryServerOptions {
 
 class PrimaryServer {
  public:
-  // Validates the options, builds the TLS context, binds and listens, starts the threads.
+  // Validates the options, builds the TLS context, binds and listens (or takes over
+  // options.listener), starts the threads.
   // Errors: kInvalidArgument (options, credentials), kUnavailable (cannot bind).
   static Result<std::unique_ptr<PrimaryServer>> Start(PrimaryServerOptions options,
                                                       std::shared_ptr<SourceProvider> provider);
@@ -139,7 +146,7 @@ class PrimaryServer {
   // would (for operators kicking a stuck link, and for tests). The secondary reconnects.
   void Disconnect(const std::string& secondary_id);
 
-  // Bounded; idempotent.
+  // Bounded; idempotent. The listen address is free again when it returns.
   void Stop();
 
  private:
