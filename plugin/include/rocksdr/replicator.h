@@ -29,6 +29,13 @@
 //   Promote(config)         secondary -> primary: stops the client, epoch = max(own, config)+1,
 //                           the epoch marker is the first record of the new history, reopens the
 //                           DB, starts the server.
+// Promote and BecomePrimary check the server's config and TLS material and bind its listen
+// address before the role changes: a taken address (kUnavailable, "Address already in use") or
+// a key that does not match the certificate (kInvalidArgument) refuses them with nothing changed
+// ("promotion refused, nothing changed" / "the role is unchanged"; a secondary keeps following
+// its primary). A promotion whose epoch marker cannot be written also changes nothing and follows
+// the primary again; a failure after that point (reopening the DB, persisting the allow-list)
+// leaves the new primary without its server until it is restarted.
 //   Demote()                primary -> secondary with no primary (UpdatePrimary attaches it).
 //   Disable()               -> disabled (stops everything; the data stays).
 //   ReenableWrites()        clears the write fence of a primary that learned of a newer epoch.
