@@ -648,6 +648,22 @@ TEST_F(ControlSocketTest, PrimaryAndSecondaryDrivenThroughTheirControlSockets) {
            (*st)["secondaries"][0]["frames_sent"].get<uint64_t>() >= 1;
   })) << pc->Status()->dump();
 
+  // The operator's re-bootstrap (what the sidecar's secondary/request-bootstrap calls): refused
+  // on the primary with the runtime's reason; on the secondary a new copy is installed and it
+  // streams again, with the replicated store intact.
+  Status pb = pc->RequestBootstrap();
+  EXPECT_EQ(pb.code(), Code::kFailedPrecondition);
+  EXPECT_NE(pb.message().find("RequestBootstrap needs a DR secondary"), std::string::npos) << pb.ToString();
+  const uint64_t boots = s->GetStatus().bootstrap.bootstraps;
+  ASSERT_TRUE(sc->RequestBootstrap().ok());
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = s->GetStatus();
+    return st.bootstrap.bootstraps == boots + 1 && st.primary_link.state == ConnectionState::kStreaming;
+  })) << sc->Status()->dump();
+  auto kept = sc->Get(Store::kReplicated, "core/keyring");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(*kept, std::optional<std::string>(std::string("\x01\x02sealed\x00", 9)));
+
   // A secondary with a valid certificate but not in the allowed list is refused by the primary.
   auto x = OpenNode("x");
   auto xsrv = Serve(x.get(), Sock("x"));

@@ -536,6 +536,33 @@ TEST_F(DrFlowTest, DemoteOldPrimaryThenFollowTheNewOne) {
             400);
 }
 
+// rocksdr's own secondary/request-bootstrap (the answer to needs-bootstrap with auto_rebootstrap
+// off): destructive, so it needs the DR operation token, and it asks the plugin exactly once.
+TEST_F(DrFlowTest, RequestBootstrapNeedsTheOperationTokenAndAFollowedPrimary) {
+  EnablePrimary();
+  ActivateSecondary();
+  Reply bad = secondary_.Call("POST", kDr + "secondary/request-bootstrap", {{"dr_operation_token", "nope"}});
+  EXPECT_EQ(bad.status, 400) << bad.body.dump();
+  EXPECT_EQ(secondary_.Call("POST", kDr + "secondary/request-bootstrap", json::object()).status, 400);
+  EXPECT_EQ(secondary_.control.bootstraps_requested(), 0u);
+
+  const std::string op = OperationToken(secondary_, primary_.keys_hex, 3);
+  Reply ok = secondary_.Call("POST", kDr + "secondary/request-bootstrap", {{"dr_operation_token", op}});
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  ASSERT_EQ(ok.body["warnings"].size(), 1u) << ok.body.dump();
+  EXPECT_TRUE(Contains(ok.body["warnings"][0].get<std::string>(), "bootstrapped again from its primary"));
+  EXPECT_EQ(secondary_.control.bootstraps_requested(), 1u);
+  EXPECT_EQ(secondary_.control.role(), "secondary");
+
+  // A secondary that follows no primary: the plugin's reason comes through, nothing is requested.
+  ASSERT_EQ(secondary_.Call("POST", kDr + "secondary/update-primary", {{"dr_operation_token", op}, {"token", ""}}).status,
+            200);
+  Reply none = secondary_.Call("POST", kDr + "secondary/request-bootstrap", {{"dr_operation_token", op}});
+  EXPECT_NE(none.status, 200) << none.body.dump();
+  EXPECT_TRUE(Contains(FirstError(none), "follows no primary")) << none.body.dump();
+  EXPECT_EQ(secondary_.control.bootstraps_requested(), 1u);
+}
+
 TEST_F(DrFlowTest, DisableBothSides) {
   EnablePrimary();
   ActivateSecondary();

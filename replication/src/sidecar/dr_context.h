@@ -96,5 +96,6 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req);
 ApiResponse HandleUpdatePrimary(DrContext& ctx, ApiRequest& req);
 ApiResponse HandleSecondaryDisable(DrContext& ctx, ApiRequest& req);
 ApiResponse HandleOperationTokenDelete(DrContext& ctx, ApiRequest& req);
+ApiResponse HandleRequestBootstrap(DrContext& ctx, ApiRequest& req);
 
 }  // namespace rocksdr::sidecar

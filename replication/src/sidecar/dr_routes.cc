@@ -105,7 +105,8 @@ Status RegisterDrRoutesWithOptions(Router& router, Core& core, DrOptions options
                         Open{s + "promote", Method::kPost, &HandlePromote},
                         Open{s + "update-primary", Method::kPost, &HandleUpdatePrimary},
                         Open{s + "disable", Method::kPost, &HandleSecondaryDisable},
-                        Open{s + "operation-token/delete", Method::kPost, &HandleOperationTokenDelete}}) {
+                        Open{s + "operation-token/delete", Method::kPost, &HandleOperationTokenDelete},
+                        Open{s + "request-bootstrap", Method::kPost, &HandleRequestBootstrap}}) {
     ROCKSDR_RETURN_IF_ERROR(router.Add(RouteSpec(o.path, {o.m}, AuthRequirement::kNone, bind(o.h))
                                            .SetSealedOk()
                                            .SetDrSecondaryOk()));

@@ -376,6 +376,26 @@ ApiResponse HandleSecondaryDisable(DrContext& ctx, ApiRequest& req) {
   return Envelope(req, nullptr, std::move(warnings));
 }
 
+// rocksdr's own path (Vault has no such call): a secondary whose position its primary cannot stream
+// from waits in needs-bootstrap when its plugin runs with auto_rebootstrap: false; this is the
+// operator's go-ahead to replace its data with a new copy of the primary's.
+ApiResponse HandleRequestBootstrap(DrContext& ctx, ApiRequest& req) {
+  std::lock_guard<std::mutex> lock(ctx.mu);
+  Result<std::vector<crypto::SecureBytes>> keys = CheckOpToken(ctx, req, nullptr);
+  if (!keys.ok()) return Fail(keys.status());
+  Result<PluginRole> role = ReadPluginRole(*ctx.core);
+  if (!role.ok()) return Fail(role.status());
+  if (role->role != "secondary") return Fail(NotSecondary(*role));
+  if (Status st = ctx.core->control()->RequestBootstrap(); !st.ok()) {
+    return Fail(st.WithContext("the plugin refused the bootstrap request"));
+  }
+  spdlog::info("dr: bootstrap of this DR secondary requested");
+  return Envelope(req, nullptr,
+                  {"this secondary is being bootstrapped again from its primary: its data stays until the new copy is "
+                   "installed, then is replaced by it; follow the progress in sys/replication/dr/status "
+                   "(state bootstrapping, then stream-wals)"});
+}
+
 ApiResponse HandleOperationTokenDelete(DrContext& ctx, ApiRequest& req) {
   Result<std::string> token = GetString(req.body, "dr_operation_token");
   if (!token.ok()) return Fail(token.status());

@@ -92,6 +92,19 @@ rocksdr::Status MemoryPluginControl::Demote() {
   return Status::OK();
 }
 
+rocksdr::Status MemoryPluginControl::RequestBootstrap() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (role_ != "secondary") return Status::FailedPrecondition("RequestBootstrap needs a DR secondary; this node is " + role_);
+  if (primary_api_addr_.empty()) return Status::FailedPrecondition("this secondary follows no primary yet");
+  ++bootstraps_requested_;
+  return Status::OK();
+}
+
+uint64_t MemoryPluginControl::bootstraps_requested() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bootstraps_requested_;
+}
+
 rocksdr::Status MemoryPluginControl::Disable() {
   std::lock_guard<std::mutex> lock(mu_);
   role_ = "disabled";

@@ -297,6 +297,10 @@ rocksdr::Status PluginControlClient::Demote() {
   return Call(ctl::kOpDemote, json::object(), options_.role_change_timeout, /*idempotent=*/false).status();
 }
 
+rocksdr::Status PluginControlClient::RequestBootstrap() {
+  return Call(ctl::kOpRequestBootstrap, json::object(), options_.role_change_timeout, /*idempotent=*/false).status();
+}
+
 rocksdr::Status PluginControlClient::Disable() {
   return Call(ctl::kOpDisable, json::object(), options_.role_change_timeout, /*idempotent=*/false).status();
 }

@@ -35,6 +35,7 @@ class PluginControlClient : public PluginControl {
   rocksdr::Status Promote(const PrimaryConfig& config) override;
   rocksdr::Status Demote() override;
   rocksdr::Status Disable() override;
+  rocksdr::Status RequestBootstrap() override;
   Result<std::optional<std::string>> Get(Store store, const std::string& key) override;
   rocksdr::Status Put(Store store, const std::string& key, std::string_view value) override;
   rocksdr::Status Delete(Store store, const std::string& key) override;

@@ -35,6 +35,8 @@ class MemoryPluginControl : public PluginControl {
   rocksdr::Status Promote(const PrimaryConfig& config) override;
   rocksdr::Status Demote() override;
   rocksdr::Status Disable() override;
+  // Counts the request (bootstraps_requested()); the data stays as it is.
+  rocksdr::Status RequestBootstrap() override;
 
   Result<std::optional<std::string>> Get(Store store, const std::string& key) override;
   rocksdr::Status Put(Store store, const std::string& key, std::string_view value) override;
@@ -48,6 +50,7 @@ class MemoryPluginControl : public PluginControl {
   uint64_t epoch() const;
   std::vector<std::string> allowed_secondaries() const;
   std::vector<std::string> revoked_secondaries() const;
+  uint64_t bootstraps_requested() const;
   // Every key and value of a store (for "no secret in clear" scans).
   std::map<std::string, std::string> Dump(Store store) const;
   // Copies the replicated store from `other` (what DR replication would deliver).
@@ -66,6 +69,7 @@ class MemoryPluginControl : public PluginControl {
   std::vector<std::string> allowed_;
   std::vector<std::string> revoked_;
   std::string primary_api_addr_;
+  uint64_t bootstraps_requested_ = 0;
 };
 
 }  // namespace rocksdr::sidecar

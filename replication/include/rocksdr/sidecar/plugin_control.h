@@ -78,6 +78,11 @@ class PluginControl {
   // Primary → secondary with no primary (keeps the cluster id).
   virtual rocksdr::Status Demote() = 0;
   virtual rocksdr::Status Disable() = 0;
+  // Secondary: drops its position and is bootstrapped again by its primary, now — the answer to
+  // a secondary waiting in needs-bootstrap (the plugin's auto_rebootstrap: false). Its data stays
+  // until the new copy is installed (atomically). Errors: kFailedPrecondition (not a DR secondary,
+  // or it follows no primary).
+  virtual rocksdr::Status RequestBootstrap() = 0;
 
   // Key-value access to the two stores. Keys and values are bounded (key ≤ 1 KiB, value ≤ 1 MiB).
   virtual Result<std::optional<std::string>> Get(Store store, const std::string& key) = 0;
