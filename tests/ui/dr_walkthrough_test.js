@@ -262,6 +262,19 @@ run('dr_walkthrough_test', 240000, async (h, step) => {
     await narrow(pageS, 'promote-refused');
   });
 
+  await step('bootstrap the secondary again on request (operation token; back to stream-wals)', async () => {
+    await tab(pageS, 'update-primary');
+    assert.equal(await pageS.inputValue('#rb-optoken'), decoded, 'the decoded token is filled in');
+    const bootstraps = async () => (await api(S.addr, 'GET', 'sys/replication/dr/status')).data.bootstrap.bootstraps;
+    const before = await bootstraps();
+    await pageS.click('#rebootstrap-form button[type=submit]');
+    await confirmDialog(pageS, /Bootstrap this secondary again\?/, 'rebootstrap-confirm');
+    assert.match(await alertText(pageS, 'warning'), /Bootstrap requested.*bootstrapped again from its primary/);
+    await waitFor('a new bootstrap of the secondary', async () => (await bootstraps()) === before + 1, 60000, 300);
+    await waitFact(pageS, 'state', 'stream-wals', 60000);
+    await waitFact(pageS, 'connection', 'connected', 30000);
+  });
+
   await step('demote the primary (confirmation)', async () => {
     await tab(pageP, 'demote');
     await shot(pageP, 'demote');

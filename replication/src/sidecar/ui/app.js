@@ -691,6 +691,7 @@
     if (decoded) {
       $('pr-token').value = decoded;
       $('up-optoken').value = decoded;
+      $('rb-optoken').value = decoded;
     }
     addAlert('ok', 'DR operation token generated', ['copy it now: it is not shown again']);
   }
@@ -718,6 +719,7 @@
         const r = await Api.post(DR + 'secondary/promote', body, { timeoutMs: LONG_TIMEOUT_MS });
         $('pr-token').value = '';
         $('up-optoken').value = '';
+        $('rb-optoken').value = '';
         chart.reset();
         await poll();
         navigate('overview');
@@ -747,6 +749,23 @@
         await poll();
         navigate('overview');
         showResult(r.json, token ? 'This secondary now follows the new primary' : 'This secondary forgot its primary');
+      } catch (e) { showError(e); }
+    });
+  });
+
+  $('rebootstrap-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const button = $('rebootstrap-form').querySelector('button[type=submit]');
+    if (!(await confirmAction('Bootstrap this secondary again?', 'Its primary sends it a new copy of the data, ' +
+      'which replaces what it holds once installed; until then it applies nothing new.', 'Bootstrap again'))) return;
+    clearAlerts();
+    await busy(button, async () => {
+      try {
+        const r = await Api.post(DR + 'secondary/request-bootstrap', { dr_operation_token: formValue('rb-optoken') });
+        chart.reset();
+        await poll();
+        navigate('overview');
+        showResult(r.json, 'Bootstrap requested');
       } catch (e) { showError(e); }
     });
   });
