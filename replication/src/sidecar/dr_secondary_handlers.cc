@@ -62,6 +62,17 @@ Result<std::vector<crypto::SecureBytes>> CheckOpToken(DrContext& ctx, const ApiR
   return keys;
 }
 
+// What every DR-operation-token call that needs a DR secondary checks first: the token, then the
+// plugin's role. nullopt when both pass, else the error response. REQUIRES: ctx.mu held.
+std::optional<ApiResponse> CheckSecondaryOperation(DrContext& ctx, const ApiRequest& req) {
+  Result<std::vector<crypto::SecureBytes>> keys = CheckOpToken(ctx, req, nullptr);
+  if (!keys.ok()) return Fail(keys.status());
+  Result<PluginRole> role = ReadPluginRole(*ctx.core);
+  if (!role.ok()) return Fail(role.status());
+  if (role->role != "secondary") return Fail(NotSecondary(*role));
+  return std::nullopt;
+}
+
 Result<UnwrapOptions> ReadUnwrapParams(DrContext& ctx, const ApiRequest& req, std::string* token,
                                        std::string* primary_api_addr) {
   Result<std::string> t = GetString(req.body, "token");
@@ -324,11 +335,7 @@ ApiResponse HandleUpdatePrimary(DrContext& ctx, ApiRequest& req) {
   Result<UnwrapOptions> uo = ReadUnwrapParams(ctx, req, &token, &primary_api_addr);
   if (!uo.ok()) return Fail(uo.status());
   std::unique_lock<std::mutex> lock(ctx.mu);
-  Result<std::vector<crypto::SecureBytes>> keys = CheckOpToken(ctx, req, nullptr);
-  if (!keys.ok()) return Fail(keys.status());
-  Result<PluginRole> role = ReadPluginRole(*ctx.core);
-  if (!role.ok()) return Fail(role.status());
-  if (role->role != "secondary") return Fail(NotSecondary(*role));
+  if (auto refused = CheckSecondaryOperation(ctx, req)) return *refused;
   if (token.empty()) {
     if (Status st = ctx.core->control()->UpdatePrimary(std::nullopt); !st.ok()) return Fail(st);
     (void)ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey));
@@ -340,9 +347,9 @@ ApiResponse HandleUpdatePrimary(DrContext& ctx, ApiRequest& req) {
   Result<ActivationBundle> bundle = UnwrapAtPrimary(token, primary_api_addr, *uo);
   if (!bundle.ok()) return ActivationError(bundle.status());
   lock.lock();
-  if (keys = CheckOpToken(ctx, req, nullptr); !keys.ok()) return Fail(keys.status());
-  if (role = ReadPluginRole(*ctx.core); !role.ok()) return Fail(role.status());
-  if (role->role != "secondary") return Fail(NotSecondary(*role));
+  if (auto refused = CheckSecondaryOperation(ctx, req)) return *refused;
+  Result<PluginRole> role = ReadPluginRole(*ctx.core);
+  if (!role.ok()) return Fail(role.status());
   if (!role->cluster_id.empty() && bundle->cluster_id != role->cluster_id) {
     return ErrorResponse(400, "the new primary belongs to cluster " + bundle->cluster_id +
                                   " but this secondary to cluster " + role->cluster_id +
@@ -357,11 +364,7 @@ ApiResponse HandleUpdatePrimary(DrContext& ctx, ApiRequest& req) {
 
 ApiResponse HandleSecondaryDisable(DrContext& ctx, ApiRequest& req) {
   std::lock_guard<std::mutex> lock(ctx.mu);
-  Result<std::vector<crypto::SecureBytes>> keys = CheckOpToken(ctx, req, nullptr);
-  if (!keys.ok()) return Fail(keys.status());
-  Result<PluginRole> role = ReadPluginRole(*ctx.core);
-  if (!role.ok()) return Fail(role.status());
-  if (role->role != "secondary") return Fail(NotSecondary(*role));
+  if (auto refused = CheckSecondaryOperation(ctx, req)) return *refused;
   if (Status st = ctx.core->control()->Disable(); !st.ok()) return Fail(st.WithContext("disable"));
   ctx.core->SetDrSecondary(false);
   ctx.attempt.Cancel();
@@ -381,11 +384,7 @@ ApiResponse HandleSecondaryDisable(DrContext& ctx, ApiRequest& req) {
 // operator's go-ahead to replace its data with a new copy of the primary's.
 ApiResponse HandleRequestBootstrap(DrContext& ctx, ApiRequest& req) {
   std::lock_guard<std::mutex> lock(ctx.mu);
-  Result<std::vector<crypto::SecureBytes>> keys = CheckOpToken(ctx, req, nullptr);
-  if (!keys.ok()) return Fail(keys.status());
-  Result<PluginRole> role = ReadPluginRole(*ctx.core);
-  if (!role.ok()) return Fail(role.status());
-  if (role->role != "secondary") return Fail(NotSecondary(*role));
+  if (auto refused = CheckSecondaryOperation(ctx, req)) return *refused;
   if (Status st = ctx.core->control()->RequestBootstrap(); !st.ok()) {
     return Fail(st.WithContext("the plugin refused the bootstrap request"));
   }
