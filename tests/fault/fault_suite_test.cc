@@ -156,6 +156,22 @@ bool RunScenario(FaultCluster& c, Kind kind, std::mt19937_64& rng, size_t base_f
     case Kind::kWalPurged: {
       proxy.SetBlackhole(true);
       Sleep(300);
+      // The scenario needs a write the secondary has not applied, in the WAL that gets purged: a
+      // secondary that already had everything streams on from the new WAL, rightly, with no
+      // bootstrap. On a loaded machine the application may not have written in those 300 ms.
+      // (The secondary's position is read until it stops moving: bytes already past the proxy.)
+      uint64_t applied = U(c.SecondaryStatus(), "last_sequence_applied");
+      if (!WaitFor([&] {
+            const uint64_t now = U(c.SecondaryStatus(), "last_sequence_applied");
+            const bool still = now == applied;
+            applied = now;
+            return still && U(c.PrimaryStatus(), "last_sequence_written") > now;
+          },
+          std::chrono::seconds(20))) {
+        ADD_FAILURE() << Name(kind) << ": the primary wrote nothing past the secondary's " << applied
+                      << " within 20 s";
+        return false;
+      }
       c.KillPrimary();
       c.RestartPrimary();  // recovery flushes the memtables: the old WAL files are archived
       std::error_code ec;
