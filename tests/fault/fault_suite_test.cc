@@ -156,23 +156,38 @@ bool RunScenario(FaultCluster& c, Kind kind, std::mt19937_64& rng, size_t base_f
     case Kind::kWalPurged: {
       proxy.SetBlackhole(true);
       Sleep(300);
-      // The scenario needs a write the secondary has not applied, in the WAL that gets purged: a
+      // The scenario needs a write the secondary never received, in the WAL that gets purged: a
       // secondary that already had everything streams on from the new WAL, rightly, with no
-      // bootstrap. On a loaded machine the application may not have written in those 300 ms.
-      // (The secondary's position is read until it stops moving: bytes already past the proxy.)
-      uint64_t applied = U(c.SecondaryStatus(), "last_sequence_applied");
-      if (!WaitFor([&] {
-            const uint64_t now = U(c.SecondaryStatus(), "last_sequence_applied");
-            const bool still = now == applied;
-            applied = now;
-            return still && U(c.PrimaryStatus(), "last_sequence_written") > now;
-          },
-          std::chrono::seconds(20))) {
-        ADD_FAILURE() << Name(kind) << ": the primary wrote nothing past the secondary's " << applied
-                      << " within 20 s";
+      // bootstrap. Two things make that happen by accident on a loaded machine (both were seen):
+      // the application wrote nothing during the blackhole, or the secondary was still applying
+      // bytes already past the proxy when the primary was killed. So: wait until the primary has
+      // written past the secondary, kill it, let the secondary settle, and after the restart and
+      // the purge check that the primary's WAL really starts after the secondary's next write.
+      auto settled = [&](uint64_t* applied) {  // unchanged for a while (scaled: sanitizers are slow)
+        uint64_t last = U(c.SecondaryStatus(), "last_sequence_applied");
+        auto since = std::chrono::steady_clock::now();
+        return WaitFor([&] {
+          const uint64_t now = U(c.SecondaryStatus(), "last_sequence_applied");
+          if (now != last) {
+            last = now;
+            since = std::chrono::steady_clock::now();
+          }
+          *applied = last;
+          return std::chrono::steady_clock::now() - since >= Scaled(std::chrono::milliseconds(250));
+        }, std::chrono::seconds(20));
+      };
+      uint64_t applied = 0;
+      if (!settled(&applied) ||
+          !WaitFor([&] { return U(c.PrimaryStatus(), "last_sequence_written") > applied; }, std::chrono::seconds(20))) {
+        ADD_FAILURE() << Name(kind) << ": the secondary never settled at " << applied
+                      << ", or the primary wrote nothing past it within 20 s";
         return false;
       }
       c.KillPrimary();
+      if (!settled(&applied)) {
+        ADD_FAILURE() << Name(kind) << ": the secondary's position kept moving with its primary dead";
+        return false;
+      }
       c.RestartPrimary();  // recovery flushes the memtables: the old WAL files are archived
       std::error_code ec;
       uint64_t removed = 0;
@@ -180,6 +195,12 @@ bool RunScenario(FaultCluster& c, Kind kind, std::mt19937_64& rng, size_t base_f
         if (e.path().extension() == ".log" && std::filesystem::remove(e.path(), ec)) ++removed;
       }
       EXPECT_GT(removed, 0u) << "no archived WAL to purge";
+      const uint64_t oldest = U(c.PrimaryStatus(), "wal", "oldest_sequence");
+      if (oldest <= applied + 1) {
+        ADD_FAILURE() << Name(kind) << ": the purge left the secondary's next write " << applied + 1
+                      << " in the primary's WAL (oldest " << oldest << "): nothing to re-bootstrap for";
+        return false;
+      }
       expect_bootstrap = true;
       break;
     }
