@@ -414,6 +414,21 @@ TEST_F(DrFlowTest, SecondaryTakesThePrimarysKeysAndPromotes) {
   ASSERT_EQ(primary_.Call("POST", "secret/late", {{"v", "1"}}, primary_.root_token).status / 100, 2);
   secondary_.control.Sync();
 
+  // A promotion the plugin refuses (nothing changed there) leaves a sealed DR secondary, and the
+  // same operation token promotes it once the cause is fixed.
+  ASSERT_TRUE(secondary_.core->seal().sealed());
+  secondary_.control.FailNextPromote(Status::Unavailable(
+      "promotion refused, nothing changed (this node is still a DR secondary): cannot listen for replication on "
+      "127.0.0.1:8201: Address already in use"));
+  Reply refused = secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", op_token}});
+  EXPECT_EQ(refused.status / 100, 5) << refused.body.dump();
+  EXPECT_TRUE(Contains(FirstError(refused), "Address already in use")) << FirstError(refused);
+  EXPECT_TRUE(Contains(FirstError(refused), "still a sealed DR secondary")) << FirstError(refused);
+  EXPECT_EQ(secondary_.control.role(), "secondary");
+  EXPECT_EQ(secondary_.control.epoch(), 1u);
+  EXPECT_TRUE(secondary_.core->seal().sealed());
+  EXPECT_TRUE(secondary_.core->IsDrSecondary());
+
   Reply promote = secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", op_token}},
                                   primary_.root_token);
   ASSERT_EQ(promote.status, 200) << promote.body.dump();

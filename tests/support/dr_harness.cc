@@ -66,7 +66,20 @@ rocksdr::Status FakeReplicatedControl::EnablePrimary(const PrimaryConfig& config
   return st;
 }
 
+void FakeReplicatedControl::FailNextPromote(rocksdr::Status st) {
+  std::lock_guard<std::mutex> l(mu2_);
+  fail_next_promote_ = std::move(st);
+}
+
 rocksdr::Status FakeReplicatedControl::Promote(const PrimaryConfig& config) {
+  {
+    std::lock_guard<std::mutex> l(mu2_);
+    if (fail_next_promote_.has_value()) {
+      rocksdr::Status st = std::move(*fail_next_promote_);
+      fail_next_promote_.reset();
+      return st;
+    }
+  }
   rocksdr::Status st = MemoryPluginControl::Promote(config);
   if (st.ok()) {
     std::lock_guard<std::mutex> l(mu2_);

@@ -30,6 +30,9 @@ class FakeReplicatedControl : public MemoryPluginControl {
   void Follow(MemoryPluginControl* primary);
   void Sync();
   void SetConnected(bool v) { connected_.store(v); }
+  // The next Promote fails with `st` and changes nothing (what the plugin does when, say, the
+  // listen address is taken: "promotion refused, nothing changed").
+  void FailNextPromote(rocksdr::Status st);
   std::optional<ActivationBundle> last_bundle();
   // The config passed to the last EnablePrimary / Promote.
   std::optional<PrimaryConfig> last_primary_config();
@@ -45,6 +48,7 @@ class FakeReplicatedControl : public MemoryPluginControl {
   MemoryPluginControl* primary_ = nullptr;
   std::optional<ActivationBundle> last_bundle_;
   std::optional<PrimaryConfig> last_primary_config_;
+  std::optional<rocksdr::Status> fail_next_promote_;
   std::atomic<bool> connected_{false};
 };
 

@@ -313,6 +313,15 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
   config.server_cert_pem = server->cert_pem;
   config.server_key_pem = server->key_pem;
   if (Status st = ctx.core->control()->Promote(config); !st.ok()) {
+    // Still a DR secondary (the plugin refuses before anything changes): seal again, as a DR
+    // secondary is, and keep the operation token for the retry. A node that did become primary
+    // (a storage failure after its epoch marker) keeps the keyring it now serves with.
+    Result<PluginRole> after = ReadPluginRole(*ctx.core);
+    if (after.ok() && after->role == "secondary") {
+      ctx.core->seal().Seal();
+      return Fail(st.WithContext("the plugin refused the promotion (this node is still a sealed DR secondary; the "
+                                 "DR operation token stays valid: fix the cause and promote again)"));
+    }
     return Fail(st.WithContext("the plugin refused the promotion"));
   }
   ctx.core->SetDrSecondary(false);
