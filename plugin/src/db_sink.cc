@@ -134,16 +134,28 @@ Status DbSink::Init() {
 
 void DbSink::Release() { applier_.reset(); }
 
-Status DbSink::WipeCursor() {
+Status DbSink::AddCursorWipe(rocksdb::WriteBatch* batch) {
   if (applier_) return Status::FailedPrecondition("WipeCursor while the applier is open");
   if (!db_->is_open()) return Status::FailedPrecondition("the DB is closed");
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  rocksdb::Status s = db_->impl()->base()->Delete(
-      wo, db_->impl()->local_cf(), rocksdb::Slice(kLocalKeyCursor.data(), kLocalKeyCursor.size()));
-  if (!s.ok()) return Status::IOError("wiping the secondary's position: " + s.ToString());
+  rocksdb::Status s =
+      batch->Delete(db_->impl()->local_cf(), rocksdb::Slice(kLocalKeyCursor.data(), kLocalKeyCursor.size()));
+  if (!s.ok()) return Status::Internal("building the deletion of the secondary's position: " + s.ToString());
+  return Status::OK();
+}
+
+void DbSink::ForgetCursor() {
   cursor_plus_one_.store(0);
   durable_.store(0);
+}
+
+Status DbSink::WipeCursor() {
+  rocksdb::WriteBatch batch;
+  ROCKSDR_RETURN_IF_ERROR(AddCursorWipe(&batch));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->impl()->base()->Write(wo, &batch);
+  if (!s.ok()) return Status::IOError("wiping the secondary's position: " + s.ToString());
+  ForgetCursor();
   return Status::OK();
 }
 

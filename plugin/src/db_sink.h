@@ -77,6 +77,11 @@ class DbSink : public replication::BatchSink {
   // Deletes the persisted cursor: the next HELLO asks for a bootstrap (BecomeSecondary).
   // REQUIRES: Release() called, DB open.
   Status WipeCursor();
+  // The same in two steps, for a caller that commits the deletion with other writes (Promote,
+  // with its epoch marker): AddCursorWipe adds it to `batch`; once that batch is written,
+  // ForgetCursor drops the position held in memory. REQUIRES: Release() called, DB open.
+  Status AddCursorWipe(rocksdb::WriteBatch* batch);
+  void ForgetCursor();
 
   // --- replication::BatchSink
   std::optional<uint64_t> Cursor() override;

@@ -580,7 +580,8 @@ rocksdb::Status ReplicatedDBImpl::DeleteFile(std::string name) {
 
 // ---------------------------------------------------------------- role, status, tailers
 
-Status ReplicatedDBImpl::SetRole(Role role, uint64_t epoch, const std::string& cluster_id) {
+Status ReplicatedDBImpl::SetRole(Role role, uint64_t epoch, const std::string& cluster_id,
+                                 const std::function<Status(rocksdb::WriteBatch*)>& also) {
   ROCKSDR_RETURN_IF_ERROR(StateStore::ValidateClusterId(cluster_id));
   std::unique_lock<FenceMutex> fence(fence_mu_);
   std::lock_guard<std::mutex> ddl(ddl_mu_);
@@ -597,6 +598,7 @@ Status ReplicatedDBImpl::SetRole(Role role, uint64_t epoch, const std::string& c
     rocksdb::Status s = batch.PutLogData(EncodeMarker(Marker{MarkerKind::kEpoch, epoch, cluster_id, 0}));
     if (!s.ok()) return Status::Internal("building the epoch marker: " + s.ToString());
   }
+  if (also) ROCKSDR_RETURN_IF_ERROR(also(&batch));
   ROCKSDR_RETURN_IF_ERROR(state_store_.Save(role, epoch, cluster_id, &batch));
   {
     std::lock_guard<std::mutex> lock(identity_mu_);

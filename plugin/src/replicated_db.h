@@ -23,6 +23,7 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -91,7 +92,10 @@ class ReplicatedDBImpl : public ReplicatedDB {
   // primary, or changing epoch/cluster id as primary, writes an epoch marker in that batch:
   // the first record of the new history. Errors: kFailedPrecondition when the epoch would go
   // down within the same cluster; kInvalidArgument for a malformed cluster id; write errors.
-  Status SetRole(Role role, uint64_t epoch, const std::string& cluster_id);
+  // `also`, if given, adds the caller's own local-state writes to that same batch (Promote wipes
+  // the cursor and records how it authorizes secondaries with its epoch marker): all or nothing.
+  Status SetRole(Role role, uint64_t epoch, const std::string& cluster_id,
+                 const std::function<Status(rocksdb::WriteBatch*)>& also = {});
 
   // Writes a batch on behalf of rocksdr itself (e.g. control state in kReplicatedCf): not
   // refused by role (it still waits for role changes and markers) and allowed to name reserved column families; disableWAL still refused.

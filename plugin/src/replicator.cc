@@ -255,9 +255,14 @@ class ReplicatorImpl : public Replicator {
     if (switched.ok()) {
       sink_->Release();
       c.epoch = std::max(config.epoch, NodeEpoch() + 1);
-      // The epoch marker is the first record of the new history (SetRole writes it; when it
-      // fails, the role, epoch and cursor are unchanged).
-      switched = db_->impl()->SetRole(Role::kPrimary, c.epoch, c.cluster_id);
+      // The epoch marker is the first record of the new history (SetRole writes it). In the same
+      // synced batch: the old primary's position, which means nothing in the new history, is
+      // deleted, and how this primary authorizes secondaries is recorded. When that write fails,
+      // role, epoch, cursor and authorization are all unchanged; when it succeeds, all changed.
+      switched = db_->impl()->SetRole(Role::kPrimary, c.epoch, c.cluster_id, [&](rocksdb::WriteBatch* b) {
+        ROCKSDR_RETURN_IF_ERROR(sink_->AddCursorWipe(b));
+        return AddAuthorization(c, b);
+      });
     }
     if (!switched.ok()) {
       // Still the secondary it was: it follows its primary again rather than stay detached.
@@ -272,16 +277,29 @@ class ReplicatorImpl : public Replicator {
       return switched.WithContext("promotion failed; this node is still a DR secondary and follows " +
                                   following.primary_address + " again");
     }
-    // The old primary's position means nothing in the new history.
-    ROCKSDR_RETURN_IF_ERROR(sink_->WipeCursor());
+    sink_->ForgetCursor();
+    // From here the node is the primary at the new epoch, persisted. What can still fail is
+    // the reopen and the server's start; the error then says what the node is and what to do.
+    const std::string promoted = "promoted to DR primary of cluster " + c.cluster_id + " at epoch " +
+                                 std::to_string(c.epoch) + " (persisted), but ";
     {
       // Column families the stream created get ordinary handles.
       std::unique_lock<std::shared_mutex> l(db_mu_);
-      ROCKSDR_RETURN_IF_ERROR(db_->Reopen());
+      if (Status s = db_->Reopen(); !s.ok()) {
+        spdlog::error("rocksdr: {}reopening the DB failed: {}", promoted, s.ToString());
+        return s.WithContext(promoted + "reopening the DB failed; the DB is closed: fix the cause and restart the "
+                                        "application (it opens as this primary; BecomePrimary, or the sidecar's "
+                                        "re-arm, starts its replication server)");
+      }
     }
-    ROCKSDR_RETURN_IF_ERROR(PersistAuthorization(c));
     spdlog::info("rocksdr: promoted to DR primary of cluster {} at epoch {}", c.cluster_id, c.epoch);
-    return StartServer(c, std::move(*listener));
+    if (Status s = StartServer(c, std::move(*listener)); !s.ok()) {
+      spdlog::error("rocksdr: {}its replication server did not start: {}", promoted, s.ToString());
+      return s.WithContext(promoted + "its replication server did not start; it takes writes, and BecomePrimary "
+                                      "(control op enable_primary, which the sidecar's re-arm sends) starts the "
+                                      "server");
+    }
+    return Status::OK();
   }
 
   Status Demote() override {
@@ -525,13 +543,21 @@ class ReplicatorImpl : public Replicator {
   // Records whether this primary checks secondaries against a registry (config.authorize set),
   // so that a restart keeps checking (Start). REQUIRES: DB open, role_mu_ held.
   Status PersistAuthorization(const PrimaryConfig& c) {
-    auto* impl = db_->impl();
+    rocksdb::WriteBatch batch;
+    ROCKSDR_RETURN_IF_ERROR(AddAuthorization(c, &batch));
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    const rocksdb::Slice k(plugin::kLocalKeyPrimaryAuthorization.data(), plugin::kLocalKeyPrimaryAuthorization.size());
-    rocksdb::Status s = c.authorize ? impl->base()->Put(wo, impl->local_cf(), k, "registry")
-                                    : impl->base()->Delete(wo, impl->local_cf(), k);
+    rocksdb::Status s = db_->impl()->base()->Write(wo, &batch);
     if (!s.ok()) return Status::IOError("persisting how this primary authorizes secondaries: " + s.ToString());
+    return Status::OK();
+  }
+
+  // PersistAuthorization's write, added to `batch` (a role change commits it with the role).
+  Status AddAuthorization(const PrimaryConfig& c, rocksdb::WriteBatch* batch) {
+    auto* impl = db_->impl();
+    const rocksdb::Slice k(plugin::kLocalKeyPrimaryAuthorization.data(), plugin::kLocalKeyPrimaryAuthorization.size());
+    rocksdb::Status s = c.authorize ? batch->Put(impl->local_cf(), k, "registry") : batch->Delete(impl->local_cf(), k);
+    if (!s.ok()) return Status::Internal("building how this primary authorizes secondaries: " + s.ToString());
     return Status::OK();
   }
 

@@ -275,13 +275,12 @@ class StorageFailureBeforePromotion : public testing::ReplicatorClusterTest {
     PluginOptions po;
     po.storage_retry_initial_ms = 20;
     po.storage_retry_max_ms = 100;
-    DbSpec spec = MakeSpec(dir_.Sub("s1"), po);
-    spec.db_options.env = env_.get();
-    ReplicatorOptions ro;
-    ro.sync_apply = false;
-    ro.reconnect_initial_ms = 20;
-    ro.reconnect_cap_ms = 200;
-    auto opened = Replicator::Open(spec, ro);
+    spec_ = MakeSpec(dir_.Sub("s1"), po);
+    spec_.db_options.env = env_.get();
+    ro_.sync_apply = false;
+    ro_.reconnect_initial_ms = 20;
+    ro_.reconnect_cap_ms = 200;
+    auto opened = Replicator::Open(spec_, ro_);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     s1_ = std::move(*opened);
     ASSERT_TRUE(s1_->BecomeSecondary(Bundle("s1", p_->port())).ok());
@@ -289,8 +288,31 @@ class StorageFailureBeforePromotion : public testing::ReplicatorClusterTest {
     ASSERT_TRUE(WaitFor([&] { return CaughtUp(s1_.get(), Latest(p_.get())); }));
   }
 
+  // A key of the node-local column family of the closed DB at `path` (nullopt: absent).
+  static std::optional<std::string> LocalKey(const std::string& path, std::string_view key) {
+    std::vector<std::string> names;
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+    for (auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::Status s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, descs, &handles, &raw);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    if (!s.ok()) return std::nullopt;
+    std::optional<std::string> out;
+    for (auto* h : handles) {
+      std::string v;
+      if (h->GetName() == plugin::kLocalCf && raw->Get(rocksdb::ReadOptions(), h, std::string(key), &v).ok()) out = v;
+    }
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    delete raw;
+    return out;
+  }
+
   FaultSwitch sw_;
   std::unique_ptr<rocksdb::Env> env_ = rocksdb::NewCompositeEnv(std::make_shared<FailingFs>(&sw_));
+  DbSpec spec_;
+  ReplicatorOptions ro_;
   std::unique_ptr<Replicator> p_, s1_;  // destroyed before env_
 };
 
@@ -378,6 +400,55 @@ TEST_F(StorageFailureBeforePromotion, APromotionThatCannotWriteLeavesTheSecondar
   s1.reset();
   auto d = DumpClosedDb(dir_.Sub("s1"));
   EXPECT_EQ(d["users"].size(), 60u);
+}
+
+// A promotion that fails AFTER its epoch marker (here the DB's reopen cannot create its files) is
+// a promotion: the error says the node is the primary at the new epoch and to restart it; the
+// role, the epoch, the wiped position and the authorization were written in one batch with the
+// marker; once restarted, BecomePrimary (what the sidecar's re-arm sends) starts its server and
+// a new secondary gets every write.
+TEST_F(StorageFailureBeforePromotion, APromotionWhoseReopenFailsIsAPromotionAndSaysToRestart) {
+  ASSERT_NO_FATAL_FAILURE(StartCaughtUp(40));
+  ASSERT_TRUE(p_->Close().ok());
+  p_.reset();
+  ASSERT_TRUE(s1_->GetStatus().last_sequence_applied.has_value());
+
+  sw_.fail_opens = true;  // appends to the open WAL still work: the marker is written
+  Status failed = s1_->Promote(Primary(1));
+  sw_.fail_opens = false;
+  ASSERT_FALSE(failed.ok());
+  const std::string m = failed.ToString();
+  EXPECT_NE(m.find("promoted to DR primary of cluster storage-failure-cluster at epoch 2 (persisted)"),
+            std::string::npos) << m;
+  EXPECT_NE(m.find("reopening the DB failed"), std::string::npos) << m;
+  EXPECT_NE(m.find("restart the application"), std::string::npos) << m;
+  EXPECT_NE(m.find("injected failure creating"), std::string::npos) << m;
+  ASSERT_TRUE(s1_->Close().ok());
+  s1_.reset();
+  // Everything the promotion persists, persisted together: role, epoch, no position.
+  EXPECT_EQ(LocalKey(dir_.Sub("s1"), plugin::kLocalKeyRole), "primary");
+  EXPECT_EQ(LocalKey(dir_.Sub("s1"), plugin::kLocalKeyCursor), std::nullopt);
+
+  auto reopened = Replicator::Open(spec_, ro_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  s1_ = std::move(*reopened);
+  EXPECT_EQ(s1_->db()->role(), Role::kPrimary);
+  EXPECT_EQ(s1_->db()->epoch(), 2u);
+  ASSERT_TRUE(s1_->BecomePrimary(Primary(1)).ok());
+  EXPECT_EQ(s1_->db()->epoch(), 2u);
+  Put(s1_.get(), "users", "after-promotion", "yes");
+  std::unique_ptr<Replicator> s2 = OpenNode("s2");
+  ASSERT_NE(s2, nullptr);
+  ASSERT_TRUE(s2->BecomeSecondary(Bundle("s2", s1_->port(), 2)).ok());
+  const uint64_t latest = Latest(s1_.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s2.get(), latest); })) << s2->GetStatus().primary_link.last_error;
+  ASSERT_TRUE(s2->Close().ok());
+  s2.reset();
+  ASSERT_TRUE(s1_->Close().ok());
+  s1_.reset();
+  auto a = DumpClosedDb(dir_.Sub("s1"));
+  EXPECT_EQ(a["users"].size(), 41u);
+  EXPECT_EQ(testing::DiffDumps(a, DumpClosedDb(dir_.Sub("s2"))), "");
 }
 
 }  // namespace

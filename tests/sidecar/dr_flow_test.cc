@@ -578,6 +578,33 @@ TEST_F(DrFlowTest, RequestBootstrapNeedsTheOperationTokenAndAFollowedPrimary) {
   EXPECT_EQ(secondary_.control.bootstraps_requested(), 1u);
 }
 
+// A promotion that fails after the plugin became the primary (its DB reopen or its server
+// failed) is a promotion: the answer says so, the node leaves DR-secondary mode with the
+// primary's keyring unsealed (the re-arm needs it to start the server), and the token is used up.
+TEST_F(DrFlowTest, APromotionThatDidNotFinishIsStillAPromotion) {
+  EnablePrimary();
+  ActivateSecondary();
+  const std::string op = OperationToken(secondary_, primary_.keys_hex, 3);
+  secondary_.control.FailNextPromote(
+      Status::IOError("promoted to DR primary of cluster c at epoch 2 (persisted), but its replication server did "
+                      "not start"),
+      /*after_promoting=*/true);
+  Reply half = secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", op}});
+  EXPECT_EQ(half.status, 500) << half.body.dump();
+  EXPECT_TRUE(Contains(FirstError(half), "this node IS the DR primary now (epoch 2")) << FirstError(half);
+  EXPECT_TRUE(Contains(FirstError(half), "its replication server did not start")) << FirstError(half);
+  EXPECT_EQ(secondary_.control.role(), "primary");
+  EXPECT_FALSE(secondary_.core->seal().sealed());
+  EXPECT_FALSE(secondary_.core->IsDrSecondary());
+  Reply again = secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", op}});
+  EXPECT_EQ(again.status, 400) << again.body.dump();
+  // It serves as the primary: the original primary's root token works, and it issues activation
+  // tokens for the cluster address it was promoted with.
+  EXPECT_EQ(secondary_.Call("GET", "auth/token/lookup-self", json::object(), primary_.root_token).status, 200);
+  const std::string next = SecondaryToken(secondary_, "old-primary", primary_.root_token);
+  EXPECT_FALSE(next.empty());
+}
+
 TEST_F(DrFlowTest, DisableBothSides) {
   EnablePrimary();
   ActivateSecondary();

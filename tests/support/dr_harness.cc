@@ -66,9 +66,10 @@ rocksdr::Status FakeReplicatedControl::EnablePrimary(const PrimaryConfig& config
   return st;
 }
 
-void FakeReplicatedControl::FailNextPromote(rocksdr::Status st) {
+void FakeReplicatedControl::FailNextPromote(rocksdr::Status st, bool after_promoting) {
   std::lock_guard<std::mutex> l(mu2_);
   fail_next_promote_ = std::move(st);
+  fail_after_promoting_ = after_promoting;
 }
 
 rocksdr::Status FakeReplicatedControl::Promote(const PrimaryConfig& config) {
@@ -77,6 +78,10 @@ rocksdr::Status FakeReplicatedControl::Promote(const PrimaryConfig& config) {
     if (fail_next_promote_.has_value()) {
       rocksdr::Status st = std::move(*fail_next_promote_);
       fail_next_promote_.reset();
+      if (fail_after_promoting_) {
+        rocksdr::Status promoted = MemoryPluginControl::Promote(config);
+        if (!promoted.ok()) return promoted;
+      }
       return st;
     }
   }

@@ -31,8 +31,9 @@ class FakeReplicatedControl : public MemoryPluginControl {
   void Sync();
   void SetConnected(bool v) { connected_.store(v); }
   // The next Promote fails with `st` and changes nothing (what the plugin does when, say, the
-  // listen address is taken: "promotion refused, nothing changed").
-  void FailNextPromote(rocksdr::Status st);
+  // listen address is taken: "promotion refused, nothing changed"), or with `after_promoting`
+  // promotes and then fails (a storage failure after the plugin's epoch marker).
+  void FailNextPromote(rocksdr::Status st, bool after_promoting = false);
   std::optional<ActivationBundle> last_bundle();
   // The config passed to the last EnablePrimary / Promote.
   std::optional<PrimaryConfig> last_primary_config();
@@ -49,6 +50,7 @@ class FakeReplicatedControl : public MemoryPluginControl {
   std::optional<ActivationBundle> last_bundle_;
   std::optional<PrimaryConfig> last_primary_config_;
   std::optional<rocksdr::Status> fail_next_promote_;
+  bool fail_after_promoting_ = false;
   std::atomic<bool> connected_{false};
 };
 

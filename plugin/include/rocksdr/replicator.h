@@ -33,9 +33,12 @@
 // address before the role changes: a taken address (kUnavailable, "Address already in use") or
 // a key that does not match the certificate (kInvalidArgument) refuses them with nothing changed
 // ("promotion refused, nothing changed" / "the role is unchanged"; a secondary keeps following
-// its primary). A promotion whose epoch marker cannot be written also changes nothing and follows
-// the primary again; a failure after that point (reopening the DB, persisting the allow-list)
-// leaves the new primary without its server until it is restarted.
+// its primary). The epoch marker is written in one synced batch with the role, the epoch, the
+// deletion of the old position and the authorization mode: a promotion whose batch cannot be
+// written changes nothing and follows the primary again. After that batch the node IS the
+// primary; a failure there (reopening the DB, starting the server) answers "promoted to DR
+// primary of cluster C at epoch N (persisted), but …": a DB left closed needs the application
+// restarted; a server that did not start is started by BecomePrimary (the sidecar's re-arm).
 //   Demote()                primary -> secondary with no primary (UpdatePrimary attaches it).
 //   Disable()               -> disabled (stops everything; the data stays).
 //   ReenableWrites()        clears the write fence of a primary that learned of a newer epoch.

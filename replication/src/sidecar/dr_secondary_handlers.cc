@@ -312,17 +312,22 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
   config.ca_cert_pem = rec.ca_cert_pem;
   config.server_cert_pem = server->cert_pem;
   config.server_key_pem = server->key_pem;
-  if (Status st = ctx.core->control()->Promote(config); !st.ok()) {
+  Status promoted = ctx.core->control()->Promote(config);
+  if (!promoted.ok()) {
     // Still a DR secondary (the plugin refuses before anything changes): seal again, as a DR
-    // secondary is, and keep the operation token for the retry. A node that did become primary
-    // (a storage failure after its epoch marker) keeps the keyring it now serves with.
+    // secondary is, and keep the operation token for the retry.
     Result<PluginRole> after = ReadPluginRole(*ctx.core);
     if (after.ok() && after->role == "secondary") {
       ctx.core->seal().Seal();
-      return Fail(st.WithContext("the plugin refused the promotion (this node is still a sealed DR secondary; the "
-                                 "DR operation token stays valid: fix the cause and promote again)"));
+      return Fail(promoted.WithContext("the plugin refused the promotion (this node is still a sealed DR secondary; "
+                                       "the DR operation token stays valid: fix the cause and promote again)"));
     }
-    return Fail(st.WithContext("the plugin refused the promotion"));
+    // The plugin became the primary but did not finish (its DB reopen or its server failed).
+    // The bookkeeping below still runs, so that the re-arm loop starts its server with this
+    // cluster address; the node keeps the keyring it now serves with.
+    if (!after.ok() || after->role != "primary" || after->epoch != config.epoch) {
+      return Fail(promoted.WithContext("the plugin refused the promotion"));
+    }
   }
   ctx.core->SetDrSecondary(false);
   ctx.attempt.Cancel();
@@ -333,6 +338,13 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
   if (st.ok()) st = ctx.optokens.RevokeAll();
   if (st.ok()) st = ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey));
   if (!st.ok()) warnings.push_back("promoted, but cleaning up DR bookkeeping failed: " + st.message());
+  if (!promoted.ok()) {
+    spdlog::error("dr: promoted to DR primary at epoch {}, not finished: {}", config.epoch, promoted.message());
+    return ErrorResponse(500, "this node IS the DR primary now (epoch " + std::to_string(config.epoch) +
+                                  "; the DR operation token is used up), but the promotion did not finish: " +
+                                  promoted.message() + ". The sidecar retries starting replication every re-arm "
+                                  "interval; sys/replication/dr/status shows it");
+  }
   const int64_t ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("dr: promoted to DR primary at epoch {} in {} ms", config.epoch, ms);
