@@ -169,15 +169,20 @@ class ReplicatorImpl : public Replicator {
     auto* impl = db_->impl();
     const bool same = impl->role() == Role::kPrimary && impl->cluster_id() == config.cluster_id;
     PrimaryConfig c = config;
+    // How this primary authorizes secondaries is written with the role change when there is one.
+    auto authorization = [&](rocksdb::WriteBatch* b) { return AddAuthorization(c, b); };
     if (same) {
       c.epoch = std::max(config.epoch, impl->epoch());
-      if (c.epoch != impl->epoch()) ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id));
+      if (c.epoch != impl->epoch()) {
+        ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id, authorization));
+      } else {
+        ROCKSDR_RETURN_IF_ERROR(PersistAuthorization(c));
+      }
       impl->ClearWriteFence();
     } else {
       if (impl->cluster_id() == config.cluster_id) c.epoch = std::max(config.epoch, NodeEpoch());
-      ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id));
+      ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id, authorization));
     }
-    ROCKSDR_RETURN_IF_ERROR(PersistAuthorization(c));
     return StartServer(c, std::move(*listener));
   }
 
