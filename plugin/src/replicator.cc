@@ -283,6 +283,15 @@ class ReplicatorImpl : public Replicator {
                                   following.primary_address + " again");
     }
     sink_->ForgetCursor();
+    {
+      // Status reports the last one taken while the DB is closed (GetStatus): from now on that
+      // must say primary at the new epoch, also if the reopen below fails and leaves it closed
+      // (the sidecar reads the role to know whether the promotion happened).
+      std::shared_lock<std::shared_mutex> l(db_mu_);
+      const ReplicationStatus now = db_->impl()->GetReplicationStatus();
+      std::lock_guard<std::mutex> ls(last_status_mu_);
+      last_status_ = now;
+    }
     // From here the node is the primary at the new epoch, persisted. What can still fail is
     // the reopen and the server's start; the error then says what the node is and what to do.
     const std::string promoted = "promoted to DR primary of cluster " + c.cluster_id + " at epoch " +

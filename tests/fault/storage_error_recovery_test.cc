@@ -423,6 +423,10 @@ TEST_F(StorageFailureBeforePromotion, APromotionWhoseReopenFailsIsAPromotionAndS
   EXPECT_NE(m.find("reopening the DB failed"), std::string::npos) << m;
   EXPECT_NE(m.find("restart the application"), std::string::npos) << m;
   EXPECT_NE(m.find("injected failure creating"), std::string::npos) << m;
+  // Status, with the DB closed, says what the node now is (the sidecar decides from it).
+  const ReplicationStatus st = s1_->GetStatus();
+  EXPECT_EQ(st.role, Role::kPrimary);
+  EXPECT_EQ(st.epoch, 2u);
   ASSERT_TRUE(s1_->Close().ok());
   s1_.reset();
   // Everything the promotion persists, persisted together: role, epoch, no position.

@@ -322,12 +322,15 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
       return Fail(promoted.WithContext("the plugin refused the promotion (this node is still a sealed DR secondary; "
                                        "the DR operation token stays valid: fix the cause and promote again)"));
     }
-    // The plugin became the primary but did not finish (its DB reopen or its server failed).
-    // The bookkeeping below still runs, so that the re-arm loop starts its server with this
-    // cluster address; the node keeps the keyring it now serves with.
-    if (!after.ok() || after->role != "primary" || after->epoch != config.epoch) {
-      return Fail(promoted.WithContext("the plugin refused the promotion"));
+    if (!after.ok()) {
+      return Fail(promoted.WithContext("the promotion failed, and the plugin's role could not be read afterwards (" +
+                                       after.status().message() + "); check sys/replication/dr/status before retrying"));
     }
+    // A secondary before the call, primary now: the plugin became the primary but did not
+    // finish (its DB reopen or its server failed). The bookkeeping below still runs, so that the
+    // re-arm loop starts its server with this cluster address; the node keeps its keyring.
+    if (after->role != "primary") return Fail(promoted.WithContext("the plugin refused the promotion"));
+    config.epoch = after->epoch;
   }
   ctx.core->SetDrSecondary(false);
   ctx.attempt.Cancel();
