@@ -153,6 +153,7 @@ class ReplicatorImpl : public Replicator {
   // --------------------------------------------------------------- role changes
   Status BecomePrimary(const PrimaryConfig& config) override {
     std::lock_guard<std::mutex> role(role_mu_);
+    ROCKSDR_RETURN_IF_ERROR(ReopenAfterPromotion());
     ROCKSDR_RETURN_IF_ERROR(CheckOpen());
     if (db_->impl()->role() == Role::kSecondary) {
       return Status::FailedPrecondition("this node is a DR secondary: promote it (Promote) instead");
@@ -300,10 +301,12 @@ class ReplicatorImpl : public Replicator {
       // Column families the stream created get ordinary handles.
       std::unique_lock<std::shared_mutex> l(db_mu_);
       if (Status s = db_->Reopen(); !s.ok()) {
+        closed_by_promotion_ = "the promotion to DR primary at epoch " + std::to_string(c.epoch);
         spdlog::error("rocksdr: {}reopening the DB failed: {}", promoted, s.ToString());
-        return s.WithContext(promoted + "reopening the DB failed; the DB is closed: fix the cause and restart the "
-                                        "application (it opens as this primary; BecomePrimary, or the sidecar's "
-                                        "re-arm, starts its replication server)");
+        return s.WithContext(promoted + "reopening the DB failed; the DB is closed: fix the cause, then BecomePrimary "
+                                        "(control op enable_primary, which the sidecar's re-arm sends every interval) "
+                                        "reopens it and starts its replication server; restarting the application "
+                                        "also opens it as this primary");
       }
     }
     spdlog::info("rocksdr: promoted to DR primary of cluster {} at epoch {}", c.cluster_id, c.epoch);
@@ -494,8 +497,36 @@ class ReplicatorImpl : public Replicator {
   }
 
  private:
+  // After a promotion whose reopen failed (closed_by_promotion_): opens the DB again, so that a
+  // primary recovers once the cause is fixed without an application restart. OK when there is
+  // nothing to do. REQUIRES: role_mu_ held.
+  Status ReopenAfterPromotion() {
+    if (closed_by_promotion_.empty() || !db_ || db_->is_open() || !sink_) return Status::OK();
+    Status s;
+    {
+      std::unique_lock<std::shared_mutex> l(db_mu_);
+      s = db_->Reopen();
+    }
+    if (!s.ok()) {
+      spdlog::warn("rocksdr: the DB at {} is still closed since {}: reopening it failed again: {}", db_->spec().path,
+                   closed_by_promotion_, s.ToString());
+      return Status::Unavailable("the DB at " + db_->spec().path + " has been closed since " + closed_by_promotion_ +
+                                 " could not reopen it, and reopening it failed again (" + s.message() +
+                                 "); fix the cause: the next BecomePrimary (the sidecar's re-arm sends one every "
+                                 "interval) reopens it, and so does restarting the application");
+    }
+    spdlog::info("rocksdr: reopened the DB at {}, closed since {}", db_->spec().path, closed_by_promotion_);
+    closed_by_promotion_.clear();
+    return Status::OK();
+  }
+
   // REQUIRES: role_mu_ held, transport_mu_ not held.
   Status CheckOpen() const {
+    if (db_ && !db_->is_open() && sink_ && !closed_by_promotion_.empty()) {
+      return Status::FailedPrecondition("the DB at " + db_->spec().path + " is closed: " + closed_by_promotion_ +
+                                        " could not reopen it; fix the cause, then BecomePrimary (the sidecar's "
+                                        "re-arm sends one every interval) reopens it, or restart the application");
+    }
     if (db_ && !db_->is_open() && sink_) {
       // Not closed by Close/Demote (they drop the sink): a storage recovery or a bootstrap install
       // on the client's thread could not reopen the DB. Say so, with the client's last error, and
@@ -835,6 +866,9 @@ class ReplicatorImpl : public Replicator {
   std::unique_ptr<replication::PrimaryServer> server_;   // GUARDED_BY(transport_mu_)
   std::unique_ptr<replication::SecondaryClient> client_; // GUARDED_BY(transport_mu_)
   std::optional<PrimaryConfig> server_config_;           // role_mu_
+  // Non-empty while the DB is closed because a promotion could not reopen it: what closed it
+  // ("the promotion to DR primary at epoch N"). GUARDED_BY(role_mu_).
+  std::string closed_by_promotion_;
   SecondaryBundle bundle_;                                // GUARDED_BY(transport_mu_)
   uint64_t client_epoch_ = 0;                             // GUARDED_BY(transport_mu_)
   std::mutex bundle_mu_;

@@ -407,7 +407,7 @@ TEST_F(StorageFailureBeforePromotion, APromotionThatCannotWriteLeavesTheSecondar
 // role, the epoch, the wiped position and the authorization were written in one batch with the
 // marker; once restarted, BecomePrimary (what the sidecar's re-arm sends) starts its server and
 // a new secondary gets every write.
-TEST_F(StorageFailureBeforePromotion, APromotionWhoseReopenFailsIsAPromotionAndSaysToRestart) {
+TEST_F(StorageFailureBeforePromotion, APromotionWhoseReopenFailsIsAPromotionAndBecomePrimaryReopensIt) {
   ASSERT_NO_FATAL_FAILURE(StartCaughtUp(40));
   ASSERT_TRUE(p_->Close().ok());
   p_.reset();
@@ -415,31 +415,43 @@ TEST_F(StorageFailureBeforePromotion, APromotionWhoseReopenFailsIsAPromotionAndS
 
   sw_.fail_opens = true;  // appends to the open WAL still work: the marker is written
   Status failed = s1_->Promote(Primary(1));
-  sw_.fail_opens = false;
   ASSERT_FALSE(failed.ok());
   const std::string m = failed.ToString();
   EXPECT_NE(m.find("promoted to DR primary of cluster storage-failure-cluster at epoch 2 (persisted)"),
             std::string::npos) << m;
   EXPECT_NE(m.find("reopening the DB failed"), std::string::npos) << m;
-  EXPECT_NE(m.find("restart the application"), std::string::npos) << m;
+  EXPECT_NE(m.find("BecomePrimary"), std::string::npos) << m;
   EXPECT_NE(m.find("injected failure creating"), std::string::npos) << m;
   // Status, with the DB closed, says what the node now is (the sidecar decides from it).
-  const ReplicationStatus st = s1_->GetStatus();
+  ReplicationStatus st = s1_->GetStatus();
   EXPECT_EQ(st.role, Role::kPrimary);
   EXPECT_EQ(st.epoch, 2u);
-  ASSERT_TRUE(s1_->Close().ok());
-  s1_.reset();
-  // Everything the promotion persists, persisted together: role, epoch, no position.
-  EXPECT_EQ(LocalKey(dir_.Sub("s1"), plugin::kLocalKeyRole), "primary");
-  EXPECT_EQ(LocalKey(dir_.Sub("s1"), plugin::kLocalKeyCursor), std::nullopt);
+  EXPECT_EQ(s1_->db(), nullptr);
 
-  auto reopened = Replicator::Open(spec_, ro_);
-  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-  s1_ = std::move(*reopened);
+  // While the cause lasts, BecomePrimary (what the sidecar's re-arm sends) says the DB is still
+  // closed and why; other role changes are refused with what to do; nothing changes.
+  Status again = s1_->BecomePrimary(Primary(1));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.code(), Code::kUnavailable) << again.ToString();
+  EXPECT_NE(again.message().find("closed since the promotion to DR primary at epoch 2"), std::string::npos)
+      << again.ToString();
+  EXPECT_NE(again.message().find("reopening it failed again ("), std::string::npos) << again.ToString();
+  EXPECT_NE(again.message().find("injected failure creating"), std::string::npos) << again.ToString();
+  Status demote = s1_->Demote();
+  ASSERT_FALSE(demote.ok());
+  EXPECT_NE(demote.message().find("the promotion to DR primary at epoch 2 could not reopen it"), std::string::npos)
+      << demote.ToString();
+  EXPECT_EQ(s1_->db(), nullptr);
+  EXPECT_EQ(s1_->GetStatus().role, Role::kPrimary);
+
+  // The cause fixed: the next BecomePrimary reopens the DB and serves, with no restart.
+  sw_.fail_opens = false;
+  Status recovered = s1_->BecomePrimary(Primary(1));
+  ASSERT_TRUE(recovered.ok()) << recovered.ToString();
+  ASSERT_NE(s1_->db(), nullptr);
   EXPECT_EQ(s1_->db()->role(), Role::kPrimary);
   EXPECT_EQ(s1_->db()->epoch(), 2u);
-  ASSERT_TRUE(s1_->BecomePrimary(Primary(1)).ok());
-  EXPECT_EQ(s1_->db()->epoch(), 2u);
+  EXPECT_GT(s1_->port(), 0);
   Put(s1_.get(), "users", "after-promotion", "yes");
   std::unique_ptr<Replicator> s2 = OpenNode("s2");
   ASSERT_NE(s2, nullptr);
@@ -450,9 +462,21 @@ TEST_F(StorageFailureBeforePromotion, APromotionWhoseReopenFailsIsAPromotionAndS
   s2.reset();
   ASSERT_TRUE(s1_->Close().ok());
   s1_.reset();
+  // Everything the promotion persists, persisted together: role, epoch, no position.
+  EXPECT_EQ(LocalKey(dir_.Sub("s1"), plugin::kLocalKeyRole), "primary");
+  EXPECT_EQ(LocalKey(dir_.Sub("s1"), plugin::kLocalKeyCursor), std::nullopt);
   auto a = DumpClosedDb(dir_.Sub("s1"));
   EXPECT_EQ(a["users"].size(), 41u);
   EXPECT_EQ(testing::DiffDumps(a, DumpClosedDb(dir_.Sub("s2"))), "");
+
+  // Restarting the application also brings it back as this primary.
+  auto reopened = Replicator::Open(spec_, ro_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  s1_ = std::move(*reopened);
+  EXPECT_EQ(s1_->db()->role(), Role::kPrimary);
+  EXPECT_EQ(s1_->db()->epoch(), 2u);
+  ASSERT_TRUE(s1_->BecomePrimary(Primary(1)).ok());
+  EXPECT_EQ(s1_->db()->epoch(), 2u);
 }
 
 }  // namespace

@@ -37,8 +37,10 @@
 // deletion of the old position and the authorization mode: a promotion whose batch cannot be
 // written changes nothing and follows the primary again. After that batch the node IS the
 // primary; a failure there (reopening the DB, starting the server) answers "promoted to DR
-// primary of cluster C at epoch N (persisted), but …": a DB left closed needs the application
-// restarted; a server that did not start is started by BecomePrimary (the sidecar's re-arm).
+// primary of cluster C at epoch N (persisted), but …". The next BecomePrimary (the sidecar's
+// re-arm sends one every interval) reopens a DB left closed and starts the server; until the
+// cause is fixed it answers kUnavailable "… has been closed since the promotion … reopening it
+// failed again (…)", and other role changes are refused. Restarting the application also works.
 //   Demote()                primary -> secondary with no primary (UpdatePrimary attaches it).
 //   Disable()               -> disabled (stops everything; the data stays).
 //   ReenableWrites()        clears the write fence of a primary that learned of a newer epoch.
