@@ -158,7 +158,8 @@ class Replicator {
                                                    const ReplicatorOptions& options = {});
   virtual ~Replicator() = default;
 
-  // The DB (nullptr while closed for a bootstrap). See the header comment for its lifetime.
+  // The DB (nullptr while closed: a bootstrap install, a storage recovery, a promotion whose
+  // reopen failed). See the header comment for its lifetime.
   virtual ReplicatedDB* db() = 0;
   // Open handles of the application's column families; nullptr for an unknown name.
   virtual rocksdb::ColumnFamilyHandle* ColumnFamily(const std::string& name) = 0;
