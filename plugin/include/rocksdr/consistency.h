@@ -26,6 +26,10 @@
 // Held snapshots pin the DB's files: at most kMaxConsistencySnapshots at once, each released
 // after kConsistencySnapshotIdle without a digest call, and all released when the DB is closed
 // or reopened (bootstrap, promotion, shutdown) — a digest call then answers kNotFound.
+//
+// Who may use: this header holds plain value types (any thread). The calls above are Replicator
+// methods (rocksdr/replicator.h): any thread, concurrently with writes and role changes; the
+// plugin's control socket serves them to the sidecar.
 #pragma once
 
 #include <chrono>

@@ -1,6 +1,7 @@
 // Control-socket ops of the consistency check (replication/PROTOCOL.md, "Control socket",
 // consistency ops; the plugin side is rocksdr/consistency.h). Shared by the plugin's control
 // handler, the sidecar's routes and the comparing client (rocksdr/sidecar/consistency_check.h).
+// Constants and a pure function only: any caller, any thread.
 #pragma once
 
 #include <cstdint>
