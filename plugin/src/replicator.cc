@@ -508,8 +508,12 @@ class ReplicatorImpl : public Replicator {
       s = db_->Reopen();
     }
     if (!s.ok()) {
-      spdlog::warn("rocksdr: the DB at {} is still closed since {}: reopening it failed again: {}", db_->spec().path,
-                   closed_by_promotion_, s.ToString());
+      // Logged when the cause changes, not at every attempt (the sidecar's re-arm retries every second).
+      if (s.ToString() != last_reopen_error_) {
+        last_reopen_error_ = s.ToString();
+        spdlog::warn("rocksdr: the DB at {} is still closed since {}: reopening it failed again: {}", db_->spec().path,
+                     closed_by_promotion_, last_reopen_error_);
+      }
       return Status::Unavailable("the DB at " + db_->spec().path + " has been closed since " + closed_by_promotion_ +
                                  " could not reopen it, and reopening it failed again (" + s.message() +
                                  "); fix the cause: the next BecomePrimary (the sidecar's re-arm sends one every "
@@ -517,6 +521,7 @@ class ReplicatorImpl : public Replicator {
     }
     spdlog::info("rocksdr: reopened the DB at {}, closed since {}", db_->spec().path, closed_by_promotion_);
     closed_by_promotion_.clear();
+    last_reopen_error_.clear();
     return Status::OK();
   }
 
@@ -869,6 +874,7 @@ class ReplicatorImpl : public Replicator {
   // Non-empty while the DB is closed because a promotion could not reopen it: what closed it
   // ("the promotion to DR primary at epoch N"). GUARDED_BY(role_mu_).
   std::string closed_by_promotion_;
+  std::string last_reopen_error_;  // GUARDED_BY(role_mu_): the last failed reopen's error, logged once
   SecondaryBundle bundle_;                                // GUARDED_BY(transport_mu_)
   uint64_t client_epoch_ = 0;                             // GUARDED_BY(transport_mu_)
   std::mutex bundle_mu_;
