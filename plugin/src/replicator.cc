@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -302,6 +303,9 @@ class ReplicatorImpl : public Replicator {
       std::unique_lock<std::shared_mutex> l(db_mu_);
       if (Status s = db_->Reopen(); !s.ok()) {
         closed_by_promotion_ = "the promotion to DR primary at epoch " + std::to_string(c.epoch);
+        last_reopen_error_ = s.ToString();
+        reopen_delay_ = std::chrono::milliseconds(db_->spec().plugin_options.storage_retry_initial_ms);
+        next_reopen_at_ = std::chrono::steady_clock::now() + reopen_delay_;
         spdlog::error("rocksdr: {}reopening the DB failed: {}", promoted, s.ToString());
         return s.WithContext(promoted + "reopening the DB failed; the DB is closed: fix the cause, then BecomePrimary "
                                         "(control op enable_primary, which the sidecar's re-arm sends every interval) "
@@ -498,26 +502,45 @@ class ReplicatorImpl : public Replicator {
 
  private:
   // After a promotion whose reopen failed (closed_by_promotion_): opens the DB again, so that a
-  // primary recovers once the cause is fixed without an application restart. OK when there is
+  // primary recovers once the cause is fixed without an application restart. Attempts are paced
+  // like the secondary's storage retry (limits.storage_retry_initial_ms, doubling up to
+  // storage_retry_max_ms): each failed DB::Open starts a new info LOG (the old one is renamed
+  // LOG.old.*, and RocksDB purges them beyond keep_log_file_num), so retrying at every re-arm pass
+  // would soon rotate away the LOG that shows the original failure. A call before the next
+  // attempt is due answers with the last error and when the next attempt is. OK when there is
   // nothing to do. REQUIRES: role_mu_ held.
   Status ReopenAfterPromotion() {
     if (closed_by_promotion_.empty() || !db_ || db_->is_open() || !sink_) return Status::OK();
+    const std::string closed = "the DB at " + db_->spec().path + " has been closed since " + closed_by_promotion_ +
+                               " could not reopen it";
+    const std::string then =
+        "; fix the cause: the first BecomePrimary after that (the sidecar's re-arm sends one every interval) "
+        "reopens it, and so does restarting the application";
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_reopen_at_) {
+      const auto in = std::chrono::ceil<std::chrono::milliseconds>(next_reopen_at_ - now).count();
+      return Status::Unavailable(closed + " (last attempt: " + last_reopen_error_ + "); the next reopen attempt is in " +
+                                 std::to_string(in) + " ms (limits.storage_retry_initial_ms, doubling up to " +
+                                 "limits.storage_retry_max_ms)" + then);
+    }
     Status s;
     {
       std::unique_lock<std::shared_mutex> l(db_mu_);
       s = db_->Reopen();
     }
     if (!s.ok()) {
-      // Logged when the cause changes, not at every attempt (the sidecar's re-arm retries every second).
+      const PluginOptions& po = db_->spec().plugin_options;
+      reopen_delay_ = std::min(reopen_delay_ * 2, std::chrono::milliseconds(po.storage_retry_max_ms));
+      next_reopen_at_ = std::chrono::steady_clock::now() + reopen_delay_;
+      // Logged when the cause changes, not at every attempt.
       if (s.ToString() != last_reopen_error_) {
         last_reopen_error_ = s.ToString();
         spdlog::warn("rocksdr: the DB at {} is still closed since {}: reopening it failed again: {}", db_->spec().path,
                      closed_by_promotion_, last_reopen_error_);
       }
-      return Status::Unavailable("the DB at " + db_->spec().path + " has been closed since " + closed_by_promotion_ +
-                                 " could not reopen it, and reopening it failed again (" + s.message() +
-                                 "); fix the cause: the next BecomePrimary (the sidecar's re-arm sends one every "
-                                 "interval) reopens it, and so does restarting the application");
+      return Status::Unavailable(closed + ", and reopening it failed again (" + s.message() +
+                                 "); the next reopen attempt is in " + std::to_string(reopen_delay_.count()) + " ms" +
+                                 then);
     }
     spdlog::info("rocksdr: reopened the DB at {}, closed since {}", db_->spec().path, closed_by_promotion_);
     closed_by_promotion_.clear();
@@ -875,6 +898,8 @@ class ReplicatorImpl : public Replicator {
   // ("the promotion to DR primary at epoch N"). GUARDED_BY(role_mu_).
   std::string closed_by_promotion_;
   std::string last_reopen_error_;  // GUARDED_BY(role_mu_): the last failed reopen's error, logged once
+  std::chrono::milliseconds reopen_delay_{0};                 // GUARDED_BY(role_mu_): pacing of those reopens
+  std::chrono::steady_clock::time_point next_reopen_at_{};  // GUARDED_BY(role_mu_)
   SecondaryBundle bundle_;                                // GUARDED_BY(transport_mu_)
   uint64_t client_epoch_ = 0;                             // GUARDED_BY(transport_mu_)
   std::mutex bundle_mu_;

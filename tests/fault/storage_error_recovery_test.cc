@@ -47,6 +47,7 @@ struct FaultSwitch {
   std::atomic<bool> armed{false};
   std::atomic<bool> fail_opens{false};
   std::atomic<int> failed{0};
+  std::atomic<int> refused_creates{0};  // file creations refused while fail_opens
   Failure kind = Failure::kPlain;
 
   rocksdb::IOStatus Fail() {
@@ -83,7 +84,10 @@ class FailingFs : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
                                     rocksdb::IODebugContext* d) override {
-    if (sw_->fail_opens) return rocksdb::IOStatus::IOError("injected failure creating " + f);
+    if (sw_->fail_opens) {
+      ++sw_->refused_creates;
+      return rocksdb::IOStatus::IOError("injected failure creating " + f);
+    }
     rocksdb::IOStatus s = target()->NewWritableFile(f, o, r, d);
     if (s.ok() && f.size() > 4 && f.compare(f.size() - 4, 4, ".log") == 0) {
       *r = std::make_unique<FailingWal>(std::move(*r), sw_);
@@ -267,14 +271,14 @@ class StorageFailureBeforePromotion : public testing::ReplicatorClusterTest {
   StorageFailureBeforePromotion() : ReplicatorClusterTest("storage-failure-cluster") {}
 
   // p_: a primary; s1_: its secondary on a FileSystem wrapper (sw_), with storage retries every
-  // 20..100 ms; caught up after `keys` writes k0.. into "users".
-  void StartCaughtUp(int keys) {
+  // retry_initial_ms..retry_max_ms; caught up after `keys` writes k0.. into "users".
+  void StartCaughtUp(int keys, uint64_t retry_initial_ms = 20, uint64_t retry_max_ms = 100) {
     p_ = OpenNode("p");
     ASSERT_NE(p_, nullptr);
     ASSERT_TRUE(p_->BecomePrimary(Primary()).ok());
     PluginOptions po;
-    po.storage_retry_initial_ms = 20;
-    po.storage_retry_max_ms = 100;
+    po.storage_retry_initial_ms = retry_initial_ms;
+    po.storage_retry_max_ms = retry_max_ms;
     spec_ = MakeSpec(dir_.Sub("s1"), po);
     spec_.db_options.env = env_.get();
     ro_.sync_apply = false;
@@ -408,7 +412,9 @@ TEST_F(StorageFailureBeforePromotion, APromotionThatCannotWriteLeavesTheSecondar
 // marker; once restarted, BecomePrimary (what the sidecar's re-arm sends) starts its server and
 // a new secondary gets every write.
 TEST_F(StorageFailureBeforePromotion, APromotionWhoseReopenFailsIsAPromotionAndBecomePrimaryReopensIt) {
-  ASSERT_NO_FATAL_FAILURE(StartCaughtUp(40));
+  // Reopen attempts paced at 1 s, then 2 s: a BecomePrimary right after the failure is answered
+  // without an attempt, with time to spare even on a loaded machine.
+  ASSERT_NO_FATAL_FAILURE(StartCaughtUp(40, /*retry_initial_ms=*/1000, /*retry_max_ms=*/2000));
   ASSERT_TRUE(p_->Close().ok());
   p_.reset();
   ASSERT_TRUE(s1_->GetStatus().last_sequence_applied.has_value());
@@ -428,15 +434,33 @@ TEST_F(StorageFailureBeforePromotion, APromotionWhoseReopenFailsIsAPromotionAndB
   EXPECT_EQ(st.epoch, 2u);
   EXPECT_EQ(s1_->db(), nullptr);
 
-  // While the cause lasts, BecomePrimary (what the sidecar's re-arm sends) says the DB is still
-  // closed and why; other role changes are refused with what to do; nothing changes.
-  Status again = s1_->BecomePrimary(Primary(1));
-  ASSERT_FALSE(again.ok());
+  // Before the first retry is due, BecomePrimary (what the sidecar's re-arm sends every second)
+  // does not try to open the DB: it answers with the last error and when the next attempt is.
+  const int creates = sw_.refused_creates.load();
+  Status early = s1_->BecomePrimary(Primary(1));
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.code(), Code::kUnavailable) << early.ToString();
+  EXPECT_NE(early.message().find("closed since the promotion to DR primary at epoch 2"), std::string::npos)
+      << early.ToString();
+  EXPECT_NE(early.message().find("(last attempt: "), std::string::npos) << early.ToString();
+  EXPECT_NE(early.message().find("injected failure creating"), std::string::npos) << early.ToString();
+  EXPECT_NE(early.message().find("the next reopen attempt is in "), std::string::npos) << early.ToString();
+  EXPECT_EQ(sw_.refused_creates.load(), creates) << "a reopen was attempted before its delay";
+
+  // Once it is due, BecomePrimary tries again; while the cause lasts, it says the DB is still
+  // closed and why, and the next delay doubles. Other role changes are refused with what to do;
+  // nothing changes.
+  Status again;
+  ASSERT_TRUE(WaitFor([&] {
+    again = s1_->BecomePrimary(Primary(1));
+    return again.message().find("reopening it failed again (") != std::string::npos;
+  })) << again.ToString();
   EXPECT_EQ(again.code(), Code::kUnavailable) << again.ToString();
   EXPECT_NE(again.message().find("closed since the promotion to DR primary at epoch 2"), std::string::npos)
       << again.ToString();
-  EXPECT_NE(again.message().find("reopening it failed again ("), std::string::npos) << again.ToString();
   EXPECT_NE(again.message().find("injected failure creating"), std::string::npos) << again.ToString();
+  EXPECT_NE(again.message().find("the next reopen attempt is in 2000 ms"), std::string::npos) << again.ToString();
+  EXPECT_GT(sw_.refused_creates.load(), creates);
   Status demote = s1_->Demote();
   ASSERT_FALSE(demote.ok());
   EXPECT_NE(demote.message().find("the promotion to DR primary at epoch 2 could not reopen it"), std::string::npos)
@@ -444,10 +468,14 @@ TEST_F(StorageFailureBeforePromotion, APromotionWhoseReopenFailsIsAPromotionAndB
   EXPECT_EQ(s1_->db(), nullptr);
   EXPECT_EQ(s1_->GetStatus().role, Role::kPrimary);
 
-  // The cause fixed: the next BecomePrimary reopens the DB and serves, with no restart.
+  // The cause fixed: the first BecomePrimary once the retry is due reopens the DB and serves,
+  // with no restart.
   sw_.fail_opens = false;
-  Status recovered = s1_->BecomePrimary(Primary(1));
-  ASSERT_TRUE(recovered.ok()) << recovered.ToString();
+  Status recovered;
+  ASSERT_TRUE(WaitFor([&] {
+    recovered = s1_->BecomePrimary(Primary(1));
+    return recovered.ok();
+  })) << recovered.ToString();
   ASSERT_NE(s1_->db(), nullptr);
   EXPECT_EQ(s1_->db()->role(), Role::kPrimary);
   EXPECT_EQ(s1_->db()->epoch(), 2u);

@@ -198,6 +198,8 @@ struct PluginOptions {
   // long before its first retry (10 ms .. 10 min), doubling per failed attempt up to the max
   // (>= the first delay, <= 1 h). A smaller max means a freed disk is used sooner, for more
   // frequent attempts (each one a DB::Resume or reopen, and a reconnect) while it stays full.
+  // The same delays pace a promoted node's attempts to reopen a DB its promotion left closed
+  // (README "Restarts").
   // Default: 1000 ms and 30000 ms
   uint64_t storage_retry_initial_ms = 1000;
   uint64_t storage_retry_max_ms = 30000;

@@ -37,10 +37,13 @@
 // deletion of the old position and the authorization mode: a promotion whose batch cannot be
 // written changes nothing and follows the primary again. After that batch the node IS the
 // primary; a failure there (reopening the DB, starting the server) answers "promoted to DR
-// primary of cluster C at epoch N (persisted), but …". The next BecomePrimary (the sidecar's
-// re-arm sends one every interval) reopens a DB left closed and starts the server; until the
-// cause is fixed it answers kUnavailable "… has been closed since the promotion … reopening it
-// failed again (…)", and other role changes are refused. Restarting the application also works.
+// primary of cluster C at epoch N (persisted), but …". A later BecomePrimary (the sidecar's
+// re-arm sends one every interval) reopens a DB left closed and starts the server. Reopen
+// attempts are paced like a secondary's storage retry (limits.storage_retry_initial_ms, doubling
+// up to storage_retry_max_ms; each failed DB::Open rotates the info LOG): before one is due,
+// BecomePrimary answers kUnavailable "… has been closed since the promotion … (last attempt: …);
+// the next reopen attempt is in N ms …", after a failed one "… reopening it failed again (…)",
+// and other role changes are refused. Restarting the application also works.
 //   Demote()                primary -> secondary with no primary (UpdatePrimary attaches it).
 //   Disable()               -> disabled (stops everything; the data stays).
 //   ReenableWrites()        clears the write fence of a primary that learned of a newer epoch.
