@@ -6,6 +6,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "rocksdr/replication/protocol_limits.h"
+
 namespace rocksdr {
 
 namespace {
@@ -103,7 +105,9 @@ Status ValidatePluginOptions(const PluginOptions& o) {
   ROCKSDR_RETURN_IF_ERROR(
       CheckRange("wal_retention.size_mb", o.wal_size_limit_mb, 0, 1024ull * 1024 * 1024, "MB"));
   ROCKSDR_RETURN_IF_ERROR(
-      CheckRange("limits.max_frame_bytes", o.max_frame_bytes, 4 * kKiB, 64 * kMiB, "bytes"));
+      // The transport's own floor (every control message must fit): a smaller value passed here
+      // would only fail later, when the replication server or client starts.
+      CheckRange("limits.max_frame_bytes", o.max_frame_bytes, replication::kMinFramePayloadLimit, 64 * kMiB, "bytes"));
   ROCKSDR_RETURN_IF_ERROR(
       CheckRange("limits.max_batch_bytes", o.max_batch_bytes, 1, o.max_frame_bytes, "bytes"));
   ROCKSDR_RETURN_IF_ERROR(

@@ -99,6 +99,13 @@ TEST(PluginOptions, WrongTypesAreRefused) {
   s = ParseErr("limits:\n  max_frame_bytes: 99999999999999999999999\n");
   EXPECT_NE(s.message().find("out of range"), std::string::npos) << s.message();
 
+  // Below the transport's floor (every control message must fit in a frame): refused here, not
+  // when the replication server or client starts.
+  s = ParseErr("limits:\n  max_frame_bytes: 32768\n");
+  EXPECT_NE(s.message().find("cfg.yaml:2:20: limits.max_frame_bytes is 32768 bytes, must be between 65536 and 67108864"),
+            std::string::npos)
+      << s.message();
+
   s = ParseErr("limits:\n  busy_frame_interval_us: 2000000\n");
   EXPECT_NE(s.message().find("limits.busy_frame_interval_us"), std::string::npos) << s.message();
 
@@ -131,8 +138,8 @@ TEST(PluginOptions, DuplicateKeysAreRefused) {
 }
 
 TEST(PluginOptions, BadValuesPointAtTheirLine) {
-  Status s = ParseErr("limits:\n  max_frame_bytes: 8192\n  max_batch_bytes: 9000\n");
-  EXPECT_NE(s.message().find("cfg.yaml:3:20: limits.max_batch_bytes is 9000 bytes, must be between 1 and 8192"),
+  Status s = ParseErr("limits:\n  max_frame_bytes: 131072\n  max_batch_bytes: 140000\n");
+  EXPECT_NE(s.message().find("cfg.yaml:3:20: limits.max_batch_bytes is 140000 bytes, must be between 1 and 131072"),
             std::string::npos)
       << s.message();
 

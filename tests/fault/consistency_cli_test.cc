@@ -3,7 +3,8 @@
 // reaches it through its control socket, and the `rocksdr` binary calling the routes. The CLI
 // compares the node with itself in `latest` mode (a match at one sequence), refuses a request
 // without a token (Vault's 403, exit code 2), and reports the plugin's error for a `live` check
-// whose "secondary" is a primary (it cannot be paused).
+// whose "secondary" is a primary (it cannot be paused), and for a sealed sidecar says how to unseal
+// it (a DR secondary's sidecar stays sealed).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -65,6 +66,13 @@ TEST(ConsistencyCli, OperatorDrConsistencyThroughTheSidecarRoutes) {
   auto [rc3, out3] = Shell(cli + " -token=" + token + " -mode=live -timeout=1s");
   EXPECT_EQ(rc3, 2) << out3;
   EXPECT_NE(out3.find("only a DR secondary's applier can be paused"), std::string::npos) << out3;
+
+  // A sealed sidecar (a DR secondary's normal state) is refused with what opens it.
+  (*sc)->core().seal().Seal();
+  auto [rc4, out4] = Shell(cli + " -token=" + token + " -mode=latest");
+  EXPECT_EQ(rc4, 2) << out4;
+  EXPECT_NE(out4.find("rocksdr is sealed"), std::string::npos) << out4;
+  EXPECT_NE(out4.find("Unseal it with a quorum of the PRIMARY's unseal keys"), std::string::npos) << out4;
   (*sc)->Stop();
 }
 

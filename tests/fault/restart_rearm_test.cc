@@ -29,6 +29,7 @@ TEST(RestartRearm, ApplicationAndSidecarRestartsResumeReplication) {
            "replication paused until unsealed",
            "DR Replication Paused",
            "==> 5. kill -9 the secondary's sidecar and restart it",
+           "sealed DR secondary: sys/health 472; sys/metrics rocksdr_primary_link_connected 1",
            "restart-dr: every restart re-armed replication; data identical.",
        }) {
     EXPECT_NE(text.find(milestone), std::string::npos) << "missing \"" << milestone << "\" in:\n" << text;

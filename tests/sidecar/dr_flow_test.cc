@@ -318,6 +318,11 @@ TEST_F(DrFlowTest, SecondaryTakesThePrimarysKeysAndPromotes) {
   EXPECT_TRUE(secondary_.core->seal().sealed());
   // Ordinary paths are refused (sealed first, as in Vault's order).
   EXPECT_NE(secondary_.Call("GET", "secret/app", json::object(), primary_.root_token).status, 200);
+  // Sealed is a DR secondary's normal state: sys/health answers 472 (DR secondary), not 503.
+  Reply health = secondary_.Call("GET", "sys/health");
+  EXPECT_EQ(health.status, 472) << health.body.dump();
+  EXPECT_TRUE(health.body["sealed"]) << health.body.dump();
+  EXPECT_EQ(health.body["replication_dr_mode"], "secondary") << health.body.dump();
 
   const std::string gen = kDr + "secondary/generate-operation-token/";
   // Idle status; update without an attempt.

@@ -50,7 +50,17 @@ sidecar::ConsistencyNode Node(const std::string& name, const ClientFlags& flags)
     const std::string path = "sys/replication/dr/consistency/" + std::string(op.substr(std::string_view("consistency_").size()));
     Result<ApiReply> r = CallApi(flags, "PUT", path, args);
     if (!r.ok()) return r.status().WithContext(name + " (" + flags.address + ")");
-    if (!IsSuccess(*r)) return Status::FailedPrecondition(name + ": " + ApiErrorText(*r));
+    if (!IsSuccess(*r)) {
+      std::string why = name + ": " + ApiErrorText(*r);
+      if (r->status == 503 && why.find("rocksdr is sealed") != std::string::npos) {
+        // A DR secondary's sidecar stays sealed (README "Consistency check"); say what opens it.
+        why += ". The sidecar at " + flags.address +
+               " is sealed; a DR secondary's sidecar stays sealed after secondary/enable and after a restart. "
+               "Unseal it with a quorum of the PRIMARY's unseal keys (rocksdr operator unseal, on that "
+               "address), then run the check again with the primary's root token";
+      }
+      return Status::FailedPrecondition(why);
+    }
     if (!r->body.is_object() || !r->body.contains("data") || !r->body["data"].is_object()) {
       return Status::Corruption(name + " answered " + path + " without a data object");
     }

@@ -156,7 +156,7 @@ struct PluginOptions {
   uint64_t wal_ttl_seconds = 86400;
   uint64_t wal_size_limit_mb = 10240;
 
-  // Largest frame the transport sends or accepts (4 KiB .. 64 MiB). A single WAL batch larger
+  // Largest frame the transport sends or accepts (64 KiB .. 64 MiB). A single WAL batch larger
   // than this cannot be shipped: the secondary then needs a bootstrap.
   // Default: 4 MiB
   uint64_t max_frame_bytes = 4 << 20;

@@ -2,6 +2,7 @@
 #include "rocksdr/sidecar/core.h"
 
 #include <chrono>
+#include <optional>
 
 #include "rocksdr/crypto/keyring.h"
 
@@ -112,6 +113,56 @@ Status Core::RefreshRole() {
   return Status::OK();
 }
 
+namespace {
+
+// A DR secondary's own view of its link (the plugin's status, control_handler.cc): what to alert
+// on where the secondary runs, also while its sidecar is sealed (unauthenticated_metrics_access).
+void AppendSecondaryGauges(const nlohmann::json& st, std::vector<Gauge>* gauges) {
+  auto number = [](const nlohmann::json& o, const char* field) -> std::optional<double> {
+    if (!o.is_object() || !o.contains(field)) return std::nullopt;
+    const nlohmann::json& v = o[field];
+    if (v.is_number()) return v.get<double>();
+    if (v.is_boolean()) return v.get<bool>() ? 1.0 : 0.0;
+    return std::nullopt;
+  };
+  const nlohmann::json empty = nlohmann::json::object();
+  const nlohmann::json& link = st.contains("primary_link") && st["primary_link"].is_object() ? st["primary_link"] : empty;
+  const std::string state = link.is_object() ? link.value("state", "") : "";
+  gauges->push_back({"rocksdr_primary_link_connected",
+                     "1 if this DR secondary is connected to its primary (streaming or bootstrapping).", "",
+                     state == "streaming" || state == "bootstrapping" ? 1.0 : 0.0});
+  if (auto v = number(link, "lag_sequences")) {
+    gauges->push_back({"rocksdr_primary_link_lag_sequences",
+                       "Sequences the primary reported (last heartbeat or frame) that this secondary has not applied.",
+                       "", *v});
+  }
+  if (auto v = number(link, "last_heartbeat_unix_ms"); v && *v > 0) {
+    gauges->push_back({"rocksdr_primary_link_last_heartbeat_timestamp_seconds",
+                       "Unix time of the last frame or heartbeat from the primary (age: time() - this).", "",
+                       *v / 1000.0});
+  }
+  if (auto v = number(link, "halted")) {
+    gauges->push_back({"rocksdr_primary_link_halted",
+                       "1 if the link stopped on an error that needs an operator (see the status's last_error).", "",
+                       *v});
+  }
+  if (auto v = number(link, "local_storage_failed")) {
+    gauges->push_back({"rocksdr_local_storage_failed",
+                       "1 while this secondary's own storage failed (disk full) and it waits to retry.", "", *v});
+  }
+  if (auto v = number(st, "last_sequence_applied")) {
+    gauges->push_back({"rocksdr_last_sequence_applied", "The last sequence this secondary applied (its cursor).", "",
+                       *v});
+  }
+  if (st.contains("bootstrap")) {
+    if (auto v = number(st["bootstrap"], "active")) {
+      gauges->push_back({"rocksdr_bootstrap_in_progress", "1 while this secondary installs a checkpoint.", "", *v});
+    }
+  }
+}
+
+}  // namespace
+
 std::string Core::MetricsText() {
   std::vector<Gauge> gauges;
   Result<bool> init = seal_.Initialized();
@@ -128,6 +179,7 @@ std::string Core::MetricsText() {
     if (st->contains("epoch") && (*st)["epoch"].is_number()) {
       gauges.push_back({"rocksdr_replication_epoch", "Replication epoch.", "", (*st)["epoch"].get<double>()});
     }
+    if (role == "secondary") AppendSecondaryGauges(*st, &gauges);
     if (st->contains("secondaries") && (*st)["secondaries"].is_array()) {
       for (const auto& s : (*st)["secondaries"]) {
         if (!s.is_object()) continue;

@@ -120,13 +120,16 @@ ApiResponse Health(Core& core, ApiRequest& req) {
   if (Result<nlohmann::json> st = core.control()->Status(); st.ok() && st->is_object()) {
     dr_mode = st->value("role", "disabled");
   }
+  // A DR secondary answers drsecondarycode sealed or not: unlike Vault's, its sidecar stays
+  // sealed by design (it holds the primary's keyring, and promotion needs no unseal), so "sealed"
+  // is its healthy state and a load balancer must not take it for a broken node.
   int code = *active;
   if (!s->initialized) {
     code = *uninit;
-  } else if (s->sealed) {
-    code = *sealed_code;
   } else if (core.IsDrSecondary() || dr_mode == "secondary") {
     code = *drsec;
+  } else if (s->sealed) {
+    code = *sealed_code;
   }
   nlohmann::json body = {{"initialized", s->initialized},
                          {"sealed", s->sealed},
