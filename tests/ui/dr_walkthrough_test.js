@@ -173,6 +173,11 @@ run('dr_walkthrough_test', 240000, async (h, step) => {
     assert.match(notes, /This cluster is now a DR secondary/);
     assert.match(notes, /This node is sealed now/);
     assert.equal(await text(pageS, '[data-testid="pill-seal"]'), 'sealed');
+    // Sealed is a DR secondary's normal state (sys/health 472): shown as such, not as a fault.
+    assert.match(await pageS.getAttribute('[data-testid="pill-seal"]', 'class'), /pill-ok/);
+    assert.match(await text(pageS, '[data-testid="fact-seal"]'), /normal for a DR secondary/);
+    assert.equal(await pageS.getAttribute('[data-testid="fact-seal"]', 'class'), 'good');
+    assert.equal((await fetch(S.addr + '/v1/sys/health')).status, 472);
     await shot(pageS, 'overview-secondary');
     await narrow(pageS, 'overview-secondary');
   });

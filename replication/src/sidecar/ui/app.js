@@ -273,7 +273,9 @@
     if (state.seal) {
       ps.hidden = false;
       ps.textContent = !state.seal.initialized ? 'not initialized' : (state.seal.sealed ? 'sealed' : 'unsealed');
-      ps.className = 'pill ' + (state.seal.sealed || !state.seal.initialized ? 'pill-warn' : 'pill-ok');
+      // A DR secondary's sidecar stays sealed by design (sys/health answers 472, not 503): not a warning.
+      const drSecondary = state.status && state.status.mode === 'secondary';
+      ps.className = 'pill ' + ((state.seal.sealed && !drSecondary) || !state.seal.initialized ? 'pill-warn' : 'pill-ok');
     }
     const pc = $('pill-conn');
     pc.hidden = !state.pollError;
@@ -327,7 +329,11 @@
         facts.append(fact('Sync degraded', d.sync_degraded ? 'yes' : 'no', 'sync-degraded', d.sync_degraded ? 'bad' : 'good'));
       }
       if (state.seal) {
-        facts.append(fact('Seal', state.seal.sealed ? 'sealed' : 'unsealed', 'seal', state.seal.sealed ? 'bad' : 'good'));
+        if (state.seal.sealed && d.mode === 'secondary') {
+          facts.append(fact('Seal', 'sealed (normal for a DR secondary; promotion needs no unseal)', 'seal', 'good'));
+        } else {
+          facts.append(fact('Seal', state.seal.sealed ? 'sealed' : 'unsealed', 'seal', state.seal.sealed ? 'bad' : 'good'));
+        }
       }
     }
 
