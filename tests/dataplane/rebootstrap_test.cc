@@ -232,6 +232,30 @@ TEST_F(RebootstrapTest, AutoRebootstrapOffStopsAtAnIngestionUntilTheControlSocke
   EXPECT_EQ(DiffDumps(dump, DumpClosedDb(dir_.Sub("s2"))), "");
 }
 
+// plugin.yaml's role: primary with TLS files on a DB that was never enabled as a DR primary: no
+// cluster id to serve under. Open refuses with what to do (it used to say "PrimaryConfig.cluster_id
+// is empty", a struct the YAML's author never sees).
+TEST_F(RebootstrapTest, ConfiguredPrimaryWithoutAClusterIdIsRefusedWithWhatToDo) {
+  auto write = [&](const std::string& name, const std::string& content) {
+    std::ofstream(dir_.Sub(name), std::ios::binary) << content;
+    return dir_.Sub(name);
+  };
+  auto server = pki_.Server(kCluster);
+  PluginOptions ppo;
+  ppo.role = Role::kPrimary;
+  ppo.replication_listen_address = "127.0.0.1:0";
+  ppo.tls_cert_file = write("p.crt", server.cert_pem);
+  ppo.tls_key_file = write("p.key", std::string(server.key_pem.begin(), server.key_pem.end()));
+  ppo.tls_ca_file = write("ca.crt", pki_.ca_pem());
+  auto r = Replicator::Open(testing::MakeSpec(dir_.Sub("fresh"), ppo), ReplicatorOptions());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kFailedPrecondition) << r.status().ToString();
+  const std::string m = r.status().message();
+  EXPECT_NE(m.find("has no DR cluster id yet"), std::string::npos) << m;
+  EXPECT_NE(m.find("sys/replication/dr/primary/enable"), std::string::npos) << m;
+  EXPECT_EQ(m.find("PrimaryConfig.cluster_id is empty"), std::string::npos) << m;
+}
+
 TEST_F(RebootstrapTest, RestartedPrimaryKeepsCheckingThePersistedRegistry) {
   // A primary configured from files, so that reopening it serves again by itself.
   auto write = [&](const std::string& name, const std::string& content) {

@@ -316,8 +316,13 @@ TEST_F(DrFlowTest, SecondaryTakesThePrimarysKeysAndPromotes) {
   for (int i = 0; i < 3; ++i) own_unseal = secondary_.Call("POST", "sys/unseal", {{"key", secondary_.keys_hex[i]}});
   EXPECT_EQ(own_unseal.status, 400) << own_unseal.body.dump();
   EXPECT_TRUE(secondary_.core->seal().sealed());
-  // Ordinary paths are refused (sealed first, as in Vault's order).
-  EXPECT_NE(secondary_.Call("GET", "secret/app", json::object(), primary_.root_token).status, 200);
+  // Paths disabled on a DR secondary say so, sealed or not (not "sealed": unsealing would not help);
+  // the others answer 503 while sealed.
+  Reply disabled = secondary_.Call("GET", "secret/app", json::object(), primary_.root_token);
+  EXPECT_EQ(disabled.status, 400);
+  EXPECT_EQ(FirstError(disabled), "path disabled in replication DR secondary mode");
+  EXPECT_EQ(secondary_.Call("POST", kDr + "secondary/enable", {{"token", "x"}}, primary_.root_token).status, 400);
+  EXPECT_EQ(secondary_.Call("GET", "auth/token/lookup-self", json::object(), primary_.root_token).status, 503);
   // Sealed is a DR secondary's normal state: sys/health answers 472 (DR secondary), not 503.
   Reply health = secondary_.Call("GET", "sys/health");
   EXPECT_EQ(health.status, 472) << health.body.dump();

@@ -141,6 +141,13 @@ TEST_F(RouterTest, DispatchOrderAndEnvelope) {
   ApiResponse drs = Call(Method::kGet, "sys/anytoken", "", "user-token");
   EXPECT_EQ(drs.status, 400);
   EXPECT_EQ(drs.body["errors"][0], "path disabled in replication DR secondary mode");
+  // Sealed too (a DR secondary's normal state): still the DR-secondary answer, not "sealed".
+  gate_.sealed = true;
+  ApiResponse sealed_drs = Call(Method::kGet, "sys/anytoken", "", "user-token");
+  EXPECT_EQ(sealed_drs.status, 400);
+  EXPECT_EQ(sealed_drs.body["errors"][0], "path disabled in replication DR secondary mode");
+  EXPECT_EQ(Call(Method::kGet, "sys/rootonly", "", "root-token").status, 503);  // allowed on a secondary: sealed
+  gate_.sealed = false;
 }
 
 TEST_F(RouterTest, PrefixRoutesAndTypedFields) {

@@ -75,10 +75,12 @@ ApiResponse Router::Route(ApiRequest& req) const {
   if (route == nullptr) return ErrorResponse(405, "unsupported operation");
   req.subpath = std::move(subpath);
 
-  if (!route->sealed_ok && gate_->Sealed()) return ErrorResponse(503, "rocksdr is sealed");
+  // DR-secondary mode first: a DR secondary's sidecar stays sealed by design, and "sealed" would
+  // send its operator to unseal a node whose path is disabled anyway (e.g. secondary/enable again).
   if (!route->dr_secondary_ok && gate_->IsDrSecondary()) {
     return ErrorResponse(400, "path disabled in replication DR secondary mode");
   }
+  if (!route->sealed_ok && gate_->Sealed()) return ErrorResponse(503, "rocksdr is sealed");
   if (route->auth != AuthRequirement::kNone) {
     if (req.client_token.empty()) return ErrorResponse(403, "permission denied");
     Result<TokenEntry> entry = gate_->Authenticate(req.client_token);
