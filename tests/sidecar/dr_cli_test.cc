@@ -190,7 +190,11 @@ TEST(DrCliTest, TheGuidesThreeStepsWithTheCli) {
   EXPECT_TRUE(Contains(pr.out, "This cluster is being promoted to a replication primary.")) << pr.out;
   CliRun pr2 = Cli(secondary, "", {"write", "sys/replication/dr/secondary/promote", "dr_operation_token=" + op_token});
   EXPECT_EQ(pr2.code, 2);
-  EXPECT_TRUE(Contains(pr2.err, "invalid DR operation token")) << pr2.err;
+  EXPECT_TRUE(Contains(pr2.err, "this node is already the DR primary")) << pr2.err;
+  // The token is used up.
+  CliRun reuse = Cli(secondary, "", {"write", "sys/replication/dr/secondary/disable", "dr_operation_token=" + op_token});
+  EXPECT_EQ(reuse.code, 2);
+  EXPECT_TRUE(Contains(reuse.err, "invalid DR operation token")) << reuse.err;
 
   // The original primary's root token reads the data on the promoted cluster.
   CliRun rd = Cli(secondary, primary.root_token, {"read", "-format=json", "secret/app"});

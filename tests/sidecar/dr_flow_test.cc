@@ -196,6 +196,35 @@ TEST_F(DrFlowTest, PrimaryEnableAndSecondaryTokenShapes) {
   EXPECT_TRUE(Contains(FirstError(notp), "not a DR primary")) << FirstError(notp);
 }
 
+// A misspelt field is named back (Vault 1.13+'s wording): a warning when the call succeeds
+// anyway, one more error when it fails; known fields draw nothing.
+TEST_F(DrFlowTest, UnrecognizedFieldsAreNamedInTheAnswer) {
+  EnablePrimary();
+  Reply typo = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "s-typo"}, {"tll", "2h"}},
+                             primary_.root_token);
+  ASSERT_EQ(typo.status, 200) << typo.body.dump();
+  EXPECT_EQ(typo.body["wrap_info"]["ttl"], 1800) << "the default TTL, since tll is not ttl";
+  ASSERT_TRUE(typo.body["warnings"].is_array()) << typo.body.dump();
+  EXPECT_EQ(typo.body["warnings"].back(), "Endpoint ignored these unrecognized parameters: [tll]");
+  Reply clean = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "s-clean"}, {"ttl", "2h"}},
+                              primary_.root_token);
+  ASSERT_EQ(clean.status, 200) << clean.body.dump();
+  EXPECT_TRUE(clean.body["warnings"].is_null()) << clean.body.dump();
+  EXPECT_EQ(clean.body["wrap_info"]["ttl"], 7200);
+
+  Reply failed = secondary_.Call("POST", kDr + "secondary/promote", {{"dr_token", "x"}});
+  EXPECT_EQ(failed.status, 400);
+  ASSERT_EQ(failed.body["errors"].size(), 2u) << failed.body.dump();
+  EXPECT_TRUE(Contains(failed.body["errors"][1].get<std::string>(), "unrecognized parameters: [dr_token]"))
+      << failed.body.dump();
+
+  // A 204 with a note becomes a 200 envelope, so that the note reaches the client.
+  Reply revoked = primary_.Call("POST", kDr + "primary/revoke-secondary", {{"id", "s-clean"}, {"force", true}},
+                                primary_.root_token);
+  EXPECT_EQ(revoked.status, 200) << revoked.body.dump();
+  EXPECT_EQ(revoked.body["warnings"][0], "Endpoint ignored these unrecognized parameters: [force]");
+}
+
 TEST_F(DrFlowTest, ActivationTokenErrorsAndExactlyOnce) {
   EnablePrimary();
   const std::string token = SecondaryToken(primary_, "secondary");
@@ -463,10 +492,16 @@ TEST_F(DrFlowTest, SecondaryTakesThePrimarysKeysAndPromotes) {
   EXPECT_FALSE(secondary_.core->IsDrSecondary());
   EXPECT_FALSE(secondary_.core->seal().sealed());
 
-  // Single use.
+  // A retried promotion says the node is already the primary (not "invalid token", which would
+  // send the operator into a new token ceremony)...
   Reply twice = secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", op_token}});
   EXPECT_EQ(twice.status, 400);
-  EXPECT_TRUE(Contains(FirstError(twice), "invalid DR operation token")) << FirstError(twice);
+  EXPECT_TRUE(Contains(FirstError(twice), "this node is already the DR primary of cluster")) << FirstError(twice);
+  EXPECT_TRUE(Contains(FirstError(twice), "(epoch 2)")) << FirstError(twice);
+  // ...and the token is used up (single use).
+  Reply reuse = secondary_.Call("POST", kDr + "secondary/disable", {{"dr_operation_token", op_token}});
+  EXPECT_EQ(reuse.status, 400);
+  EXPECT_TRUE(Contains(FirstError(reuse), "invalid DR operation token")) << FirstError(reuse);
 
   // The ORIGINAL primary's root token works here, and the data is here; the secondary's own root
   // token does not.

@@ -74,22 +74,31 @@ Status RegisterDrRoutesWithOptions(Router& router, Core& core, DrOptions options
   const std::string s = "sys/replication/dr/secondary/";
 
   // Primary side: root token, unsealed, not on a DR secondary.
+  // Each route names the body fields its handler reads (RouteSpec::SetFields): others are
+  // reported back, so a misspelt ttl= or token= does not pass silently.
+  using Fields = std::vector<std::string>;
+  const Fields unwrap_fields = {"token", "primary_api_addr", "ca_file", "ca_path"};
   struct Root {
     const char* path;
     H h;
+    Fields fields;
   };
-  for (const Root& r : {Root{"enable", &HandlePrimaryEnable}, Root{"secondary-token", &HandleSecondaryToken},
-                        Root{"revoke-secondary", &HandleRevokeSecondary}, Root{"demote", &HandlePrimaryDemote},
-                        Root{"disable", &HandlePrimaryDisable}}) {
-    ROCKSDR_RETURN_IF_ERROR(router.Add(
-        RouteSpec(p + r.path, {Method::kPost}, AuthRequirement::kRoot, bind(r.h)).SetDrSecondaryOk(false)));
+  for (const Root& r : {Root{"enable", &HandlePrimaryEnable, {"primary_cluster_addr"}},
+                        Root{"secondary-token", &HandleSecondaryToken, {"id", "ttl"}},
+                        Root{"revoke-secondary", &HandleRevokeSecondary, {"id"}},
+                        Root{"demote", &HandlePrimaryDemote, {}}, Root{"disable", &HandlePrimaryDisable, {}}}) {
+    ROCKSDR_RETURN_IF_ERROR(router.Add(RouteSpec(p + r.path, {Method::kPost}, AuthRequirement::kRoot, bind(r.h))
+                                           .SetDrSecondaryOk(false)
+                                           .SetFields(r.fields)));
   }
   ROCKSDR_RETURN_IF_ERROR(router.Add(
       RouteSpec("sys/wrapping/unwrap", {Method::kPost}, AuthRequirement::kNone, bind(&HandleUnwrap))
-          .SetDrSecondaryOk(false)));
+          .SetDrSecondaryOk(false)
+          .SetFields({"token"})));
   ROCKSDR_RETURN_IF_ERROR(router.Add(
       RouteSpec(s + "enable", {Method::kPost}, AuthRequirement::kRoot, bind(&HandleSecondaryEnable))
-          .SetDrSecondaryOk(false)));
+          .SetDrSecondaryOk(false)
+          .SetFields(unwrap_fields)));
 
   // Secondary side: authenticated by the DR operation token (or not at all), sealed ok.
   const std::string gen = s + "generate-operation-token/";
@@ -97,19 +106,25 @@ Status RegisterDrRoutesWithOptions(Router& router, Core& core, DrOptions options
     std::string path;
     Method m;
     H h;
+    Fields fields;
   };
-  for (const Open& o : {Open{gen + "attempt", Method::kGet, &HandleAttemptStatus},
-                        Open{gen + "attempt", Method::kPost, &HandleAttemptStart},
-                        Open{gen + "attempt", Method::kDelete, &HandleAttemptCancel},
-                        Open{gen + "update", Method::kPost, &HandleAttemptUpdate},
-                        Open{s + "promote", Method::kPost, &HandlePromote},
-                        Open{s + "update-primary", Method::kPost, &HandleUpdatePrimary},
-                        Open{s + "disable", Method::kPost, &HandleSecondaryDisable},
-                        Open{s + "operation-token/delete", Method::kPost, &HandleOperationTokenDelete},
-                        Open{s + "request-bootstrap", Method::kPost, &HandleRequestBootstrap}}) {
+  Fields update_primary_fields = unwrap_fields;
+  update_primary_fields.push_back("dr_operation_token");
+  for (const Open& o : {Open{gen + "attempt", Method::kGet, &HandleAttemptStatus, {}},
+                        Open{gen + "attempt", Method::kPost, &HandleAttemptStart, {"otp", "pgp_key"}},
+                        Open{gen + "attempt", Method::kDelete, &HandleAttemptCancel, {}},
+                        Open{gen + "update", Method::kPost, &HandleAttemptUpdate, {"key", "nonce"}},
+                        Open{s + "promote", Method::kPost, &HandlePromote,
+                             {"dr_operation_token", "primary_cluster_addr", "force"}},
+                        Open{s + "update-primary", Method::kPost, &HandleUpdatePrimary, update_primary_fields},
+                        Open{s + "disable", Method::kPost, &HandleSecondaryDisable, {"dr_operation_token"}},
+                        Open{s + "operation-token/delete", Method::kPost, &HandleOperationTokenDelete,
+                             {"dr_operation_token"}},
+                        Open{s + "request-bootstrap", Method::kPost, &HandleRequestBootstrap, {"dr_operation_token"}}}) {
     ROCKSDR_RETURN_IF_ERROR(router.Add(RouteSpec(o.path, {o.m}, AuthRequirement::kNone, bind(o.h))
                                            .SetSealedOk()
-                                           .SetDrSecondaryOk()));
+                                           .SetDrSecondaryOk()
+                                           .SetFields(o.fields)));
   }
   ROCKSDR_RETURN_IF_ERROR(RegisterDrConsistencyRoutes(router, core));
   StartDrRearm(ctx);

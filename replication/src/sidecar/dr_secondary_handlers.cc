@@ -269,12 +269,21 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
   if (!force.ok()) return Fail(force.status());
 
   std::lock_guard<std::mutex> lock(ctx.mu);
+  // The role before the token: a retried promotion (say, after a client timeout) that already
+  // happened must say so, not "invalid DR operation token" (it is used up), which would send the
+  // operator into a new token ceremony. The role is public anyway (sys/replication/dr/status).
+  Result<PluginRole> role = ReadPluginRole(*ctx.core);
+  if (!role.ok()) return Fail(role.status());
+  if (role->role == "primary") {
+    return ErrorResponse(400, "this node is already the DR primary of cluster " + role->cluster_id + " (epoch " +
+                                  std::to_string(role->epoch) +
+                                  "): nothing to promote; a promotion that answered with an error or timed out "
+                                  "may have finished (check sys/replication/dr/status)");
+  }
+  if (role->role != "secondary") return Fail(NotSecondary(*role));
   std::string op_token;
   Result<std::vector<crypto::SecureBytes>> keys = CheckOpToken(ctx, req, &op_token);
   if (!keys.ok()) return Fail(keys.status());
-  Result<PluginRole> role = ReadPluginRole(*ctx.core);
-  if (!role.ok()) return Fail(role.status());
-  if (role->role != "secondary") return Fail(NotSecondary(*role));
   std::vector<std::string> warnings = {std::string(kWarnPromoted)};
   if (role->connected_to_primary) {
     if (!*force) {
@@ -361,7 +370,14 @@ ApiResponse HandleUpdatePrimary(DrContext& ctx, ApiRequest& req) {
   std::unique_lock<std::mutex> lock(ctx.mu);
   if (auto refused = CheckSecondaryOperation(ctx, req)) return *refused;
   if (token.empty()) {
-    if (Status st = ctx.core->control()->UpdatePrimary(std::nullopt); !st.ok()) return Fail(st);
+    // No token: forget the primary (a plugin may refuse that; rocksdr's does). Say what was
+    // asked, since a misspelt token= lands here too.
+    if (Status st = ctx.core->control()->UpdatePrimary(std::nullopt); !st.ok()) {
+      return ErrorResponse(400, "no token given: update-primary follows a new primary with the activation token "
+                                "it issued (token=...; sys/replication/dr/primary/secondary-token on that primary); "
+                                "without one it asks this secondary to forget its primary, which the plugin "
+                                "refused (" + st.message() + "); to stop replication use secondary/disable");
+    }
     (void)ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey));
     spdlog::info("dr: secondary forgot its primary");
     return Envelope(req, nullptr);

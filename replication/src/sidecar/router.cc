@@ -57,6 +57,40 @@ const std::vector<size_t>* Router::Find(std::string_view path, std::string* subp
   return best;
 }
 
+namespace {
+
+// Vault's wording (1.13+) for body fields an endpoint does not know. A 204 becomes a 200 envelope
+// so that the warning reaches the client; bare answers (no envelope) are left as they are.
+void NoteUnrecognizedFields(const std::vector<std::string>& known, const ApiRequest& req, ApiResponse* resp) {
+  if (!req.body.is_object()) return;
+  std::string names;
+  int listed = 0;
+  for (const auto& [k, v] : req.body.items()) {
+    if (std::find(known.begin(), known.end(), k) != known.end()) continue;
+    if (++listed > 16) {
+      names += " ...";
+      break;
+    }
+    if (!names.empty()) names += ' ';
+    names += k.size() > 64 ? k.substr(0, 64) + "..." : k;
+  }
+  if (names.empty()) return;
+  const std::string note = "Endpoint ignored these unrecognized parameters: [" + names + "]";
+  if (resp->status == 204) {
+    *resp = Envelope(req, nullptr, {note});
+    return;
+  }
+  if (!resp->body.is_object()) return;
+  if (resp->body.contains("errors") && resp->body["errors"].is_array()) {
+    resp->body["errors"].push_back(note);
+  } else if (resp->body.contains("warnings")) {
+    if (!resp->body["warnings"].is_array()) resp->body["warnings"] = nlohmann::json::array();
+    resp->body["warnings"].push_back(note);
+  }
+}
+
+}  // namespace
+
 ApiResponse Router::Dispatch(ApiRequest& req) const {
   ApiResponse resp = Route(req);
   gate_->OnResponse(req, resp.status);
@@ -110,7 +144,9 @@ ApiResponse Router::Route(ApiRequest& req) const {
   }
 
   try {
-    return route->handler(req);
+    ApiResponse resp = route->handler(req);
+    if (route->fields) NoteUnrecognizedFields(*route->fields, req, &resp);
+    return resp;
   } catch (const std::exception& e) {
     spdlog::error("request {} {} {}: handler threw: {}", req.request_id, MethodName(req.method), req.path, e.what());
     return ErrorResponse(500, "internal error");

@@ -35,6 +35,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,10 @@ struct RouteSpec {
   RouteSpec& SetSealedOk(bool v = true) { sealed_ok = v; return *this; }
   RouteSpec& SetDrSecondaryOk(bool v = true) { dr_secondary_ok = v; return *this; }
   RouteSpec& SetPrefix(bool v = true) { prefix = v; return *this; }
+  // The body fields the handler reads. When set, fields outside it are named in the answer, as
+  // Vault 1.13+ does ("Endpoint ignored these unrecognized parameters: [tll]"): a warning on a
+  // success, one more error on a failure; so a misspelt ttl= does not pass silently.
+  RouteSpec& SetFields(std::vector<std::string> f) { fields = std::move(f); return *this; }
 
   std::string path;                 // without "/v1/", e.g. "sys/init"; prefix routes end in '/'
   std::vector<Method> methods;      // at least one
@@ -61,6 +66,7 @@ struct RouteSpec {
   bool dr_secondary_ok = true;      // may run while this node is a DR secondary
   Handler handler;
   bool prefix = false;
+  std::optional<std::vector<std::string>> fields;  // see SetFields; nullopt: not checked
 };
 
 // What the router needs to know about the node for each request. Implemented by Core.
