@@ -142,16 +142,17 @@ TEST_F(CliTest, GenerateThenDecodeRoundTrip) {
   EXPECT_EQ(piped.out, S(*token) + "\n");
 }
 
-TEST_F(CliTest, WrongOtpOfRightLengthDecodesToGarbageWithWarning) {
+TEST_F(CliTest, WrongOtpOfRightLengthIsRefusedAndPrintsNothing) {
   const std::string otp = "abcdefghijklmnopqrstuvwxyzAB";
   auto encoded = EncodeToken("rdr.ABCDEFGHIJKLMNOPQRSTUVWX", otp);
   ASSERT_TRUE(encoded.ok());
   // XOR with a different OTP: "rdr." ^ "abcd" ^ "ABCD" -> first bytes become "RDR" + ('.'^0x20)...
-  // just check the output is not the token and that the operator is warned when unprintable.
+  // Unprintable: refused, and nothing on stdout that a script could take for the token.
   RunResult r = RunCli({"operator", "generate-root", "-decode=" + *encoded, "-otp=" + std::string(28, 'A')});
-  EXPECT_EQ(r.exit_code, 0);
-  EXPECT_NE(r.out, "rdr.ABCDEFGHIJKLMNOPQRSTUVWX\n");
-  EXPECT_NE(r.err.find("non-printable"), std::string::npos) << r.err;
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("non-printable characters): -otp is not the OTP that -init printed"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(CliTest, BadInputFailsWithMessageAndExitCode1) {
@@ -175,6 +176,7 @@ TEST_F(CliTest, BadInputFailsWithMessageAndExitCode1) {
       {{"operator", "generate-root", "-generate-otp", "-decode=" + *encoded, "-otp=" + otp}, "not both"},
       {{"operator", "generate-root", "-no-such-flag"}, "--no-such-flag"},
       {{"operator", "generate-root"}, "Nothing to do"},
+      {{"operator", "generate-root", "-init"}, "rocksdr generates DR operation tokens only: add -dr-token"},
       {{"operator"}, "subcommand"},
       {{}, "subcommand"},
   };

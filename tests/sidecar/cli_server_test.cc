@@ -156,6 +156,14 @@ TEST_F(CliServerTest, OperatorFlowReadWriteAndCleanLogs) {
   EXPECT_EQ(noauth.code, 2);
   EXPECT_NE(noauth.err.find("Error writing data to secret/app: Error making API request."), std::string::npos);
   EXPECT_NE(noauth.err.find("Code: 403. Errors:\n\n* permission denied"), std::string::npos) << noauth.err;
+  EXPECT_NE(noauth.err.find("No token was sent: set ROCKSDR_TOKEN"), std::string::npos) << noauth.err;
+  CliRun badauth = Cli({"write", "-token=not-a-token", "secret/app", "k=v"}, env);
+  EXPECT_EQ(badauth.code, 2);
+  EXPECT_EQ(badauth.err.find("No token was sent"), std::string::npos) << badauth.err;
+  // An address with a path (say, .../v1 copied from a URL) is refused with what to give instead.
+  CliRun path = Cli({"read", "-address=" + addr_ + "/v1", "secret/app"}, auth);
+  EXPECT_NE(path.code, 0);
+  EXPECT_NE(path.err.find("has a path: give scheme://host:port only"), std::string::npos) << path.err;
 
   CliRun w = Cli({"write", "secret/app", "user=alice", "level=3"}, auth);
   EXPECT_EQ(w.code, 0) << w.err;
@@ -212,6 +220,15 @@ TEST(CliServer, BadConfigAndDevMode) {
       << r.err;
   CliRun none = Cli({"server"}, {});
   EXPECT_EQ(none.code, 1);
+  // An address file that cannot be written stops the server at once, with the reason (scripts
+  // wait for that file).
+  CliRun nofile = Cli({"server", "-dev", "-dev-listen-address=127.0.0.1:0", "-address-file",
+                       "/nonexistent-dir/api.addr"},
+                      {});
+  EXPECT_EQ(nofile.code, 1);
+  EXPECT_NE(nofile.err.find("cannot write the address file /nonexistent-dir/api.addr: No such file or directory"),
+            std::string::npos)
+      << nofile.err;
 }
 
 }  // namespace

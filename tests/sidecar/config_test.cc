@@ -94,6 +94,8 @@ TEST(SidecarConfig, ErrorsNameFileLineColumn) {
 
 TEST(SidecarConfig, LoadFile) {
   EXPECT_EQ(LoadSidecarConfig("/nonexistent/sidecar.yaml").status().code(), Code::kIOError);
+  EXPECT_EQ(LoadSidecarConfig("/nonexistent/sidecar.yaml").status().message(),
+            "cannot read configuration file /nonexistent/sidecar.yaml: No such file or directory");
   const std::string path = ::testing::TempDir() + "/sidecar_config_test_" + std::to_string(::getpid()) + ".yaml";
   {
     std::ofstream out(path);

@@ -30,6 +30,11 @@ Result<ApiReply> CallApi(const ClientFlags& flags, const std::string& method, co
   std::string address = flags.address.empty() ? Env("ROCKSDR_ADDR", "VAULT_ADDR") : flags.address;
   if (address.empty()) address = "https://127.0.0.1:8200";
   while (!address.empty() && address.back() == '/') address.pop_back();
+  if (const size_t scheme = address.find("://"); address.find('/', scheme == std::string::npos ? 0 : scheme + 3) !=
+                                                  std::string::npos) {
+    return Status::InvalidArgument("the address " + address +
+                                   " has a path: give scheme://host:port only (rocksdr adds /v1/... itself)");
+  }
   const std::string token = flags.token.empty() ? Env("ROCKSDR_TOKEN", "VAULT_TOKEN") : flags.token;
   sidecar::HttpClientOptions opts;
   opts.ca_cert_file = flags.ca_cert.empty() ? Env("ROCKSDR_CACERT", "VAULT_CACERT") : flags.ca_cert;
@@ -44,6 +49,7 @@ Result<ApiReply> CallApi(const ClientFlags& flags, const std::string& method, co
   out.status = r->status;
   out.raw = r->body;
   out.url = method + " " + address + target;
+  out.sent_token = !token.empty();
   if (!r->body.empty()) {
     out.body = nlohmann::json::parse(r->body, nullptr, false);
     if (out.body.is_discarded()) out.body = nullptr;
@@ -60,6 +66,9 @@ std::string ApiErrorText(const ApiReply& reply) {
     out += "* " + reply.raw.substr(0, 512) + "\n";
   }
   while (!out.empty() && out.back() == '\n') out.pop_back();
+  if (reply.status == 403 && !reply.sent_token) {
+    out += "\n\nNo token was sent: set ROCKSDR_TOKEN (or VAULT_TOKEN), or pass -token";
+  }
   return out;
 }
 

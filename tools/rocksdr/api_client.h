@@ -36,6 +36,7 @@ struct ApiReply {
   nlohmann::json body;  // parsed JSON, or null (204 / non-JSON)
   std::string raw;
   std::string url;      // "METHOD https://host/v1/path", for error messages
+  bool sent_token = false;  // whether a token went with the request (a 403 without one says so)
 };
 
 // Sends one request to /v1/<path>. A transport failure is an error; any HTTP status is a reply.

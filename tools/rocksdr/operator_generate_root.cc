@@ -80,11 +80,20 @@ void RunDecode(Context& ctx, const GenerateRootFlags& f, OutputFormat format) {
   if (encoded.empty()) return Fail(ctx, "Missing encoded value: use -decode=<string> to supply it");
   if (f.otp.empty()) return Fail(ctx, "Missing otp: use -otp to supply it");
   auto token = crypto::DecodeToken(encoded, f.otp);
-  if (!token.ok()) return Fail(ctx, Capitalized(token.status().message()));
+  if (!token.ok()) {
+    std::string why = Capitalized(token.status().message());
+    if (why.find("length of byte slices") != std::string::npos) {
+      why += " (-otp must be the OTP that -init printed for this generation, and -decode its encoded token)";
+    }
+    return Fail(ctx, why);
+  }
   std::string value(token->data(), token->size());
   if (!IsPrintable(value)) {
-    *ctx.err << "Warning: the decoded token contains non-printable characters; check that -otp is "
-                "the OTP used to start this generation.\n";
+    // A wrong OTP of the right length XORs to bytes that are no token. Vault prints them anyway;
+    // printing nothing keeps a script from passing them on as the DR operation token.
+    crypto::Zeroize(value.data(), value.size());
+    return Fail(ctx, "The decoded value is not a token (it has non-printable characters): -otp is not the OTP "
+                     "that -init printed for this generation. Nothing was printed.");
   }
   if (format == OutputFormat::kJson) {
     PrintJson(*ctx.out, {{"token", value}});
@@ -127,6 +136,12 @@ void RegisterOperatorGenerateRoot(CLI::App& root, Context& ctx) {
     }
     if (f.generate_otp) return RunGenerateOtp(ctx, *format);
     if (f.decode_given) return RunDecode(ctx, f, *format);
+    if (wants_server && !f.dr_token) {
+      // Vault's plain generate-root makes a root token (sys/generate-root), which rocksdr has no
+      // use for: its only token ceremony is the DR operation token.
+      return Fail(ctx, "rocksdr generates DR operation tokens only: add -dr-token (operator generate-root -dr-token "
+                       "-init, then the primary's unseal keys); there is no sys/generate-root");
+    }
     if (wants_server) return RunGenerateRootServer(ctx, *server, f.dr_token, f.otp, *format);
     Fail(ctx,
          "Nothing to do: use -generate-otp, -decode=<encoded> -otp=<otp>, -init, -status, -cancel, or "

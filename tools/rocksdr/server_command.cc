@@ -8,8 +8,11 @@
 //                               once listening (for scripts and tests)
 // Logs go to stderr (spdlog; level and format from the config, info/text in dev mode) and never
 // contain tokens or keys; the dev banner goes to stdout.
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <pthread.h>
@@ -110,13 +113,24 @@ void RunServer(Context& ctx, ServerFlags& f) {
   }
   *ctx.out << "==> rocksdr server started! Log data will stream in below:\n" << std::flush;
   if (!f.address_file.empty()) {
+    // Scripts wait for this file: a server that cannot write it stops at once, saying why,
+    // instead of serving while they time out.
     const std::string tmp = f.address_file + ".tmp";
+    errno = 0;
+    bool written = false;
     {
       std::ofstream out(tmp, std::ios::trunc);
       out << server->address() << "\n";
+      out.flush();
+      written = static_cast<bool>(out);
     }
-    if (std::rename(tmp.c_str(), f.address_file.c_str()) != 0) {
-      spdlog::error("cannot write the address file {}", f.address_file);
+    const int write_errno = errno;
+    if (!written || std::rename(tmp.c_str(), f.address_file.c_str()) != 0) {
+      const std::string why = std::strerror(written ? errno : write_errno);
+      std::remove(tmp.c_str());
+      server->Stop();
+      server->core().seal().Seal();
+      return Fail(ctx, "cannot write the address file " + f.address_file + ": " + why + "; the server stopped");
     }
   }
 

@@ -1,6 +1,8 @@
 // Implementation of config.h (yaml-cpp; every error carries file:line:column).
 #include "rocksdr/sidecar/config.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -220,8 +222,12 @@ Result<SidecarConfig> ParseSidecarConfig(std::string_view yaml, const std::strin
 }
 
 Result<SidecarConfig> LoadSidecarConfig(const std::string& path) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot read configuration file " + path);
+  if (!in) {
+    const int e = errno;
+    return Status::IOError("cannot read configuration file " + path + (e != 0 ? ": " + std::string(std::strerror(e)) : ""));
+  }
   std::string text;
   char buf[8192];
   while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
