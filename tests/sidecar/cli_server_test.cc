@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -173,6 +174,22 @@ TEST_F(CliServerTest, OperatorFlowReadWriteAndCleanLogs) {
   EXPECT_EQ(r.out, "Key      Value\n---      -----\nlevel    3\nuser     alice\n");
   CliRun rj = Cli({"read", "-format=json", "secret/app"}, auth);
   EXPECT_EQ(nlohmann::json::parse(rj.out)["data"]["user"], "alice");
+  // k=@file reads the value from a file (as Vault's CLI does; trailing newline dropped); k=\@x is
+  // the literal "@x"; a missing file is refused locally and nothing is written.
+  const std::string vfile = ::testing::TempDir() + "/rocksdr_cli_value_" + std::to_string(getpid());
+  std::ofstream(vfile) << "from a file\n";
+  CliRun wf = Cli({"write", "secret/files", "note=@" + vfile, "lit=\\@x"}, auth);
+  EXPECT_EQ(wf.code, 0) << wf.err;
+  nlohmann::json files = nlohmann::json::parse(Cli({"read", "-format=json", "secret/files"}, auth).out);
+  EXPECT_EQ(files["data"]["note"], "from a file");
+  EXPECT_EQ(files["data"]["lit"], "@x");
+  CliRun nofile = Cli({"write", "secret/nofile", "note=@" + vfile + ".missing"}, auth);
+  EXPECT_EQ(nofile.code, 1);
+  EXPECT_NE(nofile.err.find("cannot read " + vfile + ".missing (for note=@...): No such file or directory"),
+            std::string::npos)
+      << nofile.err;
+  EXPECT_EQ(Cli({"read", "secret/nofile"}, auth).code, 2);
+  std::remove(vfile.c_str());
   CliRun forced = Cli({"write", "-f", "sys/no/such/path"}, auth);
   EXPECT_EQ(forced.code, 2);
   EXPECT_NE(forced.err.find("URL: PUT " + addr_ + "/v1/sys/no/such/path\nCode: 404. Errors:\n\n* unsupported path"),

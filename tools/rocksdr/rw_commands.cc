@@ -1,10 +1,14 @@
 // `rocksdr read PATH`, `rocksdr write [-f] PATH [k=v ...]`, `rocksdr delete PATH` — Vault's
 // generic commands against the sidecar's API (paths relative to /v1/).
-//   write: values are strings (k=v); "k=-" reads the value from stdin. Without data, -force
+//   write: values are strings (k=v); "k=-" reads the value from stdin and "k=@file" from a file
+//   (at most 1 MiB each, trailing newlines dropped; "k=\@x" is the literal "@x"). Without data, -force
 //   (-f) is required ("Must supply data or use -force"). A reply without content prints
 //   "Success! Data written to: PATH"; otherwise warnings and the table (or JSON).
 // Exit codes (Vault): 0 ok, 1 usage/local input, 2 the server answered an error or was
 // unreachable; read of a missing path prints "No value found at PATH" and exits 2.
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 
@@ -61,6 +65,20 @@ void RunRead(Context& ctx, RwFlags& f) {
   PrintReply(ctx, *r, *format);
 }
 
+// A K=V value from stdin (-) or a file (@path), as Vault's CLI reads them: at most 1 MiB (the
+// sidecar's default body limit), trailing newlines dropped (a token saved by `echo` or an editor).
+constexpr size_t kMaxValueBytes = 1 << 20;
+Result<std::string> ReadValue(std::istream& in, const std::string& what) {
+  std::string value;
+  char buf[8192];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    value.append(buf, static_cast<size_t>(in.gcount()));
+    if (value.size() > kMaxValueBytes) return Status::InvalidArgument(what + " holds more than 1 MiB");
+  }
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  return value;
+}
+
 void RunWrite(Context& ctx, RwFlags& f) {
   Result<OutputFormat> format = ResolveFormat(f.client.format);
   if (!format.ok()) return Fail(ctx, format.status().message());
@@ -78,8 +96,22 @@ void RunWrite(Context& ctx, RwFlags& f) {
     if (value == "-") {
       if (stdin_used) return Fail(ctx, "Failed to parse K=V data: stdin can be used only once");
       stdin_used = true;
-      value.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-      while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+      Result<std::string> in = ReadValue(std::cin, "stdin");
+      if (!in.ok()) return Fail(ctx, "Failed to parse K=V data: " + in.status().message());
+      value = std::move(*in);
+    } else if (value.size() > 1 && value[0] == '@') {  // key=@file, as in Vault; key=\@x is a literal "@x"
+      const std::string file = value.substr(1);
+      errno = 0;
+      std::ifstream in(file, std::ios::binary);
+      if (!in) {
+        return Fail(ctx, "Failed to parse K=V data: cannot read " + file + " (for " + kv.substr(0, eq) +
+                             "=@...): " + std::strerror(errno) + " (a literal value starting with @: write \\@)");
+      }
+      Result<std::string> content = ReadValue(in, file);
+      if (!content.ok()) return Fail(ctx, "Failed to parse K=V data: " + content.status().message());
+      value = std::move(*content);
+    } else if (value.size() > 1 && value[0] == '\\' && value[1] == '@') {
+      value.erase(0, 1);
     }
     data[kv.substr(0, eq)] = value;
   }
