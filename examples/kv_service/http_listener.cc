@@ -73,7 +73,9 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string method(h.method_string());
     const std::string target(h.target());
     limit_ = shared_->options.body_limit ? shared_->options.body_limit(method, target)
-                                         : BodyLimit{kDefaultBodyLimit, method + " requests"};
+                                         : BodyLimit{kDefaultBodyLimit, method + " requests", std::nullopt};
+    const bool has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+    if (limit_.refusal && has_body) return Send(std::move(*limit_.refusal), h.version(), /*keep_alive=*/false, /*drain=*/true);
     if (auto len = parser_->content_length(); len && *len > limit_.bytes) return SendError(413, TooLarge());
     parser_->body_limit(limit_.bytes);
     if (parser_->is_done()) return OnReadBody({}, 0);

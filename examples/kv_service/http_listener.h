@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,9 @@ struct HttpResponse {
 struct BodyLimit {
   size_t bytes = 0;
   std::string what;  // e.g. "PUT /kv/{key} (--max-value-bytes)"
+  // The answer for a request whose method the route refuses (405): sent instead of reading its
+  // body, so that a PUT with a body to a POST-only path is not answered "too large".
+  std::optional<HttpResponse> refusal;
 };
 
 struct HttpListenerOptions {

@@ -85,12 +85,22 @@ std::string_view ConnectionStateText(ConnectionState s) {
 
 BodyLimit KvApi::BodyLimitFor(const std::string& method, const std::string& target) const {
   const std::string_view path = std::string_view(target).substr(0, target.find('?'));
-  if (path.substr(0, kKvPrefix.size()) == kKvPrefix && method != "GET" && method != "DELETE" && method != "HEAD") {
-    // PUT; and other methods are read too, to be answered 405 rather than 413.
-    return {limits_.max_value_bytes, "PUT /kv/{key} (--max-value-bytes)"};
+  const std::string shown(path.substr(0, 256));
+  // A method the route refuses is answered 405 (as Handle would) before its body is read, so a
+  // body is never what gets it refused (413).
+  BodyLimit none{0, method + " " + shown, std::nullopt};
+  if (path.substr(0, kKvPrefix.size()) == kKvPrefix || path == "/kv") {
+    if (method == "PUT") return {limits_.max_value_bytes, "PUT /kv/{key} (--max-value-bytes)", std::nullopt};
+    if (method != "GET" && method != "DELETE") none.refusal = MethodNotAllowed(method, "/kv/{key}", "GET, PUT, DELETE");
+    return none;
   }
-  if (method == "POST" && path == "/bulk") return {limits_.max_bulk_bytes, "POST /bulk (--max-bulk-bytes)"};
-  return {0, method + " " + std::string(path.substr(0, 256))};
+  if (path == "/bulk") {
+    if (method == "POST") return {limits_.max_bulk_bytes, "POST /bulk (--max-bulk-bytes)", std::nullopt};
+    none.refusal = MethodNotAllowed(method, shown, "POST");
+    return none;
+  }
+  if (path == "/healthz" && method != "GET") none.refusal = MethodNotAllowed(method, shown, "GET");
+  return none;
 }
 
 HttpResponse KvApi::Handle(HttpRequest&& req) const {

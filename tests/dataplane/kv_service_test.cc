@@ -234,6 +234,13 @@ TEST(KvService, BoundsAreEnforcedWithClearErrors) {
   auto method = kv.Call("POST", "/kv/ok", "v");
   EXPECT_EQ(method.status, 405);
   EXPECT_EQ(kv.Call("PUT", "/healthz").status, 405);
+  // A wrong method WITH a body is a wrong method (405 naming the right one), not "too large".
+  auto put_bulk = kv.Call("PUT", "/bulk", "a\t1\n");
+  EXPECT_EQ(put_bulk.status, 405);
+  EXPECT_NE(kv.Json(put_bulk)["error"].get<std::string>().find("PUT is not allowed on /bulk: use POST"),
+            std::string::npos);
+  EXPECT_EQ(kv.Call("PUT", "/healthz", "x").status, 405);
+  EXPECT_EQ(kv.Call("PATCH", "/kv/ok", std::string(4 << 20, 'v')).status, 405);
   EXPECT_EQ(kv.Call("GET", "/kv/ok").body, std::string(64, 'v'));
   EXPECT_EQ(kv.Stop(), 0) << kv.log();
 }
