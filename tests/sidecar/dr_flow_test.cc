@@ -722,9 +722,36 @@ TEST(DrTlsTest, ActivationOverTlsUsesCaFile) {
                             secondary.root_token);
   ASSERT_EQ(ok.status, 200) << ok.body.dump();
   EXPECT_EQ(secondary.control.role(), "secondary");
-  unlink(ca_file.c_str());
-  unlink(cert_file.c_str());
-  unlink(key_file.c_str());
+
+  // The client's TLS errors say which of the usual mistakes it is.
+  const std::string port = primary.addr.substr(primary.addr.rfind(':') + 1);
+  auto call = [](const std::string& addr, const std::string& ca_path) {
+    HttpClientOptions o;
+    o.ca_cert_file = ca_path;
+    o.timeout = std::chrono::seconds(5);
+    Result<HttpResult> r = HttpRequest(addr, "GET", "/v1/sys/health", "", {}, o);
+    return r.ok() ? std::string("HTTP ") + std::to_string(r->status) : r.status().message();
+  };
+  EXPECT_EQ(call("https://127.0.0.1:" + port, ca_file), "HTTP 200");
+  EXPECT_EQ(call("https://127.0.0.1:" + port, dir + "_nope.pem"),
+            "cannot load CA file " + dir + "_nope.pem: No such file or directory");
+  const std::string junk = dir + "_junk.pem";
+  std::ofstream(junk) << "not a certificate\n";
+  EXPECT_TRUE(Contains(call("https://127.0.0.1:" + port, junk), "cannot load CA file " + junk + ": "));
+  EXPECT_TRUE(Contains(call("https://127.0.0.1:" + port, junk), "(is it a PEM CA file?)"));
+  Result<crypto::CertifiedKey> other = crypto::CreateCa("another-ca", std::chrono::hours(24));
+  ASSERT_TRUE(other.ok());
+  const std::string other_file = dir + "_other_ca.pem";
+  std::ofstream(other_file) << other->cert_pem;
+  const std::string wrong_ca = call("https://127.0.0.1:" + port, other_file);
+  EXPECT_TRUE(Contains(wrong_ca, "certificate verify failed")) << wrong_ca;
+  EXPECT_TRUE(Contains(wrong_ca, "local issuer certificate")) << wrong_ca;
+  EXPECT_TRUE(Contains(wrong_ca, "the CA that signed the server's certificate?")) << wrong_ca;
+  const std::string plain_to_tls = call("http://127.0.0.1:" + port, "");
+  EXPECT_TRUE(Contains(plain_to_tls, "does it speak HTTPS? then use https://")) << plain_to_tls;
+  const std::string tls_to_plain = call("https" + secondary.addr.substr(4), ca_file);
+  EXPECT_TRUE(Contains(tls_to_plain, "is it plain HTTP? then use http://")) << tls_to_plain;
+  for (const std::string& f : {ca_file, cert_file, key_file, junk, other_file}) unlink(f.c_str());
 }
 
 }  // namespace

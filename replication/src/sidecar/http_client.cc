@@ -12,8 +12,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "rocksdr/sidecar/net_address.h"
+#include "tls_file_error.h"
 
 namespace rocksdr::sidecar {
 
@@ -31,16 +33,29 @@ struct Exchange {
   beast::flat_buffer buffer;
   beast::error_code error;
   std::string step = "connect";
+  std::string verify_failure;  // why the server's certificate was refused, for the error
 };
 
-Status FromError(const beast::error_code& ec, const std::string& step, std::string_view address) {
+Status FromError(const Exchange& ex, bool tls, std::string_view address) {
+  const beast::error_code& ec = ex.error;
+  const std::string& step = ex.step;
   if (ec == beast::error::timeout) {
     return Status::DeadlineExceeded("timed out (" + step + ") talking to " + std::string(address));
   }
   if (ec == http::error::body_limit) {
     return Status::ResourceExhausted("response from " + std::string(address) + " is too large");
   }
-  return Status::Unavailable(step + " failed for " + std::string(address) + ": " + ec.message());
+  std::string why = ec.message();
+  if (!ex.verify_failure.empty()) why += ": " + ex.verify_failure;
+  // The usual cause of these two: the address's scheme does not match what the server speaks.
+  if (tls && step == "TLS handshake" && why.find("wrong version number") != std::string::npos) {
+    why += " (the server does not speak TLS here: is it plain HTTP? then use http:// in the address)";
+  }
+  if (!tls && step == "read response" && (ec == http::error::end_of_stream || ec == asio::error::connection_reset)) {
+    why += " (the server closed the connection without an answer: does it speak HTTPS? then use https:// in the "
+           "address)";
+  }
+  return Status::Unavailable(step + " failed for " + std::string(address) + ": " + why);
 }
 
 template <class Stream>
@@ -113,7 +128,7 @@ Result<HttpResult> HttpRequest(std::string_view address, std::string_view method
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     if (!options.ca_cert_file.empty()) {
       ctx->load_verify_file(options.ca_cert_file, ec);
-      if (ec) return Status::InvalidArgument("cannot load CA file " + options.ca_cert_file + ": " + ec.message());
+      if (ec) return Status::InvalidArgument(TlsFileError("CA file", options.ca_cert_file, ec));
     }
     if (!options.ca_cert_pem.empty()) {
       ctx->add_certificate_authority(asio::buffer(options.ca_cert_pem), ec);
@@ -123,7 +138,25 @@ Result<HttpResult> HttpRequest(std::string_view address, std::string_view method
     ctx->set_verify_mode(options.tls_skip_verify ? ssl::verify_none : ssl::verify_peer);
     tls_stream.emplace(ioc, *ctx);
     if (!options.tls_skip_verify) {
-      tls_stream->set_verify_callback(ssl::host_name_verification(hp->host));
+      // The host name check, recording why a certificate is refused ("certificate verify failed"
+      // alone does not say whether the CA or the name was wrong).
+      tls_stream->set_verify_callback(
+          [ex, check = ssl::host_name_verification(hp->host), host = hp->host](bool preverified,
+                                                                               ssl::verify_context& vc) mutable {
+            if (!preverified) {
+              if (ex->verify_failure.empty()) {
+                ex->verify_failure = X509_verify_cert_error_string(X509_STORE_CTX_get_error(vc.native_handle()));
+                ex->verify_failure += " (is -ca-cert / ROCKSDR_CACERT the CA that signed the server's certificate?)";
+              }
+              return false;
+            }
+            const bool ok = check(preverified, vc);
+            if (!ok && ex->verify_failure.empty()) {
+              ex->verify_failure = "the server's certificate does not name " + host +
+                                   " (connect by a name or address it carries)";
+            }
+            return ok;
+          });
     }
     if (!SSL_set_tlsext_host_name(tls_stream->native_handle(), hp->host.c_str())) {
       return Status::Internal("cannot set TLS server name");
@@ -155,7 +188,7 @@ Result<HttpResult> HttpRequest(std::string_view address, std::string_view method
     });
   }
   ioc.run();
-  if (ex->error) return FromError(ex->error, ex->step, address);
+  if (ex->error) return FromError(*ex, tls, address);
   if (!ex->parser.is_done()) return Status::Unavailable("incomplete response from " + std::string(address));
   HttpResult out;
   const auto& res = ex->parser.get();

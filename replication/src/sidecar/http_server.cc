@@ -19,6 +19,7 @@
 #include "rocksdr/crypto/random.h"
 #include "rocksdr/sidecar/net_address.h"
 #include "rocksdr/replication/thread_name.h"
+#include "tls_file_error.h"
 
 namespace rocksdr::sidecar {
 
@@ -324,9 +325,9 @@ class HttpServerImpl : public HttpServer, public std::enable_shared_from_this<Ht
                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
       boost::system::error_code ec;
       ssl_->use_certificate_chain_file(o.tls_cert_file, ec);
-      if (ec) return Status::InvalidArgument("cannot load TLS certificate " + o.tls_cert_file + ": " + ec.message());
+      if (ec) return Status::InvalidArgument(TlsFileError("TLS certificate", o.tls_cert_file, ec));
       ssl_->use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
-      if (ec) return Status::InvalidArgument("cannot load TLS key " + o.tls_key_file + ": " + ec.message());
+      if (ec) return Status::InvalidArgument(TlsFileError("TLS key", o.tls_key_file, ec));
     }
     boost::system::error_code ec;
     asio::ip::address addr;
