@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include <spdlog/spdlog.h>
+
 #include "common/column_families.h"
 #include "rocksdr/options.h"
 
@@ -54,6 +56,9 @@ Result<std::unique_ptr<ServedNode>> ServedNode::Open(const NodeOptions& node, co
     std::filesystem::create_directories(dir, ec);
     if (!ec) std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
     if (ec) return Status::IOError("cannot create the control socket directory " + dir.string() + ": " + ec.message());
+    // Said, so that a misspelt control_socket path shows up here and not only as a sidecar that
+    // cannot connect.
+    spdlog::info("created the control socket directory {} (mode 0700) for {}", dir.string(), socket);
   }
   auto r = OpenWith(node, *po);
   if (!r.ok()) return r.status();

@@ -178,6 +178,9 @@ TEST_F(CliTest, BadInputFailsWithMessageAndExitCode1) {
       {{"operator", "generate-root"}, "Nothing to do"},
       {{"operator", "generate-root", "-init"}, "rocksdr generates DR operation tokens only: add -dr-token"},
       {{"operator"}, "subcommand"},
+      {{"frobnicate"}, "Unknown command \"frobnicate\" for rocksdr (commands: "},
+      {{"operator", "unsael", "KEY"}, "Unknown command \"unsael\" for rocksdr operator (commands: "},
+      {{"-address=http://127.0.0.1:1", "status"}, "flags go after the command: rocksdr <command> -address=http"},
       {{}, "subcommand"},
   };
   for (const auto& c : cases) {
