@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -223,6 +224,46 @@ TEST_F(CliServerTest, OperatorFlowReadWriteAndCleanLogs) {
     EXPECT_EQ(log.find(keys[i]), std::string::npos);
     EXPECT_EQ(log.find(hex[i]), std::string::npos);
   }
+}
+
+// One `rocksdr server` per plugin control socket: a second one is refused naming the first's pid;
+// after the first is killed with -9 (its flock goes with it), a new one starts.
+TEST(CliServer, ASecondServerOnTheSameControlSocketIsRefused) {
+  const std::string dir = ::testing::TempDir() + "/rocksdr_lock_" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  const std::string cfg = dir + "/sidecar.yaml";
+  std::ofstream(cfg) << "listener:\n  address: 127.0.0.1:0\n  tls_disable: true\nplugin:\n  control_socket: " << dir
+                     << "/app.sock\n";
+  auto start = [&](const std::string& addr_file) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      execl(kBinary.c_str(), kBinary.c_str(), "server", "-config", cfg.c_str(), "-address-file", addr_file.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 400 && ReadFile(addr_file).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    return pid;
+  };
+  const pid_t first = start(dir + "/a.addr");
+  ASSERT_FALSE(ReadFile(dir + "/a.addr").empty()) << "the first server did not start";
+  CliRun second = Cli({"server", "-config", cfg}, {});
+  EXPECT_EQ(second.code, 1);
+  EXPECT_NE(second.err.find("another rocksdr server (pid " + std::to_string(first) + ") already drives the plugin at " +
+                            dir + "/app.sock"),
+            std::string::npos)
+      << second.err;
+  kill(first, SIGKILL);
+  int status = 0;
+  waitpid(first, &status, 0);
+  const pid_t third = start(dir + "/c.addr");
+  EXPECT_FALSE(ReadFile(dir + "/c.addr").empty()) << "no server could start after the first was killed";
+  kill(third, SIGTERM);
+  waitpid(third, &status, 0);
+  for (const char* f : {"/sidecar.yaml", "/a.addr", "/c.addr", "/app.sock.sidecar.lock"}) unlink((dir + f).c_str());
+  rmdir(dir.c_str());
 }
 
 TEST(CliServer, BadConfigAndDevMode) {

@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli.h"
+#include "sidecar_lock.h"
 #include "rocksdr/crypto/encoding.h"
 #include "rocksdr/sidecar/config.h"
 #include "rocksdr/sidecar/dr_handlers.h"
@@ -64,6 +65,11 @@ void RunServer(Context& ctx, ServerFlags& f) {
     config = std::move(loaded).value();
   }
   SetUpLogging(config);
+  SidecarLock lock;  // held until the server returns
+  if (!config.in_memory) {
+    if (Status st = lock.Acquire(config.control_socket); !st.ok()) return Fail(ctx, "Error: " + st.message());
+    if (!lock.note().empty()) spdlog::info("{}", lock.note());
+  }
   std::unique_ptr<sidecar::PluginControl> control;
   if (config.in_memory) {
     control = std::make_unique<sidecar::MemoryPluginControl>();
