@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <string_view>
 #include <string>
 
 #include "common/flags.h"
@@ -34,18 +35,27 @@ namespace {
 
 namespace ex = rocksdr::examples;
 
+constexpr const char* kUsage =
+    "usage: kv_service --db DIR --config plugin.yaml [--listen HOST:PORT] [--port-file FILE]\n"
+    "                  [--control-socket PATH] [--replication-address HOST:PORT] [--no-verify-host]\n"
+    "                  [--max-key-bytes N] [--max-value-bytes N] [--max-bulk-bytes N]\n"
+    "                  [--max-bulk-records N] [--threads N] [--max-connections N]\n"
+    "(README \"The example application and the demo\")\n";
+
 int Usage(const std::string& why) {
-  std::cerr << "kv_service: " << why << "\n"
-            << "usage: kv_service --db DIR --config plugin.yaml [--listen HOST:PORT] [--port-file FILE]\n"
-            << "                  [--control-socket PATH] [--replication-address HOST:PORT] [--no-verify-host]\n"
-            << "                  [--max-key-bytes N] [--max-value-bytes N] [--max-bulk-bytes N]\n"
-            << "                  [--max-bulk-records N] [--threads N] [--max-connections N]\n";
+  std::cerr << "kv_service: " << why << "\n" << kUsage;
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+  }
   auto parsed = ex::Flags::Parse(argc, argv, 1, {"no-verify-host"});
   if (!parsed.ok()) return Usage(parsed.status().message());
   const ex::Flags& flags = *parsed;

@@ -156,7 +156,17 @@ Status Open(const rocksdb::DBOptions& db_options, const PluginOptions& plugin_op
   rocksdb::DB* raw = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> all;
   rocksdb::Status s = rocksdb::DB::Open(opts, path, descs, &all, &raw);
-  if (!s.ok()) return plugin::FromRocks(s, "opening " + path);
+  if (!s.ok()) {
+    // RocksDB's "While lock file: <db>/LOCK: Resource temporarily unavailable" (another process)
+    // and "lock hold by current process ... <db>/LOCK" (another open in this one): say what it means.
+    const std::string m = s.ToString();
+    if (m.find("/LOCK") != std::string::npos && (m.find("Resource temporarily unavailable") != std::string::npos ||
+                                                 m.find("lock hold by current process") != std::string::npos)) {
+      return plugin::FromRocks(s, "opening " + path + " (another process, or another open in this one, already has "
+                                  "this DB: stop it first)");
+    }
+    return plugin::FromRocks(s, "opening " + path);
+  }
 
   rocksdb::ColumnFamilyHandle* replicated = nullptr;
   rocksdb::ColumnFamilyHandle* local = nullptr;

@@ -292,6 +292,11 @@ TEST_F(ReplicatorTest, BadInputsAreRefusedWithReasons) {
   EXPECT_NE(s.message().find("no complete copy"), std::string::npos) << s.message();
   auto bad = LoadTlsCredentials(dir_.Sub("nope.pem"), dir_.Sub("nope.key"), dir_.Sub("ca.pem"));
   EXPECT_EQ(bad.status().code(), Code::kNotFound);
+  // A DB that is already open (here by `n`) is refused with what that means.
+  auto twice = Replicator::Open(testing::MakeSpec(dir_.Sub("n")), ReplicatorOptions());
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("already has this DB: stop it first"), std::string::npos)
+      << twice.status().ToString();
 }
 
 }  // namespace
