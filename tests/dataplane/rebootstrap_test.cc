@@ -47,6 +47,21 @@ class RebootstrapTest : public testing::ReplicatorClusterTest {
   static void PutLocal(Replicator* r, const std::string& key, const std::string& value) {
     ASSERT_TRUE(plugin::SaveLocal(r, key, value).ok());
   }
+  // Plugin options of a primary configured from files (plugin.yaml's replication.tls), listening
+  // on 127.0.0.1 port 0: a server certificate of this cluster's CA written to files.
+  PluginOptions FileTlsOptions() {
+    auto write = [&](const std::string& name, const std::string& content) {
+      std::ofstream(dir_.Sub(name), std::ios::binary) << content;
+      return dir_.Sub(name);
+    };
+    auto server = pki_.Server(kCluster);
+    PluginOptions po;
+    po.replication_listen_address = "127.0.0.1:0";
+    po.tls_cert_file = write("p.crt", server.cert_pem);
+    po.tls_key_file = write("p.key", std::string(server.key_pem.begin(), server.key_pem.end()));
+    po.tls_ca_file = write("ca.crt", pki_.ca_pem());
+    return po;
+  }
   // Ingests an SST of `n` keys "ing<i>" into column family "users" of the primary.
   void Ingest(Replicator* p, const std::string& name, int n) {
     const std::string path = dir_.Sub(name + ".sst");
@@ -236,17 +251,8 @@ TEST_F(RebootstrapTest, AutoRebootstrapOffStopsAtAnIngestionUntilTheControlSocke
 // cluster id to serve under. Open refuses with what to do (it used to say "PrimaryConfig.cluster_id
 // is empty", a struct the YAML's author never sees).
 TEST_F(RebootstrapTest, ConfiguredPrimaryWithoutAClusterIdIsRefusedWithWhatToDo) {
-  auto write = [&](const std::string& name, const std::string& content) {
-    std::ofstream(dir_.Sub(name), std::ios::binary) << content;
-    return dir_.Sub(name);
-  };
-  auto server = pki_.Server(kCluster);
-  PluginOptions ppo;
+  PluginOptions ppo = FileTlsOptions();
   ppo.role = Role::kPrimary;
-  ppo.replication_listen_address = "127.0.0.1:0";
-  ppo.tls_cert_file = write("p.crt", server.cert_pem);
-  ppo.tls_key_file = write("p.key", std::string(server.key_pem.begin(), server.key_pem.end()));
-  ppo.tls_ca_file = write("ca.crt", pki_.ca_pem());
   auto r = Replicator::Open(testing::MakeSpec(dir_.Sub("fresh"), ppo), ReplicatorOptions());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kFailedPrecondition) << r.status().ToString();
@@ -258,16 +264,7 @@ TEST_F(RebootstrapTest, ConfiguredPrimaryWithoutAClusterIdIsRefusedWithWhatToDo)
 
 TEST_F(RebootstrapTest, RestartedPrimaryKeepsCheckingThePersistedRegistry) {
   // A primary configured from files, so that reopening it serves again by itself.
-  auto write = [&](const std::string& name, const std::string& content) {
-    std::ofstream(dir_.Sub(name), std::ios::binary) << content;
-    return dir_.Sub(name);
-  };
-  auto server = pki_.Server(kCluster);
-  PluginOptions ppo;
-  ppo.replication_listen_address = "127.0.0.1:0";
-  ppo.tls_cert_file = write("p.crt", server.cert_pem);
-  ppo.tls_key_file = write("p.key", std::string(server.key_pem.begin(), server.key_pem.end()));
-  ppo.tls_ca_file = write("ca.crt", pki_.ca_pem());
+  const PluginOptions ppo = FileTlsOptions();
   auto p = OpenNode("p", ppo);
   PrimaryConfig c;
   c.cluster_id = kCluster;
