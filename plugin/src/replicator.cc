@@ -121,10 +121,11 @@ class ReplicatorImpl : public Replicator {
         return Status::FailedPrecondition(
             "the plugin options ask for a DR primary's replication listener (role: primary, "
             "replication.listen_address and replication.tls), but the DB at " + db_->spec().path +
-            " has no DR cluster id yet: it was never enabled as a DR primary. Enable DR through the "
-            "sidecar (rocksdr write -f sys/replication/dr/primary/enable: it creates the cluster id and "
-            "the replication certificates, and the plugin's replication.tls can then stay unset), or "
-            "call Replicator::BecomePrimary with a PrimaryConfig that names the cluster");
+            " has no DR cluster id yet: it was never enabled as a DR primary. Remove replication.tls (or "
+            "role: primary) from the plugin options so that the application opens, then enable DR through "
+            "the sidecar (rocksdr write -f sys/replication/dr/primary/enable), which creates the cluster id "
+            "and the replication certificates; or call Replicator::BecomePrimary with a PrimaryConfig that "
+            "names the cluster");
       }
       // A primary that checked secondaries against a registry before the restart keeps doing
       // so (against the persisted list), instead of admitting any certificate of its CA.

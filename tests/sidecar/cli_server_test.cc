@@ -248,21 +248,46 @@ TEST(CliServer, ASecondServerOnTheSameControlSocketIsRefused) {
     return pid;
   };
   const pid_t first = start(dir + "/a.addr");
-  ASSERT_FALSE(ReadFile(dir + "/a.addr").empty()) << "the first server did not start";
-  CliRun second = Cli({"server", "-config", cfg}, {});
-  EXPECT_EQ(second.code, 1);
-  EXPECT_NE(second.err.find("another rocksdr server (pid " + std::to_string(first) + ") already drives the plugin at " +
-                            dir + "/app.sock"),
-            std::string::npos)
-      << second.err;
-  kill(first, SIGKILL);
   int status = 0;
+  if (ReadFile(dir + "/a.addr").empty()) {
+    kill(first, SIGKILL);
+    waitpid(first, &status, 0);
+    FAIL() << "the first server did not start";
+  }
+  // The second, with its stderr kept: it must exit by itself (a server that started instead is
+  // killed after 10 s and fails the test rather than hanging it).
+  const std::string second_err = dir + "/b.err";
+  const pid_t second = fork();
+  if (second == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    int err = open(second_err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(devnull, 1);
+    dup2(err, 2);
+    execl(kBinary.c_str(), kBinary.c_str(), "server", "-config", cfg.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool exited = false;
+  for (int i = 0; i < 400 && !exited; ++i) {
+    exited = waitpid(second, &status, WNOHANG) == second;
+    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  if (!exited) {
+    kill(second, SIGKILL);
+    waitpid(second, &status, 0);
+  }
+  EXPECT_TRUE(exited) << "a second server on the same control socket kept running";
+  EXPECT_TRUE(exited && WIFEXITED(status) && WEXITSTATUS(status) == 1);
+  EXPECT_NE(ReadFile(second_err).find("another rocksdr server (pid " + std::to_string(first) +
+                                      ") already drives the plugin at " + dir + "/app.sock"),
+            std::string::npos)
+      << ReadFile(second_err);
+  kill(first, SIGKILL);
   waitpid(first, &status, 0);
   const pid_t third = start(dir + "/c.addr");
   EXPECT_FALSE(ReadFile(dir + "/c.addr").empty()) << "no server could start after the first was killed";
   kill(third, SIGTERM);
   waitpid(third, &status, 0);
-  for (const char* f : {"/sidecar.yaml", "/a.addr", "/c.addr", "/app.sock.sidecar.lock"}) unlink((dir + f).c_str());
+  for (const char* f : {"/sidecar.yaml", "/a.addr", "/b.err", "/c.addr", "/app.sock.sidecar.lock"}) unlink((dir + f).c_str());
   rmdir(dir.c_str());
 }
 

@@ -200,6 +200,7 @@ TEST_F(DrFlowTest, PrimaryEnableAndSecondaryTokenShapes) {
 // anyway, one more error when it fails; known fields draw nothing.
 TEST_F(DrFlowTest, UnrecognizedFieldsAreNamedInTheAnswer) {
   EnablePrimary();
+  ActivateSecondary();
   Reply typo = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "s-typo"}, {"tll", "2h"}},
                              primary_.root_token);
   ASSERT_EQ(typo.status, 200) << typo.body.dump();
@@ -217,6 +218,18 @@ TEST_F(DrFlowTest, UnrecognizedFieldsAreNamedInTheAnswer) {
   ASSERT_EQ(failed.body["errors"].size(), 2u) << failed.body.dump();
   EXPECT_TRUE(Contains(failed.body["errors"][1].get<std::string>(), "unrecognized parameters: [dr_token]"))
       << failed.body.dump();
+
+  // A bare answer (generate-operation-token) gets a "warnings" list: a misspelt otp= is not used.
+  Reply attempt = secondary_.Call("PUT", kDr + "secondary/generate-operation-token/attempt", {{"opt", "x"}});
+  ASSERT_EQ(attempt.status, 200) << attempt.body.dump();
+  EXPECT_EQ(attempt.body["warnings"][0], "Endpoint ignored these unrecognized parameters: [opt]");
+  EXPECT_EQ(secondary_.Call("DELETE", kDr + "secondary/generate-operation-token/attempt").status / 100, 2);
+  // update-primary without its token would forget the primary: a misspelt token is refused, and
+  // nothing happens.
+  Reply forget = secondary_.Call("POST", kDr + "secondary/update-primary", {{"dr_operation_token", "x"}, {"tokne", "t"}});
+  EXPECT_EQ(forget.status, 400);
+  EXPECT_EQ(FirstError(forget), "unrecognized parameters, nothing was done: [tokne]");
+  EXPECT_TRUE(secondary_.control.last_bundle().has_value()) << "the secondary still follows its primary";
 
   // A 204 with a note becomes a 200 envelope, so that the note reaches the client.
   Reply revoked = primary_.Call("POST", kDr + "primary/revoke-secondary", {{"id", "s-clean"}, {"force", true}},
@@ -350,7 +363,9 @@ TEST_F(DrFlowTest, SecondaryTakesThePrimarysKeysAndPromotes) {
   Reply disabled = secondary_.Call("GET", "secret/app", json::object(), primary_.root_token);
   EXPECT_EQ(disabled.status, 400);
   EXPECT_EQ(FirstError(disabled), "path disabled in replication DR secondary mode");
-  EXPECT_EQ(secondary_.Call("POST", kDr + "secondary/enable", {{"token", "x"}}, primary_.root_token).status, 400);
+  Reply again = secondary_.Call("POST", kDr + "secondary/enable", {{"token", "x"}}, primary_.root_token);
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(FirstError(again), "path disabled in replication DR secondary mode");
   EXPECT_EQ(secondary_.Call("GET", "auth/token/lookup-self", json::object(), primary_.root_token).status, 503);
   // Sealed is a DR secondary's normal state: sys/health answers 472 (DR secondary), not 503.
   Reply health = secondary_.Call("GET", "sys/health");

@@ -7,6 +7,7 @@
 #include "rocksdr/sidecar/http_client.h"
 #include "rocksdr/sidecar/http_server.h"
 #include "rocksdr/sidecar/json_depth.h"
+#include "rocksdr/sidecar/metrics.h"
 #include "rocksdr/sidecar/router.h"
 
 namespace rocksdr::sidecar {
@@ -278,6 +279,22 @@ TEST_F(ServerTest, OverHttp) {
 TEST(HttpClient, Errors) {
   EXPECT_EQ(HttpRequest("ftp://x:1", "GET", "/", "", {}).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(HttpRequest("http://127.0.0.1:1", "GET", "/", "", {}).status().code(), Code::kUnavailable);
+}
+
+}  // namespace
+}  // namespace rocksdr::sidecar
+
+namespace rocksdr::sidecar {
+namespace {
+
+// Gauge values keep their digits: a Unix time with milliseconds (the secondary's last heartbeat)
+// must not be rounded to 6 significant digits (1.76417e+09 is ~5000 s off).
+TEST(MetricsRender, GaugesKeepTheirDigits) {
+  Metrics m;
+  const std::string text = m.RenderPrometheus({{"t_seconds", "a time", "", 1764168000.123},
+                                               {"whole", "an integer", "", 42.0}});
+  EXPECT_NE(text.find("\nt_seconds 1764168000.123\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nwhole 42\n"), std::string::npos) << text;
 }
 
 }  // namespace

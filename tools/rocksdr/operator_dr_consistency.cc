@@ -54,7 +54,9 @@ sidecar::ConsistencyNode Node(const std::string& name, const ClientFlags& flags)
       std::string why = name + ": " + ApiErrorText(*r);
       if (r->status == 503 && why.find("rocksdr is sealed") != std::string::npos) {
         // A DR secondary's sidecar stays sealed (README "Consistency check"); say what opens it.
-        why += ". The sidecar at " + flags.address +
+        // The address as used (flags, ROCKSDR_ADDR or VAULT_ADDR): from the reply's "METHOD URL".
+        const std::string url = r->url.substr(r->url.find(' ') + 1);
+        why += ". The sidecar at " + url.substr(0, url.find("/v1/")) +
                " is sealed; a DR secondary's sidecar stays sealed after secondary/enable and after a restart. "
                "Unseal it with a quorum of the PRIMARY's unseal keys (rocksdr operator unseal, on that "
                "address), then run the check again with the primary's root token";

@@ -69,12 +69,16 @@ void RunRead(Context& ctx, RwFlags& f) {
 // sidecar's default body limit), trailing newlines dropped (a token saved by `echo` or an editor).
 constexpr size_t kMaxValueBytes = 1 << 20;
 Result<std::string> ReadValue(std::istream& in, const std::string& what) {
+  errno = 0;
   std::string value;
   char buf[8192];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     value.append(buf, static_cast<size_t>(in.gcount()));
     if (value.size() > kMaxValueBytes) return Status::InvalidArgument(what + " holds more than 1 MiB");
   }
+  // A directory opens but does not read (EISDIR); an I/O error cuts the value short: never send
+  // what was read as if it were the value.
+  if (in.bad()) return Status::IOError("cannot read " + what + (errno != 0 ? ": " + std::string(std::strerror(errno)) : ""));
   while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
   return value;
 }

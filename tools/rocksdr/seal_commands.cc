@@ -39,13 +39,14 @@ void PrintSealStatus(Context& ctx, const nlohmann::json& s) {
 
 // Rows from sys/replication/dr/status appended to the table of `rocksdr status`. A DR primary:
 // its synchronous replication (the ack mode, and a degradation the operator must see). A DR
-// secondary: its link, and that "Sealed true" above is its normal state, not a fault.
-Rows ReplicationRows(const nlohmann::json& dr) {
+// secondary: its link, and (when `sealed`) that "Sealed true" above is its normal state, not a fault.
+Rows ReplicationRows(const nlohmann::json& dr, bool sealed) {
   Rows rows;
   if (!dr.is_object() || !dr.contains("mode")) return rows;
   if (dr["mode"] == "secondary") {
-    rows.emplace_back("DR Replication Mode", "secondary (its sidecar stays sealed: that is normal; promotion "
-                                             "needs the primary's unseal keys, not an unseal)");
+    rows.emplace_back("DR Replication Mode", sealed ? "secondary (its sidecar stays sealed: that is normal; promotion "
+                                                      "needs the primary's unseal keys, not an unseal)"
+                                                    : "secondary");
     rows.emplace_back("DR State", Text(dr, "state") + " (" + Text(dr, "connection_state") + ")");
     rows.emplace_back("Last Remote WAL", Text(dr, "last_remote_wal"));
     return rows;
@@ -85,7 +86,7 @@ void RunStatus(Context& ctx, StatusFlags& f) {
     // Best effort: an older sidecar, or one without a plugin, just shows no replication rows.
     Result<ApiReply> dr = CallApi(f.client, "GET", "sys/replication/dr/status");
     if (dr.ok() && IsSuccess(*dr) && dr->body.contains("data")) {
-      Rows rows = ReplicationRows(dr->body["data"]);
+      Rows rows = ReplicationRows(dr->body["data"], r->body.value("sealed", true));
       // The re-arm loop's finding, e.g. "replication paused until unsealed: ..." (README "Restarts").
       if (dr->body["data"].is_object() && dr->body["data"].value("paused", false)) {
         rows.emplace_back("DR Replication Paused", Text(dr->body["data"], "paused_reason"));

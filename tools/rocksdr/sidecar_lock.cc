@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 namespace rocksdr::cli {
@@ -16,16 +17,25 @@ SidecarLock::~SidecarLock() {
 }
 
 Status SidecarLock::Acquire(const std::string& control_socket) {
-  const std::string path = control_socket + ".sidecar.lock";
+  // One lock file per socket however the path is spelt (relative, through a symlinked directory).
+  std::error_code ec;
+  const std::filesystem::path socket(control_socket);
+  const std::filesystem::path dir = std::filesystem::canonical(
+      socket.has_parent_path() ? socket.parent_path() : std::filesystem::path("."), ec);
+  if (ec) {
+    note_ = "the control socket's directory cannot be resolved yet (" + ec.message() +
+            "), so whether another rocksdr server drives this plugin was not checked";
+    return Status::OK();
+  }
+  const std::string path = (dir / socket.filename()).string() + ".sidecar.lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
+    // The socket needs only its own permissions; the lock file needs a writable directory (and
+    // one that nobody else filled first). Without it, run unchecked rather than not at all.
     const int e = errno;
-    if (e == ENOENT) {
-      note_ = "the control socket's directory does not exist yet, so whether another rocksdr server drives this "
-              "plugin was not checked (" + path + ")";
-      return Status::OK();
-    }
-    return Status::IOError("cannot open " + path + " (one rocksdr server per control socket): " + std::strerror(e));
+    note_ = "cannot open " + path + " (" + std::strerror(e) +
+            "), so whether another rocksdr server drives this plugin was not checked";
+    return Status::OK();
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int e = errno;

@@ -6,9 +6,11 @@
 // directory), and writes its pid there; a second one is refused with that pid. The kernel drops
 // the lock when the process ends, kill -9 included, so a crash never leaves it stale.
 //
-// Best effort where it cannot be checked: when the socket's directory does not exist yet (the
-// sidecar started before the application), Acquire answers OK without a lock and says so in
-// `note`. Who may call: `rocksdr server` (server_command.cc), once, from its main thread.
+// The lock file's name comes from the socket's directory resolved (realpath), so two spellings of
+// one socket share it. Best effort where it cannot be checked: when the socket's directory does
+// not exist yet (the sidecar started before the application), or the lock file cannot be opened
+// (a read-only directory, a file of another user), Acquire answers OK without a lock and says so
+// in `note`. Who may call: `rocksdr server` (server_command.cc), once, from its main thread.
 #pragma once
 
 #include <string>

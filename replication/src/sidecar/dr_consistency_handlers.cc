@@ -23,7 +23,11 @@ Status RegisterDrConsistencyRoutes(Router& router, Core& core) {
       return Envelope(req, std::move(*r));
     };
     ROCKSDR_RETURN_IF_ERROR(
-        router.Add(RouteSpec(base + name, {Method::kPost}, AuthRequirement::kRoot, handler).SetDrSecondaryOk()));
+        router.Add(RouteSpec(base + name, {Method::kPost}, AuthRequirement::kRoot, handler)
+                       .SetDrSecondaryOk()
+                       // The fields the plugin's consistency ops read (control_consistency.cc).
+                       .SetFields({"timeout_ms", "at_sequence", "snapshot_id", "bucket_keys", "max_buckets",
+                                   "start_cf", "start_after_b64"})));
   }
   return Status::OK();
 }

@@ -124,7 +124,9 @@ Status RegisterDrRoutesWithOptions(Router& router, Core& core, DrOptions options
     ROCKSDR_RETURN_IF_ERROR(router.Add(RouteSpec(o.path, {o.m}, AuthRequirement::kNone, bind(o.h))
                                            .SetSealedOk()
                                            .SetDrSecondaryOk()
-                                           .SetFields(o.fields)));
+                                           .SetFields(o.fields)
+                                           // Without token= it forgets the primary: a misspelt token is refused.
+                                           .RejectUnrecognizedFields(o.h == &HandleUpdatePrimary)));
   }
   ROCKSDR_RETURN_IF_ERROR(RegisterDrConsistencyRoutes(router, core));
   StartDrRearm(ctx);

@@ -38,7 +38,9 @@ std::string Number(double v) {
   if (v == static_cast<double>(static_cast<int64_t>(v))) {
     std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(v));
   } else {
-    std::snprintf(buf, sizeof(buf), "%.6g", v);
+    // 15 significant digits: a Unix time in seconds with milliseconds (1764168000.123) keeps
+    // them (with %.6g it printed 1.76417e+09, off by up to ~5000 s).
+    std::snprintf(buf, sizeof(buf), "%.15g", v);
   }
   return buf;
 }

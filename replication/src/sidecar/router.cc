@@ -59,10 +59,9 @@ const std::vector<size_t>* Router::Find(std::string_view path, std::string* subp
 
 namespace {
 
-// Vault's wording (1.13+) for body fields an endpoint does not know. A 204 becomes a 200 envelope
-// so that the warning reaches the client; bare answers (no envelope) are left as they are.
-void NoteUnrecognizedFields(const std::vector<std::string>& known, const ApiRequest& req, ApiResponse* resp) {
-  if (!req.body.is_object()) return;
+// Vault's wording (1.13+) for body fields an endpoint does not know; "" when there are none.
+std::string UnrecognizedFields(const std::vector<std::string>& known, const ApiRequest& req) {
+  if (!req.body.is_object()) return "";
   std::string names;
   int listed = 0;
   for (const auto& [k, v] : req.body.items()) {
@@ -74,8 +73,14 @@ void NoteUnrecognizedFields(const std::vector<std::string>& known, const ApiRequ
     if (!names.empty()) names += ' ';
     names += k.size() > 64 ? k.substr(0, 64) + "..." : k;
   }
-  if (names.empty()) return;
-  const std::string note = "Endpoint ignored these unrecognized parameters: [" + names + "]";
+  if (names.empty()) return "";
+  return "Endpoint ignored these unrecognized parameters: [" + names + "]";
+}
+
+// Adds `note` to an answer: one more error of a failure, a warning of a success (a 204 becomes a
+// 200 envelope, and a bare object gets a "warnings" list, so that the note reaches the client).
+void AddNote(const std::string& note, const ApiRequest& req, ApiResponse* resp) {
+  if (note.empty()) return;
   if (resp->status == 204) {
     *resp = Envelope(req, nullptr, {note});
     return;
@@ -83,8 +88,10 @@ void NoteUnrecognizedFields(const std::vector<std::string>& known, const ApiRequ
   if (!resp->body.is_object()) return;
   if (resp->body.contains("errors") && resp->body["errors"].is_array()) {
     resp->body["errors"].push_back(note);
-  } else if (resp->body.contains("warnings")) {
-    if (!resp->body["warnings"].is_array()) resp->body["warnings"] = nlohmann::json::array();
+  } else {
+    if (!resp->body.contains("warnings") || !resp->body["warnings"].is_array()) {
+      resp->body["warnings"] = nlohmann::json::array();
+    }
     resp->body["warnings"].push_back(note);
   }
 }
@@ -143,9 +150,16 @@ ApiResponse Router::Route(ApiRequest& req) const {
     req.body = std::move(parsed);
   }
 
+  const std::string unrecognized = route->fields ? UnrecognizedFields(*route->fields, req) : "";
+  if (!unrecognized.empty() && route->reject_unrecognized) {
+    // A route where a misspelt field changes what happens (update-primary without its token
+    // forgets the primary): refuse before acting.
+    return ErrorResponse(400, "unrecognized parameters, nothing was done: " +
+                                  unrecognized.substr(unrecognized.find('[')));
+  }
   try {
     ApiResponse resp = route->handler(req);
-    if (route->fields) NoteUnrecognizedFields(*route->fields, req, &resp);
+    AddNote(unrecognized, req, &resp);
     return resp;
   } catch (const std::exception& e) {
     spdlog::error("request {} {} {}: handler threw: {}", req.request_id, MethodName(req.method), req.path, e.what());

@@ -58,6 +58,9 @@ struct RouteSpec {
   // Vault 1.13+ does ("Endpoint ignored these unrecognized parameters: [tll]"): a warning on a
   // success, one more error on a failure; so a misspelt ttl= does not pass silently.
   RouteSpec& SetFields(std::vector<std::string> f) { fields = std::move(f); return *this; }
+  // With SetFields: refuse a request with an unknown field (400) instead of noting it, on routes
+  // where a misspelt field changes what the call does.
+  RouteSpec& RejectUnrecognizedFields(bool v = true) { reject_unrecognized = v; return *this; }
 
   std::string path;                 // without "/v1/", e.g. "sys/init"; prefix routes end in '/'
   std::vector<Method> methods;      // at least one
@@ -67,6 +70,7 @@ struct RouteSpec {
   Handler handler;
   bool prefix = false;
   std::optional<std::vector<std::string>> fields;  // see SetFields; nullopt: not checked
+  bool reject_unrecognized = false;                 // see RejectUnrecognizedFields
 };
 
 // What the router needs to know about the node for each request. Implemented by Core.
