@@ -162,20 +162,28 @@ class PrimaryServer::Impl : public ShipperHost {
   }
 
   void Fence(uint64_t newer_epoch, const std::string& id) override {
-    std::vector<std::shared_ptr<ShipperSession>> others;
+    std::string reason;
     std::function<void(uint64_t)> callback;
     {
       std::lock_guard<std::mutex> l(mu_);
-      if (fenced_) return;
-      fenced_ = "fenced: a newer epoch " + std::to_string(newer_epoch) +
-                " exists (announced by secondary \"" + id + "\"; this primary's epoch is " +
-                std::to_string(options_.epoch) + ")";
+      if (fenced_ || fencing_) return;
+      fencing_ = true;
+      reason = "fenced: a newer epoch " + std::to_string(newer_epoch) + " exists (announced by secondary \"" + id +
+               "\"; this primary's epoch is " + std::to_string(options_.epoch) + ")";
       callback = options_.on_fenced;
-      others = sessions_;
     }
-    spdlog::error("replication: {}", *FencedReason());
-    for (auto& s : others) s->Refuse(ErrorCode::kStaleEpoch, *FencedReason());
+    // The application's writes are refused first (on_fenced sets the DB's write fence), and only
+    // then does the status say "fenced": whoever reads that can rely on writes being refused.
+    // (Seen the other way round under TSan: a write accepted after the status said fenced.)
     if (callback) callback(newer_epoch);
+    std::vector<std::shared_ptr<ShipperSession>> others;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      fenced_ = reason;
+      others = sessions_;  // including any admitted meanwhile
+    }
+    spdlog::error("replication: {}", reason);
+    for (auto& s : others) s->Refuse(ErrorCode::kStaleEpoch, reason);
   }
 
   std::optional<std::string> FencedReason() const override {
@@ -296,6 +304,7 @@ class PrimaryServer::Impl : public ShipperHost {
   std::map<std::string, SecondaryLinkStatus> status_;
   std::set<std::string> revoked_;
   std::optional<std::string> fenced_;
+  bool fencing_ = false;  // GUARDED_BY(mu_): Fence() is running (fenced_ is set once the DB refuses writes)
 };
 
 Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(

@@ -11,9 +11,9 @@
 //   back. A refusal is an ERROR frame with a message, then close.
 //
 // Epochs (invariant 4): a secondary announcing a NEWER epoch than ours proves this primary was
-// superseded: the server becomes fenced — it refuses every session from then on, closes the
-// open ones, FencedReason() says "fenced: a newer epoch N exists", and on_fenced(N) runs once so
-// the plugin stops accepting writes. A secondary with an OLDER epoch is bootstrapped (its
+// superseded: the server becomes fenced — on_fenced(N) runs once so the plugin stops accepting
+// writes, and then (so that a reader of it can rely on writes being refused) FencedReason() says
+// "fenced: a newer epoch N exists", every session is refused from then on and the open ones close. A secondary with an OLDER epoch is bootstrapped (its
 // position may belong to a superseded history; we keep no epoch history to prove otherwise).
 //
 // Flow control: per session at most min(max_unacked_bytes, the secondary's HELLO window) frame
@@ -105,7 +105,8 @@ struct PrimaryServerOptions {
   // Decides whether a secondary id may replicate (the sidecar's registry). nullptr: any id
   // that passes the checks above. Runs on a network thread; must be quick and thread-safe.
   std::function<Status(const std::string& secondary_id)> authorize;
-  // Called once, when a secondary proves a newer epoch exists. Runs on a network thread.
+  // Called once, when a secondary proves a newer epoch exists, before FencedReason() says so.
+  // Runs on a network thread.
   std::function<void(uint64_t newer_epoch)> on_fenced;
   // Ask secondaries for a RECEIVED frame per BATCHES frame (WELCOME flag, protocol >= 3): only
   // synchronous replication in ack mode `received` waits for it; otherwise each one only costs
