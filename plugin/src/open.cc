@@ -2,6 +2,7 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
@@ -18,6 +19,19 @@
 namespace rocksdr {
 
 namespace {
+
+// The state directory holds the bootstrap checkpoints (and, by default, the control socket). A
+// path that names something else would only fail at the first bootstrap, far from the cause.
+Status CheckStateDir(const PluginOptions& plugin_options, const std::string& db_path) {
+  const std::string dir = ResolveStateDir(plugin_options, db_path);
+  std::error_code ec;
+  const auto st = std::filesystem::status(dir, ec);
+  if (ec || !std::filesystem::exists(st) || std::filesystem::is_directory(st)) return Status::OK();
+  return Status::InvalidArgument(
+      "state_dir " + dir + " exists and is not a directory: rocksdr keeps its bootstrap checkpoints there" +
+      (plugin_options.state_dir.empty() ? " (the default, the DB path + \".rocksdr\")" : "") +
+      ". Move the file away, or set state_dir to a directory");
+}
 
 using plugin::kLocalCf;
 using plugin::kReplicatedCf;
@@ -119,6 +133,7 @@ Status Open(const rocksdb::DBOptions& db_options, const PluginOptions& plugin_op
             std::vector<rocksdb::ColumnFamilyHandle*>* handles, std::unique_ptr<ReplicatedDB>* db) {
   plugin::EnsureObjectsRegistered();
   ROCKSDR_RETURN_IF_ERROR(ValidatePluginOptions(plugin_options).WithContext("plugin options"));
+  ROCKSDR_RETURN_IF_ERROR(CheckStateDir(plugin_options, path));
   ROCKSDR_RETURN_IF_ERROR(CheckDbOptions(db_options));
   for (const auto& d : column_families) {
     if (IsReservedName(d.name)) {
@@ -200,6 +215,7 @@ Status Attach(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& 
   plugin::EnsureObjectsRegistered();
   if (db == nullptr) return Status::InvalidArgument("Attach: db is null");
   ROCKSDR_RETURN_IF_ERROR(ValidatePluginOptions(plugin_options).WithContext("plugin options"));
+  ROCKSDR_RETURN_IF_ERROR(CheckStateDir(plugin_options, db->GetName()));
   const rocksdb::DBOptions opts = db->GetDBOptions();
   ROCKSDR_RETURN_IF_ERROR(CheckDbOptions(opts));
   ROCKSDR_RETURN_IF_ERROR(CheckRetention(opts, plugin_options));

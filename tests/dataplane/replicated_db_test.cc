@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <rocksdb/sst_file_writer.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -134,6 +136,24 @@ TEST_F(ReplicatedDBTest, RefusesOptionsTheTailerCannotFollow) {
   s = Open(BaseOptions(), bad, path_, &db_);
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
   EXPECT_NE(s.message().find("limits.max_batch_bytes"), std::string::npos);
+}
+
+TEST_F(ReplicatedDBTest, AStateDirThatIsAFileIsRefusedAtOpenWithWhatToDo) {
+  const std::string file = dir_.Sub("not-a-dir");
+  { std::ofstream(file) << "x"; }
+  PluginOptions p;
+  p.state_dir = file;
+  Status s = Open(BaseOptions(), p, path_, &db_);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("state_dir " + file + " exists and is not a directory"), std::string::npos) << s.message();
+  EXPECT_EQ(db_, nullptr);
+  EXPECT_FALSE(std::filesystem::exists(path_)) << "nothing was created";
+  // The default state dir (the DB path + ".rocksdr") is checked too.
+  { std::ofstream(path_ + ".rocksdr") << "x"; }
+  s = Open(BaseOptions(), PluginOptions(), path_, &db_);
+  EXPECT_NE(s.message().find("(the default, the DB path + \".rocksdr\")"), std::string::npos) << s.message();
+  std::filesystem::remove(path_ + ".rocksdr");
+  OpenDb();
 }
 
 TEST_F(ReplicatedDBTest, AttachChecksRetentionAndOptions) {

@@ -51,11 +51,18 @@ Status SidecarLock::Acquire(const std::string& control_socket) {
           ": two would both re-arm replication and change roles. Stop it first, or give this one the control "
           "socket of another application");
     }
-    return Status::IOError("cannot lock " + path + ": " + std::strerror(e));
+    // ENOLCK (no lock table, some network file systems) or the like: the same as an unopenable
+    // lock file, run unchecked and say so, as the server did before the lock existed.
+    note_ = "cannot lock " + path + " (" + std::strerror(e) +
+            "), so whether another rocksdr server drives this plugin was not checked";
+    return Status::OK();
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-    // The lock holds; only the pid shown to a second server is missing.
+    // The lock holds; only the pid shown to a second server is missing. Say so in the log.
+    const int e = errno;
+    note_ = "holding " + path + ", but could not write this server's pid into it (" + std::strerror(e) +
+            "): a second server will be refused without being told which process holds it";
   }
   fd_ = fd;
   return Status::OK();

@@ -9,8 +9,9 @@
 // The lock file's name comes from the socket's directory resolved (realpath), so two spellings of
 // one socket share it. Best effort where it cannot be checked: when the socket's directory does
 // not exist yet (the sidecar started before the application), or the lock file cannot be opened
-// (a read-only directory, a file of another user), Acquire answers OK without a lock and says so
-// in `note`. Who may call: `rocksdr server` (server_command.cc), once, from its main thread.
+// (a read-only directory, a file of another user) or flock(2) fails for another reason than a
+// holder (ENOLCK), Acquire answers OK without a lock and says so in `note`; a pid that cannot be
+// written is noted too (the lock still holds). Who may call: `rocksdr server` (server_command.cc), once, from its main thread.
 #pragma once
 
 #include <string>
@@ -28,7 +29,7 @@ class SidecarLock {
 
   // kFailedPrecondition when another live process holds the lock (the message names its pid).
   Status Acquire(const std::string& control_socket);
-  // Set when Acquire could not check (no lock taken): what to log.
+  // Set when Acquire could not check (no lock taken) or could not record its pid: what to log.
   const std::string& note() const { return note_; }
 
  private:
