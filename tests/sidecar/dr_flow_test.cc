@@ -699,8 +699,7 @@ TEST(DrTlsTest, ActivationOverTlsUsesCaFile) {
   ASSERT_TRUE(ca.ok());
   crypto::CertificateRequest creq;
   creq.common_name = "primary-api";
-  creq.dns_names = {"localhost"};
-  creq.ip_addresses = {"127.0.0.1"};
+  creq.dns_names = {"localhost"};  // not 127.0.0.1: the client's name check is tested below
   creq.usage = crypto::CertificateUsage::kServer;
   Result<crypto::CertifiedKey> cert = crypto::IssueCertificate(*ca, creq);
   ASSERT_TRUE(cert.ok());
@@ -747,22 +746,26 @@ TEST(DrTlsTest, ActivationOverTlsUsesCaFile) {
     Result<HttpResult> r = HttpRequest(addr, "GET", "/v1/sys/health", "", {}, o);
     return r.ok() ? std::string("HTTP ") + std::to_string(r->status) : r.status().message();
   };
-  EXPECT_EQ(call("https://127.0.0.1:" + port, ca_file), "HTTP 200");
-  EXPECT_EQ(call("https://127.0.0.1:" + port, dir + "_nope.pem"),
+  EXPECT_EQ(call("https://localhost:" + port, ca_file), "HTTP 200");
+  EXPECT_EQ(call("https://localhost:" + port, dir + "_nope.pem"),
             "cannot load CA file " + dir + "_nope.pem: No such file or directory");
   const std::string junk = dir + "_junk.pem";
   std::ofstream(junk) << "not a certificate\n";
-  EXPECT_TRUE(Contains(call("https://127.0.0.1:" + port, junk), "cannot load CA file " + junk + ": "));
-  EXPECT_TRUE(Contains(call("https://127.0.0.1:" + port, junk), "(is it a PEM CA file?)"));
+  EXPECT_TRUE(Contains(call("https://localhost:" + port, junk), "cannot load CA file " + junk + ": "));
+  EXPECT_TRUE(Contains(call("https://localhost:" + port, junk), "(is it a PEM CA file?)"));
   Result<crypto::CertifiedKey> other = crypto::CreateCa("another-ca", std::chrono::hours(24));
   ASSERT_TRUE(other.ok());
   const std::string other_file = dir + "_other_ca.pem";
   std::ofstream(other_file) << other->cert_pem;
-  const std::string wrong_ca = call("https://127.0.0.1:" + port, other_file);
+  const std::string wrong_ca = call("https://localhost:" + port, other_file);
   EXPECT_TRUE(Contains(wrong_ca, "certificate verify failed")) << wrong_ca;
   EXPECT_TRUE(Contains(wrong_ca, "local issuer certificate")) << wrong_ca;
   EXPECT_TRUE(Contains(wrong_ca, "the CA that signed the server's certificate?")) << wrong_ca;
-  const std::string plain_to_tls = call("http://127.0.0.1:" + port, "");
+  // 127.0.0.1 reaches the same server, but its certificate names only localhost.
+  const std::string wrong_name = call("https://127.0.0.1:" + port, ca_file);
+  EXPECT_TRUE(Contains(wrong_name, "the server's certificate does not name 127.0.0.1")) << wrong_name;
+  EXPECT_TRUE(Contains(wrong_name, "connect by a name or address it carries")) << wrong_name;
+  const std::string plain_to_tls = call("http://localhost:" + port, "");
   EXPECT_TRUE(Contains(plain_to_tls, "does it speak HTTPS? then use https://")) << plain_to_tls;
   const std::string tls_to_plain = call("https" + secondary.addr.substr(4), ca_file);
   EXPECT_TRUE(Contains(tls_to_plain, "is it plain HTTP? then use http://")) << tls_to_plain;
