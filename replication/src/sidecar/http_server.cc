@@ -79,7 +79,9 @@ std::shared_ptr<Response> Render(const ApiResponse& api, unsigned version, bool 
   res->result(static_cast<unsigned>(api.status));
   res->set(http::field::cache_control, "no-store");
   for (const auto& [k, v] : api.headers) res->set(k, v);
-  if (api.status != 204) {
+  // 1xx, 204 and 304 answers have no body (Beast refuses to prepare one).
+  const bool bodyless = api.status < 200 || api.status == 204 || api.status == 304;
+  if (!bodyless) {
     if (api.raw.has_value()) {
       res->set(http::field::content_type, api.content_type);
       res->body() = *api.raw;
@@ -235,7 +237,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Send(const ApiResponse& resp, bool keep_alive, bool head, unsigned version) {
-    res_ = Render(resp, version, keep_alive, head);
+    try {
+      res_ = Render(resp, version, keep_alive, head);
+    } catch (const std::exception& e) {
+      // A status Beast cannot render must not end the process: answer 500 and say why.
+      spdlog::error("http: cannot render a {} answer: {}", resp.status, e.what());
+      res_ = Render(ErrorResponse(500, "internal error: cannot render the answer"), version, keep_alive, head);
+    }
     beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
     http::async_write(stream_, *res_, beast::bind_front_handler(&Session::OnWrite, this->shared_from_this()));
   }
@@ -351,7 +359,15 @@ class HttpServerImpl : public HttpServer, public std::enable_shared_from_this<Ht
     for (int i = 0; i < o.threads; ++i) {
       threads_.emplace_back([this] {
         replication::SetThreadName(replication::kThreadHttp);
-        ioc_.run();
+        // A handler that throws loses its connection, not the server (and its unsealed keys).
+        for (;;) {
+          try {
+            ioc_.run();
+            return;
+          } catch (const std::exception& e) {
+            spdlog::error("http: a request handler failed: {}", e.what());
+          }
+        }
       });
     }
     return Status::OK();

@@ -105,8 +105,12 @@ ApiResponse Health(Core& core, ApiRequest& req) {
   auto code_param = [&](const char* name, int def) -> Result<int> {
     auto it = req.query.find(name);
     if (it == req.query.end()) return def;
-    Result<int64_t> v = GetInt(nlohmann::json{{name, it->second}}, name, def, 100, 599);
+    // 200..599, not 204 or 304: those answers carry no body, and health always has one.
+    Result<int64_t> v = GetInt(nlohmann::json{{name, it->second}}, name, def, 200, 599);
     if (!v.ok()) return v.status();
+    if (*v == 204 || *v == 304) {
+      return Status::InvalidArgument(std::string(name) + " must not be 204 or 304 (they carry no body)");
+    }
     return static_cast<int>(*v);
   };
   Result<int> active = code_param("activecode", 200), sealed_code = code_param("sealedcode", 503),
