@@ -49,6 +49,10 @@ ReplicatedDBImpl::ReplicatedDBImpl(Parts p)
   Register(replicated_cf_, true);
   Register(local_cf_, true);
   for (auto* h : p.app_handles) Register(h, false);
+  if (p.state.fence && role_.load() == Role::kPrimary) {
+    fence_reason_ = *p.state.fence + " (recorded before this node restarted)";
+    fenced_.store(true);
+  }
 }
 
 ReplicatedDBImpl::~ReplicatedDBImpl() {
@@ -612,16 +616,24 @@ Status ReplicatedDBImpl::SetRole(Role role, uint64_t epoch, const std::string& c
   return Status::OK();
 }
 
-void ReplicatedDBImpl::SetWriteFence(const std::string& reason) {
-  std::lock_guard<std::mutex> lock(identity_mu_);
-  fence_reason_ = reason.empty() ? std::string("fenced: application writes are refused") : reason;
-  fenced_.store(true);
+Status ReplicatedDBImpl::SetWriteFence(const std::string& reason) {
+  const std::string r = reason.empty() ? std::string("fenced: application writes are refused") : reason;
+  {
+    std::lock_guard<std::mutex> lock(identity_mu_);
+    fence_reason_ = r;
+    fenced_.store(true);
+  }
+  return state_store_.SaveFence(r);
 }
 
-void ReplicatedDBImpl::ClearWriteFence() {
+Status ReplicatedDBImpl::ClearWriteFence() {
+  // The fence ends on disk first: a crash in between leaves it held, never a node that took
+  // writes while its disk still says fenced.
+  ROCKSDR_RETURN_IF_ERROR(state_store_.SaveFence(std::nullopt));
   std::lock_guard<std::mutex> lock(identity_mu_);
   fence_reason_.clear();
   fenced_.store(false);
+  return Status::OK();
 }
 
 std::optional<std::string> ReplicatedDBImpl::write_fence() const {

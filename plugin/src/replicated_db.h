@@ -105,9 +105,11 @@ class ReplicatedDBImpl : public ReplicatedDB {
   // Write fence of a superseded primary (invariant 4): while set, application writes, column
   // family changes and ingestions are refused with NotSupported(reason); reads are served.
   // Set by the replication runtime when it learns of a newer epoch; cleared by a role change
-  // (SetRole) or ClearWriteFence (operator re-enable). Not persisted.
-  void SetWriteFence(const std::string& reason);
-  void ClearWriteFence();
+  // (SetRole) or ClearWriteFence (operator re-enable). Persisted (kLocalKeyFence, synced): a
+  // fenced primary that restarts is fenced again at open. The in-memory fence is set first, so
+  // writes are refused even when persisting fails (the error says so).
+  Status SetWriteFence(const std::string& reason);
+  Status ClearWriteFence();
   std::optional<std::string> write_fence() const;
 
   // Held while a bootstrap checkpoint is made: waits for the ingestions in progress and holds

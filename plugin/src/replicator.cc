@@ -190,7 +190,7 @@ class ReplicatorImpl : public Replicator {
       } else {
         ROCKSDR_RETURN_IF_ERROR(PersistAuthorization(c));
       }
-      impl->ClearWriteFence();
+      ROCKSDR_RETURN_IF_ERROR(impl->ClearWriteFence());
     } else {
       if (impl->cluster_id() == config.cluster_id) c.epoch = std::max(config.epoch, NodeEpoch());
       ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id, authorization));
@@ -208,10 +208,14 @@ class ReplicatorImpl : public Replicator {
     auto* impl = db_->impl();
     uint64_t epoch = bundle.epoch;
     if (impl->cluster_id() == bundle.cluster_id) epoch = std::max(epoch, NodeEpoch());
-    ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kSecondary, epoch, bundle.cluster_id));
-    // Joining wipes what the secondary held: no position, so the primary bootstraps it.
+    // Joining wipes what the secondary held: no position, so the primary bootstraps it. The
+    // deletion goes in the role change's synced batch: a crash between two writes would leave a
+    // position of another history under the new role (disable keeps it, and a later follow
+    // would stream from it onto changed data).
     sink_->Release();
-    ROCKSDR_RETURN_IF_ERROR(sink_->WipeCursor());
+    ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kSecondary, epoch, bundle.cluster_id,
+                                          [&](rocksdb::WriteBatch* b) { return sink_->AddCursorWipe(b); }));
+    sink_->ForgetCursor();
     return StartClient(bundle);
   }
 
@@ -253,8 +257,10 @@ class ReplicatorImpl : public Replicator {
     // when the primary is lost for good nobody calls UpdatePrimary, so load the position here.
     if (!has_client && !sink_->Cursor().has_value()) ROCKSDR_RETURN_IF_ERROR(sink_->Init());
     if (!sink_->Cursor().has_value()) {
-      return Status::FailedPrecondition("this secondary holds no complete copy of the primary yet (no position: "
-                                        "bootstrap not finished); it cannot be promoted");
+      return Status::FailedPrecondition(
+          "this secondary holds no complete copy of the primary yet (no position: its bootstrap did not finish, or "
+          "it was demoted from primary and has not followed the new primary since); it cannot be promoted. Attach "
+          "it to the current primary (update-primary), let it catch up, then promote it");
     }
     PrimaryConfig c = config;
     if (c.cluster_id.empty()) c.cluster_id = impl->cluster_id();
@@ -359,7 +365,7 @@ class ReplicatorImpl : public Replicator {
     ROCKSDR_RETURN_IF_ERROR(CheckOpen());
     auto* impl = db_->impl();
     if (impl->role() != Role::kPrimary) return Status::FailedPrecondition("ReenableWrites needs a DR primary");
-    impl->ClearWriteFence();
+    ROCKSDR_RETURN_IF_ERROR(impl->ClearWriteFence());
     if (server_config_) {
       PrimaryConfig c = *server_config_;
       StopTransport();
@@ -753,7 +759,12 @@ class ReplicatorImpl : public Replicator {
                                  " exists in this cluster; this primary was superseded and refuses writes "
                                  "until it is demoted or re-enabled";
       spdlog::error("rocksdr: {}", reason);
-      impl->SetWriteFence(reason);
+      Status persisted = impl->SetWriteFence(reason);
+      if (!persisted.ok()) {
+        spdlog::error("rocksdr: the write fence holds, but could not be recorded ({}): if this process restarts "
+                      "before it is demoted, it will take writes again at its old epoch",
+                      persisted.ToString());
+      }
     };
     // Synchronous replication's feed: every RECEIVED / ACK of every secondary.
     plugin::AckTracker* acks = impl->ack_tracker();

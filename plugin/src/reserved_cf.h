@@ -21,6 +21,10 @@ inline constexpr std::string_view kLocalKeyCursor = "cursor";        // fixed64 
 inline constexpr std::string_view kLocalKeyRole = "role";            // "disabled" | "primary" | "secondary"
 inline constexpr std::string_view kLocalKeyEpoch = "epoch";          // fixed64 LE
 inline constexpr std::string_view kLocalKeyClusterId = "cluster_id"; // text (UUID)
+// Present while a superseded primary's write fence holds (text: the reason). Written when the
+// fence is set, deleted with every role change and by an operator re-enable, so a fenced primary
+// that restarts stays fenced (invariant 4) instead of taking writes at its old epoch.
+inline constexpr std::string_view kLocalKeyFence = "fence";
 
 // Key prefixes of kLocalCf owned by this node's sidecar ("sidecar/": activation credentials,
 // DR operation-token state) and control socket ("control/": allowed secondaries, the followed

@@ -56,6 +56,9 @@ Result<NodeState> StateStore::Load() const {
     if (!st.ok()) return Status::Corruption("rocksdr local state 'cluster_id': " + st.message());
     state.cluster_id = **cluster;
   }
+  Result<std::optional<std::string>> fence = Get(kLocalKeyFence);
+  if (!fence.ok()) return fence.status();
+  state.fence = std::move(*fence);
   return state;
 }
 
@@ -72,12 +75,25 @@ Status StateStore::Save(Role role, uint64_t epoch, const std::string& cluster_id
   if (s.ok()) {
     s = batch->Put(local_cf_, rocksdb::Slice(kLocalKeyClusterId.data(), kLocalKeyClusterId.size()), cluster_id);
   }
+  if (s.ok()) s = batch->Delete(local_cf_, rocksdb::Slice(kLocalKeyFence.data(), kLocalKeyFence.size()));
   if (s.ok()) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
     s = db_->Write(wo, batch);
   }
   return FromRocks(s, "persisting rocksdr role/epoch/cluster id");
+}
+
+Status StateStore::SaveFence(const std::optional<std::string>& reason) {
+  rocksdb::WriteBatch batch;
+  const rocksdb::Slice key(kLocalKeyFence.data(), kLocalKeyFence.size());
+  rocksdb::Status s = reason ? batch.Put(local_cf_, key, *reason) : batch.Delete(local_cf_, key);
+  if (s.ok()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db_->Write(wo, &batch);
+  }
+  return FromRocks(s, reason ? "persisting the write fence" : "removing the persisted write fence");
 }
 
 Result<std::optional<uint64_t>> StateStore::ReadCursor() const {

@@ -6,6 +6,7 @@
 //   kLocalKeyEpoch      fixed64 LE
 //   kLocalKeyClusterId  text, at most 64 bytes of [0-9A-Za-z-] (a UUID)
 //   kLocalKeyCursor     fixed64 LE, written by the applier (read here)
+//   kLocalKeyFence      text: why a superseded primary refuses writes (present while it does)
 //
 // Save writes all three identity keys in one synced WriteBatch (plus whatever the caller adds
 // to the batch, e.g. an epoch marker), so a crash leaves either the old or the new identity.
@@ -30,6 +31,7 @@ struct NodeState {
   std::optional<Role> role;  // nullopt: nothing persisted yet
   uint64_t epoch = 0;
   std::string cluster_id;
+  std::optional<std::string> fence;  // a superseded primary's write fence, persisted
 };
 
 class StateStore {
@@ -41,9 +43,13 @@ class StateStore {
   Result<NodeState> Load() const;
 
   // Persists role, epoch and cluster id (all three) in `batch` (may already hold other
-  // records; may be nullptr) with WriteOptions::sync. Errors: kInvalidArgument for a bad
+  // records; may be nullptr) with WriteOptions::sync. A role change also ends a persisted write
+  // fence (kLocalKeyFence is deleted in the same batch). Errors: kInvalidArgument for a bad
   // cluster id; RocksDB's write error otherwise.
   Status Save(Role role, uint64_t epoch, const std::string& cluster_id, rocksdb::WriteBatch* batch);
+
+  // Records (reason set) or ends (nullopt) the write fence, synced.
+  Status SaveFence(const std::optional<std::string>& reason);
 
   // The applier's cursor (last primary sequence applied), nullopt if none is stored.
   Result<std::optional<uint64_t>> ReadCursor() const;

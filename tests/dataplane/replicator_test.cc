@@ -220,6 +220,19 @@ TEST_F(ReplicatorTest, PromotionRaisesEpochAndOldPrimaryIsRefused) {
   EXPECT_NE(s2->GetStatus().primary_link.last_error, "");
   EXPECT_EQ(*s2->GetStatus().last_sequence_applied, s2_cursor) << "nothing applied from the old primary";
 
+  // The fence survives a restart of the old primary (kill -9 or not): it comes back fenced, and
+  // does not take writes at its old epoch until it is demoted or re-enabled.
+  ASSERT_TRUE(p->db()->DestroyColumnFamilyHandle(late).ok());
+  late = nullptr;
+  ASSERT_TRUE(p->Close().ok());
+  p.reset();
+  p = OpenNode("p");
+  EXPECT_EQ(p->db()->role(), Role::kPrimary);
+  EXPECT_NE(p->GetStatus().fenced_reason.find("newer epoch 2"), std::string::npos) << p->GetStatus().fenced_reason;
+  EXPECT_NE(p->GetStatus().fenced_reason.find("(recorded before this node restarted)"), std::string::npos);
+  w = p->db()->Put(rocksdb::WriteOptions(), "refused-after-restart", "x");
+  EXPECT_TRUE(w.IsNotSupported()) << w.ToString();
+
   // Back to the new primary: converges with it.
   ASSERT_TRUE(s2->UpdatePrimary(Bundle("s2", s1->port(), 2)).ok());
   Put(s1.get(), "users", "last", "1");
@@ -229,8 +242,12 @@ TEST_F(ReplicatorTest, PromotionRaisesEpochAndOldPrimaryIsRefused) {
   ASSERT_TRUE(p->Demote().ok());
   EXPECT_TRUE(p->db()->Put(rocksdb::WriteOptions(), "x", "y").IsNotSupported());
   EXPECT_TRUE(p->GetStatus().fenced_reason.empty());
+  ASSERT_TRUE(p->Close().ok());
+  p.reset();
+  p = OpenNode("p");
+  EXPECT_TRUE(p->GetStatus().fenced_reason.empty()) << "the demotion ended the recorded fence";
+  EXPECT_EQ(p->db()->role(), Role::kSecondary);
 
-  ASSERT_TRUE(p->db()->DestroyColumnFamilyHandle(late).ok());
   ASSERT_TRUE(s2->Close().ok());
   ASSERT_TRUE(s1->Close().ok());
   ASSERT_TRUE(p->Close().ok());
