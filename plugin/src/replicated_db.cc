@@ -619,6 +619,10 @@ Status ReplicatedDBImpl::SetRole(Role role, uint64_t epoch, const std::string& c
 Status ReplicatedDBImpl::SetWriteFence(const std::string& reason) {
   const std::string r = reason.empty() ? std::string("fenced: application writes are refused") : reason;
   {
+    // Exclusively: a write that passed CheckWrite before the fence finishes before this returns,
+    // so once the caller says "fenced" no write is accepted any more (it may wait for an
+    // ingestion in progress, which holds the fence shared).
+    std::unique_lock<FenceMutex> fence(fence_mu_);
     std::lock_guard<std::mutex> lock(identity_mu_);
     fence_reason_ = r;
     fenced_.store(true);

@@ -75,7 +75,12 @@ Status StateStore::Save(Role role, uint64_t epoch, const std::string& cluster_id
   if (s.ok()) {
     s = batch->Put(local_cf_, rocksdb::Slice(kLocalKeyClusterId.data(), kLocalKeyClusterId.size()), cluster_id);
   }
-  if (s.ok()) s = batch->Delete(local_cf_, rocksdb::Slice(kLocalKeyFence.data(), kLocalKeyFence.size()));
+  if (s.ok()) {
+    // Only when there is one: the batch's record count is part of what the tailer reports.
+    Result<std::optional<std::string>> fence = Get(kLocalKeyFence);
+    if (!fence.ok()) return fence.status();
+    if (fence->has_value()) s = batch->Delete(local_cf_, rocksdb::Slice(kLocalKeyFence.data(), kLocalKeyFence.size()));
+  }
   if (s.ok()) {
     rocksdb::WriteOptions wo;
     wo.sync = true;

@@ -13,6 +13,7 @@
 #include "rocksdr/replication/crc32c.h"
 #include "rocksdr/replication/handshake.h"
 #include "rocksdr/replication/thread_name.h"
+#include "wire_coding.h"
 
 namespace rocksdr::replication {
 
@@ -707,6 +708,7 @@ bool ShipperSession::RunBootstrap(const std::string& reason) {
   frame.clear();
   AppendMessageFrame(BootstrapEnd{}, &frame);
   next_sequence_ = reader->sequence() + 1;
+  carry_.clear();
   if (!WaitForWindow() || !PumpSend(std::move(frame), reader->sequence())) return false;
   spdlog::info("replication: {}: checkpoint at sequence {} sent ({} files, {} bytes)", name(),
                reader->sequence(), files.size(), total);
@@ -735,9 +737,16 @@ void ShipperSession::StreamLoop() {
     // Leave room for the per-batch fields of the payload.
     const size_t frame_budget = std::min<size_t>(options_.target_frame_bytes, max_payload / 2);
     budget = std::max<size_t>(1, std::min(budget, frame_budget));
+    Status st;
+    if (!carry_.empty()) {
+      // What the last frame had no room for goes now, before anything new is read.
+      source_->Recycle(&batches);
+      batches = std::move(carry_);
+      carry_.clear();
+    } else {
     if (!source_->WaitForWrites(next_sequence_ - 1, poll)) continue;
     source_->Recycle(&batches);  // the previous frame's batches (sent): their buffers may be reused
-    Status st = source_->Read(budget, options_.limits.max_batches_per_frame, &batches);
+    st = source_->Read(budget, options_.limits.max_batches_per_frame, &batches);
     // Coalesce, as Nagle does: on an idle link (every BATCHES frame ACKed) a frame goes at once;
     // while one is un-ACKed, a frame that is not full waits for that ACK — at most coalesce_delay
     // — and then takes what was written meanwhile. So a light load is shipped without delay and
@@ -774,6 +783,7 @@ void ShipperSession::StreamLoop() {
                            options_.limits.max_batches_per_frame - batches.size(), &batches);
       }
     }
+    }  // a read (no carry)
     if (!st.ok()) {
       if (IsNeedsBootstrap(st)) {
         spdlog::warn("replication: {}: WAL gap: {}; re-bootstrapping", name(), st.message());
@@ -797,6 +807,22 @@ void ShipperSession::StreamLoop() {
       expect = batches[good].next_sequence();
     }
     batches.resize(good);
+    // A frame holds what fits in the frame limit; the rest opens the next frame (carry_). Only a
+    // single batch larger than the limit is refused below.
+    if (batches.size() > 1 && EncodedBatchesSize(batches) > max_payload) {
+      size_t keep = 0;
+      size_t total = wire::VarintLength(batches.size());
+      while (keep < batches.size() && total + EncodedBatchSize(batches[keep]) <= max_payload) {
+        total += EncodedBatchSize(batches[keep]);
+        ++keep;
+      }
+      keep = std::max<size_t>(keep, 1);
+      carry_.assign(std::make_move_iterator(batches.begin() + static_cast<std::ptrdiff_t>(keep)),
+                    std::make_move_iterator(batches.end()));
+      batches.resize(keep);
+      expect = batches.back().next_sequence();
+      if (!gap.empty()) carry_.clear();  // the bootstrap below restarts from a checkpoint anyway
+    }
     if (!batches.empty()) {
       Status vs = ValidateBatches(batches, options_.limits);
       if (vs.ok() && EncodedBatchesSize(batches) > max_payload) {

@@ -156,6 +156,10 @@ class ShipperSession : public FramedSession {
   // Pump only.
   std::unique_ptr<BatchSource> source_;
   uint64_t next_sequence_ = 0;
+  // Pump thread only: batches read but left out of the last frame because the frame limit was
+  // reached (the source may hand out one batch past its budget, and a coalescing read adds to
+  // the first); they open the next frame. Cleared by a bootstrap.
+  std::vector<WalBatch> carry_;
   // Pacing (options_.busy_frame_interval): when the last BATCHES frame went, whether it had
   // to wait first (the link was busy), and the interval in force: busy_frame_interval, doubled
   // after each busy frame of at least kHeavyFrameBatches batches up to coalesce_delay, back to

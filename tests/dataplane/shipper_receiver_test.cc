@@ -96,6 +96,33 @@ TEST(ShipperReceiver, FlowControlBoundsWhatThePrimaryReadsAheadOfAcks) {
   h.server->Stop();
 }
 
+// The source may hand out one batch past its byte budget: small batches up to just under the
+// budget and then a large one add up to more than the frame limit, though every batch fits on
+// its own. The frame takes what fits and the rest opens the next frame (before: the pump refused
+// the whole read with "larger than the frame limit", and the secondary reconnected forever).
+TEST(ShipperReceiver, ReadsBeyondTheFrameLimitAreSplitIntoFramesThatFit) {
+  TransportHarness h;
+  for (int i = 0; i < 62; ++i) h.wal->Append(1, std::string(12, '\0') + std::string(500, 's'));  // ~31 KiB
+  h.wal->Append(1, std::string(12, '\0') + std::string(40 * 1024, 'L'));
+  for (int i = 0; i < 10; ++i) h.wal->Append(1, std::string(12, '\0') + std::string(500, 't'));
+  auto o = h.ServerOptions();
+  o.limits.max_frame_payload = 64 * 1024;
+  o.target_frame_bytes = 32 * 1024;
+  h.StartServer(o);
+  FakeSink sink(0);
+  auto co = h.ClientOptions("s1");
+  co.limits.max_frame_payload = 64 * 1024;
+  auto c = h.StartClient(co, &sink);
+  ASSERT_TRUE(sink.WaitForCursor(h.wal->LatestSequence(), std::chrono::seconds(15))) << c->GetStatus().last_error;
+  ExpectSameBatches(sink.Applied(), h.wal->BatchesFrom(1));
+  auto link = h.Link("s1");
+  ASSERT_TRUE(link);
+  EXPECT_EQ(link->connections, 1u) << "no reconnection was needed";
+  EXPECT_GE(link->batches_frames_sent, 2u);
+  c->Stop();
+  h.server->Stop();
+}
+
 TEST(ShipperReceiver, DroppedConnectionResumesFromCursorWithoutGapOrDuplicate) {
   TransportHarness h;
   h.StartServer(h.ServerOptions());
