@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <boost/asio/post.hpp>
 
 #include "rocksdr/crypto/x509_ca.h"
@@ -405,6 +406,7 @@ void ShipperSession::HandleAck(const Frame& frame) {
     return;
   }
   std::string violation;
+  bool sequences_count = true;
   const auto now = Clock::now();
   const auto wall = std::chrono::system_clock::now();
   {
@@ -420,6 +422,10 @@ void ShipperSession::HandleAck(const Frame& frame) {
                   " beyond the last one sent (" + std::to_string(sent_sequence_) + ")";
     } else if (ack.durable_sequence > ack.applied_sequence) {
       violation = "ACK durable sequence beyond the applied one";
+    } else if (ack.received_bytes < ack_sequences_from_bytes_) {
+      // Bootstrapping: the ACK opens the window; its position is not this primary's yet.
+      acked_bytes_ = ack.received_bytes;
+      sequences_count = false;
     } else {
       acked_bytes_ = ack.received_bytes;
       acked_sequence_ = ack.applied_sequence;
@@ -447,6 +453,7 @@ void ShipperSession::HandleAck(const Frame& frame) {
     return;
   }
   cv_.notify_all();
+  if (!sequences_count) return;
   progress_.applied_sequence = ack.applied_sequence;
   progress_.durable_sequence = ack.durable_sequence;
   // Applied implies received (and a version-1 secondary sends no RECEIVED at all).
@@ -607,6 +614,10 @@ void ShipperSession::PumpMain(Hello hello) {
 }
 
 bool ShipperSession::RunBootstrap(const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ack_sequences_from_bytes_ = std::numeric_limits<uint64_t>::max();
+  }
   UpdateStatus([&](SecondaryLinkStatus& st) {
     st.state = LinkState::kBootstrapping;
     st.bootstrap_reason = reason;
@@ -710,6 +721,11 @@ bool ShipperSession::RunBootstrap(const std::string& reason) {
   next_sequence_ = reader->sequence() + 1;
   carry_.clear();
   if (!WaitForWindow() || !PumpSend(std::move(frame), reader->sequence())) return false;
+  {
+    // An ACK that covers BOOTSTRAP_END is sent after the install: its position is the checkpoint's.
+    std::lock_guard<std::mutex> l(mu_);
+    ack_sequences_from_bytes_ = enqueued_bytes_;
+  }
   spdlog::info("replication: {}: checkpoint at sequence {} sent ({} files, {} bytes)", name(),
                reader->sequence(), files.size(), total);
   reader.reset();  // deletes the checkpoint

@@ -147,6 +147,12 @@ class ShipperSession : public FramedSession {
   uint64_t acked_bytes_ = 0;      // ACK.received_bytes
   uint64_t sent_sequence_ = 0;    // last sequence handed to the strand
   uint64_t acked_sequence_ = 0;
+  // GUARDED_BY(mu_). An ACK's sequences count (status, synchronous-replication progress) only
+  // once the secondary has received this many bytes: during a bootstrap it ACKs file chunks with
+  // the position it had before, which may belong to another history (a primary that lost its
+  // unsynced WAL tail, an older epoch) and must not confirm this primary's writes. UINT64_MAX
+  // from the start of a bootstrap until BOOTSTRAP_END is queued; then the bytes through it.
+  uint64_t ack_sequences_from_bytes_ = 0;
   struct InFlight {
     uint64_t last_sequence;
     std::chrono::steady_clock::time_point sent;

@@ -190,5 +190,76 @@ TEST(SyncTransport, AProtocolVersionThisBuildDoesNotSpeakIsRefused) {
   h.server->Stop();
 }
 
+// As DbSink does: the position held before a bootstrap stays the sink's Cursor() until the
+// checkpoint is installed (FakeSink drops it at BeginBootstrap).
+class KeepsCursorWhileBootstrappingSink : public FakeSink {
+ public:
+  explicit KeepsCursorWhileBootstrappingSink(uint64_t cursor) : FakeSink(cursor) {}
+  std::optional<uint64_t> Cursor() override {
+    std::lock_guard<std::mutex> l(mu_);
+    return kept_ ? kept_ : FakeSink::Cursor();
+  }
+  Status BeginBootstrap(uint64_t sequence, uint32_t file_count, uint64_t total_bytes) override {
+    const std::optional<uint64_t> before = FakeSink::Cursor();
+    std::lock_guard<std::mutex> l(mu_);
+    if (!kept_) kept_ = before;
+    return FakeSink::BeginBootstrap(sequence, file_count, total_bytes);
+  }
+  Status CommitBootstrap() override {
+    Status s = FakeSink::CommitBootstrap();
+    std::lock_guard<std::mutex> l(mu_);
+    if (s.ok()) kept_.reset();
+    return s;
+  }
+
+ private:
+  std::mutex mu_;
+  std::optional<uint64_t> kept_;
+};
+
+// A secondary that is being bootstrapped ACKs the file chunks with the position it had before,
+// which may be of another history: here a cursor beyond everything the primary holds, as
+// after a primary that lost its unsynced WAL tail. That position must never reach synchronous
+// replication as progress: it would confirm this primary's next writes while the secondary holds
+// none of them. Progress counts from the install of the checkpoint on.
+TEST(SyncTransport, ABootstrappingSecondarysOldPositionConfirmsNothing) {
+  TransportHarness h;
+  h.wal->AppendRandom(50, 16, 64, /*seed=*/21);
+  testing::FakeCheckpoint cp;
+  cp.sequence = h.wal->LatestSequence();
+  cp.files = {{"CURRENT", "MANIFEST-000001\n"}, {"000001.sst", std::string(2 << 20, 'x')}};
+  h.provider->SetCheckpoint(cp);
+  std::mutex mu;
+  std::vector<replication::SecondaryProgress> reports;
+  auto o = h.ServerOptions();
+  o.bootstrap_chunk_bytes = 64 * 1024;
+  o.max_unacked_bytes = 128 * 1024;  // the pump waits for ACKs all through the bootstrap
+  o.on_progress = [&](const std::string&, const replication::SecondaryProgress& p) {
+    std::lock_guard<std::mutex> l(mu);
+    reports.push_back(p);
+  };
+  h.StartServer(std::move(o));
+  const uint64_t foreign = cp.sequence + 50;
+  KeepsCursorWhileBootstrappingSink sink(foreign);
+  auto c = TransportHarness::StartClient(h.ClientOptions("s1"), &sink);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(WaitUntil([&] { return sink.bootstraps_committed() == 1; }, std::chrono::seconds(30)))
+      << c->GetStatus().last_error;
+  h.wal->AppendRandom(5, 16, 64, /*seed=*/22);
+  const uint64_t last = h.wal->LatestSequence();
+  ASSERT_TRUE(WaitUntil([&] {
+    std::lock_guard<std::mutex> l(mu);
+    return !reports.empty() && reports.back().applied_sequence == last;
+  }, std::chrono::seconds(30)));
+  std::lock_guard<std::mutex> l(mu);
+  for (const auto& p : reports) {
+    EXPECT_LE(p.applied_sequence, last);
+    EXPECT_NE(p.applied_sequence, foreign) << "the old position was reported as progress";
+    EXPECT_NE(p.durable_sequence, foreign);
+  }
+  c->Stop();
+  h.server->Stop();
+}
+
 }  // namespace
 }  // namespace rocksdr
