@@ -70,4 +70,16 @@ Result<std::unique_ptr<replication::CheckpointReader>> DbSourceProvider::CreateC
 
 uint64_t DbSourceProvider::LatestSequence() { return db_->base()->GetLatestSequenceNumber(); }
 
+std::optional<std::string> DbSourceProvider::UntrustedPositionReason(const std::string& secondary_id,
+                                                                     uint64_t cursor) {
+  const uint64_t opened = db_->open_sequence();
+  if (cursor <= opened || db_->FollowsThisOpening(secondary_id)) return std::nullopt;
+  return "the secondary's cursor " + std::to_string(cursor) + " is beyond sequence " + std::to_string(opened) +
+         ", where the primary's DB stood when it was opened, and the secondary has not followed it since: "
+         "what it holds after that may be a WAL tail the primary lost (writes shipped before its WAL was synced, "
+         "then a crash of its machine), whose sequences the primary has reused";
+}
+
+void DbSourceProvider::PositionTrusted(const std::string& secondary_id) { db_->MarkFollowsThisOpening(secondary_id); }
+
 }  // namespace rocksdr::plugin

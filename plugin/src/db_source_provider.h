@@ -29,6 +29,8 @@ class DbSourceProvider : public replication::SourceProvider {
   Result<std::unique_ptr<replication::BatchSource>> OpenAt(uint64_t next_sequence) override;
   Result<std::unique_ptr<replication::CheckpointReader>> CreateCheckpoint() override;
   uint64_t LatestSequence() override;
+  std::optional<std::string> UntrustedPositionReason(const std::string& secondary_id, uint64_t cursor) override;
+  void PositionTrusted(const std::string& secondary_id) override;
 
   // Checkpoints made so far (tests, metrics).
   uint64_t checkpoints_created() const { return checkpoints_.load(); }

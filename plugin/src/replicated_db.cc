@@ -40,6 +40,7 @@ ReplicatedDBImpl::ReplicatedDBImpl(Parts p)
       state_store_(p.base, p.local_cf),
       notifier_(p.base->GetLatestSequenceNumber()),
       ack_tracker_(AckTracker::FromOptions(options_)),
+      open_sequence_(p.base->GetLatestSequenceNumber()),
       wal_sync_(p.base, events_.get()),
       ring_(options_.write_ring_bytes > 0 ? std::make_unique<WriteRing>(options_.write_ring_bytes) : nullptr),
       role_(p.state.role.value_or(options_.role)),
@@ -644,6 +645,20 @@ std::optional<std::string> ReplicatedDBImpl::write_fence() const {
   if (!fenced_.load()) return std::nullopt;
   std::lock_guard<std::mutex> lock(identity_mu_);
   return fence_reason_;
+}
+
+bool ReplicatedDBImpl::FollowsThisOpening(const std::string& secondary_id) const {
+  std::lock_guard<std::mutex> l(follows_mu_);
+  return follows_.count(secondary_id) != 0;
+}
+
+void ReplicatedDBImpl::MarkFollowsThisOpening(const std::string& secondary_id) {
+  // Ids come from authenticated HELLOs; the bound only keeps a misbehaving CA from growing it.
+  // Forgetting is safe: a forgotten secondary beyond open_sequence_ is bootstrapped once more.
+  constexpr size_t kMaxFollowers = 4096;
+  std::lock_guard<std::mutex> l(follows_mu_);
+  if (follows_.size() >= kMaxFollowers) follows_.clear();
+  follows_.insert(secondary_id);
 }
 
 WalTailerContext ReplicatedDBImpl::TailerContext() {

@@ -28,6 +28,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -122,6 +123,14 @@ class ReplicatedDBImpl : public ReplicatedDB {
   // A tailer positioned at next_sequence (see WalTailer::Open).
   Result<std::unique_ptr<WalTailer>> NewTailer(uint64_t next_sequence);
   WalTailerContext TailerContext();
+
+  // This opening of the DB, for SourceProvider::UntrustedPositionReason (a primary that lost an
+  // unsynced WAL tail in a crash): the latest sequence when the wrapper was built (Open: what
+  // RocksDB recovered; Attach: what the application's DB held at the attach), and the ids of the
+  // secondaries that follow this opening. Any thread.
+  uint64_t open_sequence() const { return open_sequence_; }
+  bool FollowsThisOpening(const std::string& secondary_id) const;
+  void MarkFollowsThisOpening(const std::string& secondary_id);
 
   // --- rocksdb::DB (fenced / marked overrides)
   using rocksdb::StackableDB::Put;
@@ -246,6 +255,9 @@ class ReplicatedDBImpl : public ReplicatedDB {
   StateStore state_store_;
   WriteNotifier notifier_;
   AckTracker ack_tracker_;
+  const uint64_t open_sequence_;
+  mutable std::mutex follows_mu_;
+  std::set<std::string> follows_;  // GUARDED_BY(follows_mu_); bounded (kMaxFollowers)
   WalGroupSync wal_sync_;  // synchronous ack modes: the primary's WAL sync after shipping began
   const std::unique_ptr<WriteRing> ring_;  // null when options_.write_ring_bytes == 0
   TailerCounters tailer_counters_;

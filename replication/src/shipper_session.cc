@@ -407,6 +407,7 @@ void ShipperSession::HandleAck(const Frame& frame) {
   }
   std::string violation;
   bool sequences_count = true;
+  bool trust = false;
   const auto now = Clock::now();
   const auto wall = std::chrono::system_clock::now();
   {
@@ -427,6 +428,8 @@ void ShipperSession::HandleAck(const Frame& frame) {
       acked_bytes_ = ack.received_bytes;
       sequences_count = false;
     } else {
+      trust = trust_on_ack_;
+      trust_on_ack_ = false;
       acked_bytes_ = ack.received_bytes;
       acked_sequence_ = ack.applied_sequence;
       while (!in_flight_.empty() && in_flight_.front().last_sequence <= ack.applied_sequence) {
@@ -454,6 +457,8 @@ void ShipperSession::HandleAck(const Frame& frame) {
   }
   cv_.notify_all();
   if (!sequences_count) return;
+  // The first ACK after BOOTSTRAP_END: the checkpoint (made by this opening of the DB) is installed.
+  if (trust) provider_->PositionTrusted(id_);
   progress_.applied_sequence = ack.applied_sequence;
   progress_.durable_sequence = ack.durable_sequence;
   // Applied implies received (and a version-1 secondary sends no RECEIVED at all).
@@ -558,6 +563,8 @@ void ShipperSession::PumpMain(Hello hello) {
     bootstrap_reason = "the secondary's cursor " + std::to_string(hello.last_applied_sequence) +
                        " is ahead of the primary's latest sequence " +
                        std::to_string(provider_->LatestSequence()) + " (diverged history)";
+  } else if (auto untrusted = provider_->UntrustedPositionReason(hello.secondary_id, hello.last_applied_sequence)) {
+    bootstrap_reason = *untrusted;
   } else {
     next_sequence_ = hello.last_applied_sequence + 1;
     auto source = provider_->OpenAt(next_sequence_);
@@ -594,6 +601,7 @@ void ShipperSession::PumpMain(Hello hello) {
     sent_sequence_ = hello.has_cursor ? hello.last_applied_sequence : 0;
   }
   const bool streaming = bootstrap_reason.empty();
+  if (streaming) provider_->PositionTrusted(hello.secondary_id);
   asio::post(stream().get_executor(), [s = self(), f = std::move(frame), streaming]() mutable {
     if (s->closing()) return;
     s->phase_ = streaming ? Phase::kStreaming : Phase::kBootstrapping;
@@ -725,6 +733,7 @@ bool ShipperSession::RunBootstrap(const std::string& reason) {
     // An ACK that covers BOOTSTRAP_END is sent after the install: its position is the checkpoint's.
     std::lock_guard<std::mutex> l(mu_);
     ack_sequences_from_bytes_ = enqueued_bytes_;
+    trust_on_ack_ = true;
   }
   spdlog::info("replication: {}: checkpoint at sequence {} sent ({} files, {} bytes)", name(),
                reader->sequence(), files.size(), total);

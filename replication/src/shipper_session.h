@@ -153,6 +153,9 @@ class ShipperSession : public FramedSession {
   // unsynced WAL tail, an older epoch) and must not confirm this primary's writes. UINT64_MAX
   // from the start of a bootstrap until BOOTSTRAP_END is queued; then the bytes through it.
   uint64_t ack_sequences_from_bytes_ = 0;
+  // GUARDED_BY(mu_) when set (pump), read and cleared by HandleAck (strand): the next counting ACK
+  // confirms a bootstrap's install, so the secondary's position is the provider's to trust.
+  bool trust_on_ack_ = false;
   struct InFlight {
     uint64_t last_sequence;
     std::chrono::steady_clock::time_point sent;

@@ -7,10 +7,12 @@
 //    (the primary's status says "WAL gap"), then converges;
 //  - promotion: a secondary promoted gets epoch + 1 and accepts writes; the other secondary
 //    follows it; pointed at the old primary (older epoch) it is refused and the old primary
-//    fences itself (writes refused, status says why).
+//    fences itself (writes refused, status says why), and stays fenced across a restart;
+//  - a secondary holding a WAL tail the primary lost in a crash is bootstrapped, not streamed.
 #include <gtest/gtest.h>
 #include <rocksdb/write_batch.h>
 
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -178,6 +180,59 @@ TEST_F(ReplicatorTest, WalPurgedPastStoppedSecondaryRebootstrapsAutomatically) {
   ASSERT_TRUE(s1->Close().ok());
   ASSERT_TRUE(p->Close().ok());
   EXPECT_EQ(DiffNodes("p", "s1"), "");
+}
+
+// A primary ships each batch as soon as it is written, before its WAL is synced. When its machine
+// crashes, it recovers less than it shipped and then writes other batches at the same sequences.
+// A secondary that received the lost tail and reconnects after those writes has a cursor the
+// primary could stream from — onto data the primary no longer has. It must be bootstrapped.
+// (The crash is played by restoring a copy of the primary's DB made before the tail was written.)
+TEST_F(ReplicatorTest, ASecondaryHoldingATailThePrimaryLostIsBootstrapped) {
+  auto p = OpenNode("p");
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  auto s = OpenNode("s");
+  ASSERT_TRUE(s->BecomeSecondary(Bundle("s", p->port())).ok());
+  for (int i = 0; i < 100; ++i) Put(p.get(), "users", "k" + std::to_string(i), "durable");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s.get(), Latest(p.get())); }));
+  // What the primary's disk will hold after the crash.
+  ASSERT_TRUE(p->Close().ok());
+  p.reset();
+  std::filesystem::copy(dir_.Sub("p"), dir_.Sub("p-durable"), std::filesystem::copy_options::recursive);
+  p = OpenNode("p");
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  ASSERT_TRUE(s->UpdatePrimary(Bundle("s", p->port())).ok());
+  for (int i = 0; i < 50; ++i) Put(p.get(), "users", "tail" + std::to_string(i), "lost");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s.get(), Latest(p.get())); }));
+  const uint64_t held = *s->GetStatus().last_sequence_applied;
+
+  // The crash: the tail never reached the primary's disk.
+  ASSERT_TRUE(p->Close().ok());
+  p.reset();
+  std::filesystem::remove_all(dir_.Sub("p"));
+  std::filesystem::rename(dir_.Sub("p-durable"), dir_.Sub("p"));
+  p = OpenNode("p");
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  ASSERT_LT(Latest(p.get()), held);
+  for (int i = 0; i < 80; ++i) Put(p.get(), "users", "new" + std::to_string(i), "after-the-crash");
+  ASSERT_GT(Latest(p.get()), held) << "the secondary is not ahead: only its history tells";
+
+  ASSERT_TRUE(s->UpdatePrimary(Bundle("s", p->port())).ok());
+  Put(p.get(), "users", "last", "1");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s.get(), Latest(p.get())); }));
+  auto sst = s->GetStatus();
+  EXPECT_NE(sst.bootstrap.reason.find("a WAL tail the primary lost"), std::string::npos) << sst.bootstrap.reason;
+  // Reconnecting again streams: the secondary now follows this opening of the primary.
+  const uint64_t bootstraps = sst.bootstrap.bootstraps;
+  ASSERT_TRUE(s->UpdatePrimary(Bundle("s", p->port())).ok());
+  Put(p.get(), "users", "after-reconnect", "1");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s.get(), Latest(p.get())); }));
+  EXPECT_EQ(s->GetStatus().bootstrap.bootstraps, bootstraps);
+  ASSERT_TRUE(s->Close().ok());
+  ASSERT_TRUE(p->Close().ok());
+  auto ds = DumpClosedDb(dir_.Sub("s"));
+  EXPECT_EQ(ds["users"].count("tail0"), 0u);
+  EXPECT_EQ(ds["users"]["new79"], "after-the-crash");
+  EXPECT_EQ(DiffNodes("p", "s"), "");
 }
 
 TEST_F(ReplicatorTest, PromotionRaisesEpochAndOldPrimaryIsRefused) {

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -102,6 +103,22 @@ class SourceProvider {
 
   // The primary's latest sequence number.
   virtual uint64_t LatestSequence() = 0;
+
+  // A lost tail (invariant 1 after a crash): batches are shipped as soon as they are written,
+  // before the primary's WAL is synced, so a primary whose machine crashed may recover less than
+  // it shipped, then write other batches at the same sequences. A secondary holding that tail has
+  // a position the primary could stream from, onto data the primary no longer has. So a position
+  // beyond what the DB held when it was opened is trusted only from a secondary that already
+  // follows this opening of it (it streamed from a position at or below it, or installed a
+  // checkpoint made since). Answers the reason to bootstrap, or nullopt when `cursor` may be
+  // streamed from. Default (sources without crash recovery): always nullopt.
+  virtual std::optional<std::string> UntrustedPositionReason(const std::string& secondary_id, uint64_t cursor) {
+    (void)secondary_id;
+    (void)cursor;
+    return std::nullopt;
+  }
+  // `secondary_id` follows this opening of the DB from now on (see UntrustedPositionReason).
+  virtual void PositionTrusted(const std::string& secondary_id) { (void)secondary_id; }
 };
 
 }  // namespace rocksdr::replication
