@@ -262,6 +262,38 @@ TEST_F(UnsealedTest, DrSecondaryHealthAndDisabledPaths) {
   EXPECT_EQ(r.json["errors"][0], "path disabled in replication DR secondary mode");
 }
 
+// A web page must not drive the API from the operator's browser: a cross-site form POST to
+// sys/init would initialize a fresh node with keys nobody sees; a hostile name that resolves to
+// 127.0.0.1 would make its pages same-origin with the plain-HTTP API and read the answers.
+TEST(BrowserMisuse, CrossOriginAndRebindingRequestsAreRefusedAndChangeNothing) {
+  auto h = SidecarHarness::Start();
+  const std::string addr = h->address();  // http://127.0.0.1:port
+  const std::string hostport = addr.substr(addr.find("://") + 3);
+  auto call = [&](const std::vector<std::pair<std::string, std::string>>& headers) {
+    Result<HttpResult> r = HttpRequest(addr, "POST", "/v1/sys/init", R"({"secret_shares":1,"secret_threshold":1})",
+                                       headers);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : HttpResult{};
+  };
+  HttpResult cross = call({{"Origin", "http://evil.example"}, {"Content-Type", "text/plain"}});
+  EXPECT_EQ(cross.status, 403);
+  EXPECT_NE(cross.body.find("cross-origin request refused"), std::string::npos) << cross.body;
+  HttpResult sandboxed = call({{"Origin", "null"}});
+  EXPECT_EQ(sandboxed.status, 403);
+  HttpResult rebound = call({{"Host", "evil.example:" + hostport.substr(hostport.rfind(':') + 1)},
+                             {"Origin", "http://evil.example:" + hostport.substr(hostport.rfind(':') + 1)}});
+  EXPECT_EQ(rebound.status, 403);
+  EXPECT_NE(rebound.body.find("protection against DNS rebinding"), std::string::npos) << rebound.body;
+  EXPECT_EQ(h->Call("GET", "/v1/sys/init").json["initialized"], false) << "nothing was initialized";
+  // The web UI (same origin), a client without Origin, and localhost are served.
+  EXPECT_EQ(h->Call("GET", "/v1/sys/seal-status").status, 200);
+  Result<HttpResult> local = HttpRequest(addr, "GET", "/v1/sys/seal-status", "", {{"Host", "localhost"}});
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(local->status, 200);
+  HttpResult same = call({{"Origin", addr}});
+  EXPECT_EQ(same.status, 200) << same.body;
+}
+
 TEST(ReplicationStatusMapping, PrimaryAndSecondary) {
   nlohmann::json p = {{"role", "primary"},
                       {"cluster_id", "c1"},

@@ -2,8 +2,10 @@
 #include "rocksdr/sidecar/http_server.h"
 
 #include <atomic>
+#include <cctype>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -102,6 +104,57 @@ struct Shared {
   std::atomic<size_t> active{0};
 };
 
+std::string Lower(std::string_view v) {
+  std::string out(v);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The host part of a Host header value ("h:port", "[v6]:port", "h").
+std::string_view HostPart(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  const size_t colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+// Browser-borne requests a browser should not be able to make (the API's unauthenticated routes,
+// sys/init and sys/unseal, take a JSON body whatever its Content-Type, which a cross-site form
+// can send without a preflight): nullopt to go on, or the refusal.
+//  - Cross-origin: a request with an Origin (browsers send it on every POST, and on cross-origin
+//    requests) is answered only when the Origin is this server (the web UI).
+//  - DNS rebinding: a hostile name that resolves to 127.0.0.1 makes its pages same-origin with
+//    a plain-HTTP API. Over plain HTTP (loopback only), requests must name the server by an IP
+//    address or "localhost"; over TLS the certificate's name check stops it.
+std::optional<ApiResponse> RefuseBrowserMisuse(const Shared& shared, const http::request<http::string_body>& req) {
+  const auto host_it = req.find(http::field::host);
+  const std::string host = host_it == req.end() ? std::string() : Lower(std::string_view(host_it->value().data(), host_it->value().size()));
+  const bool tls = !shared.options.tls_cert_file.empty();
+  if (!tls && !host.empty()) {
+    std::string h(HostPart(host));
+    if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    boost::system::error_code ec;
+    (void)asio::ip::make_address(h, ec);
+    if (ec && h != "localhost") {
+      return ErrorResponse(403, "request for host \"" + h.substr(0, 255) +
+                                    "\" refused: over plain HTTP this server answers only requests that name it by an IP "
+                                    "address or localhost (protection against DNS rebinding); use its address, or "
+                                    "enable TLS");
+    }
+  }
+  if (auto origin_it = req.find(http::field::origin); origin_it != req.end()) {
+    const std::string origin = Lower(std::string_view(origin_it->value().data(), origin_it->value().size()));
+    const std::string_view scheme = tls ? "https://" : "http://";
+    if (origin.rfind(scheme, 0) != 0 || origin.substr(scheme.size()) != host) {
+      return ErrorResponse(403, "cross-origin request refused: the page that sent it (" + origin.substr(0, 255) +
+                                    ") is not this server's web UI");
+    }
+  }
+  return std::nullopt;
+}
+
 // Builds the ApiRequest for /v1/ targets and dispatches it; answers other targets itself.
 ApiResponse Handle(const Shared& shared, const http::request<http::string_body>& req, const std::string& remote,
                    ApiRequest* api, bool* head) {
@@ -119,6 +172,7 @@ ApiResponse Handle(const Shared& shared, const http::request<http::string_body>&
     }
     return ErrorResponse(404, "unsupported path");
   }
+  if (std::optional<ApiResponse> refused = RefuseBrowserMisuse(shared, req)) return *refused;
   api->path = PercentDecode(path.substr(4));
   while (!api->path.empty() && api->path.back() == '/') api->path.pop_back();
   if (qpos != std::string_view::npos) ParseQuery(target.substr(qpos + 1), &api->query);
