@@ -254,6 +254,9 @@ TEST(CliServer, ASecondServerOnTheSameControlSocketIsRefused) {
     waitpid(first, &status, 0);
     FAIL() << "the first server did not start";
   }
+  // A running server cannot dump core (its memory holds the unsealed keys).
+  const std::string limits = ReadFile("/proc/" + std::to_string(first) + "/limits");
+  EXPECT_NE(limits.find("Max core file size        0                    0"), std::string::npos) << limits;
   // The second, with its stderr kept: it must exit by itself (a server that started instead is
   // killed after 10 s and fails the test rather than hanging it).
   const std::string second_err = dir + "/b.err";
@@ -303,6 +306,11 @@ TEST(CliServer, BadConfigAndDevMode) {
       << r.err;
   CliRun none = Cli({"server"}, {});
   EXPECT_EQ(none.code, 1);
+  // Dev mode (plain HTTP, root token printed) follows the same loopback-only rule.
+  CliRun open_dev = Cli({"server", "-dev", "-dev-listen-address=0.0.0.0:0"}, {});
+  EXPECT_EQ(open_dev.code, 1);
+  EXPECT_NE(open_dev.err.find("-dev-listen-address 0.0.0.0:0 is reachable from other machines"), std::string::npos)
+      << open_dev.err;
   // An address file that cannot be written stops the server at once, with the reason (scripts
   // wait for that file).
   CliRun nofile = Cli({"server", "-dev", "-dev-listen-address=127.0.0.1:0", "-address-file",

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -26,6 +27,7 @@
 #include "rocksdr/sidecar/config.h"
 #include "rocksdr/sidecar/dr_handlers.h"
 #include "rocksdr/sidecar/memory_plugin_control.h"
+#include "rocksdr/sidecar/net_address.h"
 #include "rocksdr/sidecar/plugin_control_client.h"
 #include "rocksdr/sidecar/sidecar.h"
 
@@ -56,6 +58,15 @@ void RunServer(Context& ctx, ServerFlags& f) {
   if (f.dev == !f.config.empty()) return Fail(ctx, "Exactly one of -config FILE and -dev is required");
   sidecar::SidecarConfig config;
   if (f.dev) {
+    // Dev mode serves plain HTTP and prints its root token: the same loopback-only rule as
+    // listener.tls_disable in a config file.
+    Result<sidecar::HostPort> hp = sidecar::ParseHostPort(f.dev_listen);
+    if (!hp.ok()) return Fail(ctx, "Error: -dev-listen-address: " + hp.status().message());
+    if (!sidecar::IsLoopbackHost(hp->host)) {
+      return Fail(ctx, "Error: -dev-listen-address " + f.dev_listen +
+                           " is reachable from other machines, and dev mode serves plain HTTP with its root token "
+                           "printed: use a loopback address (127.0.0.1, ::1, localhost), or a config file with TLS");
+    }
     config.listen_address = f.dev_listen;
     config.tls_disable = true;
     config.in_memory = true;
@@ -65,6 +76,12 @@ void RunServer(Context& ctx, ServerFlags& f) {
     config = std::move(loaded).value();
   }
   SetUpLogging(config);
+  // The unsealed root key, keyring and tokens live in this process's memory: a core dump would
+  // write them to disk (Vault's production hardening says the same). RLIMIT_CORE 0 turns it off.
+  const struct rlimit no_core = {0, 0};
+  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) {
+    spdlog::warn("cannot disable core dumps ({}): a crash could write unsealed keys to disk", std::strerror(errno));
+  }
   SidecarLock lock;  // held until the server returns
   if (!config.in_memory) {
     if (Status st = lock.Acquire(config.control_socket); !st.ok()) return Fail(ctx, "Error: " + st.message());
