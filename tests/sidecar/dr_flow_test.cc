@@ -28,6 +28,7 @@
 #include "rocksdr/sidecar/core.h"
 #include "rocksdr/sidecar/dr_activation.h"
 #include "rocksdr/sidecar/dr_handlers.h"
+#include "rocksdr/sidecar/dr_secondary_registry.h"
 #include "rocksdr/sidecar/handlers.h"
 #include "rocksdr/sidecar/http_client.h"
 #include "rocksdr/sidecar/http_server.h"
@@ -466,6 +467,23 @@ TEST_F(DrFlowTest, SecondaryTakesThePrimarysKeysAndPromotes) {
 
   // More data replicates before the failover.
   ASSERT_EQ(primary_.Call("POST", "secret/late", {{"v", "1"}}, primary_.root_token).status / 100, 2);
+  secondary_.control.Sync();
+
+  // A promotion that stops after unsealing with the token's keys but before the plugin is asked
+  // (here the DR cluster record is missing) seals the node again: it must not stay a DR
+  // secondary holding the cluster's keyring unsealed.
+  const std::string cluster_key(kDrClusterKey);
+  Result<std::optional<std::string>> cluster_record = secondary_.control.Get(Store::kReplicated, cluster_key);
+  ASSERT_TRUE(cluster_record.ok() && cluster_record->has_value());
+  ASSERT_TRUE(primary_.control.Delete(Store::kReplicated, cluster_key).ok());  // the secondary's store is read-only
+  secondary_.control.Sync();
+  ASSERT_FALSE(secondary_.control.Get(Store::kReplicated, cluster_key)->has_value());
+  Reply no_record = secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", op_token}});
+  EXPECT_EQ(no_record.status, 500) << no_record.body.dump();
+  EXPECT_TRUE(Contains(FirstError(no_record), "cluster record has not been replicated")) << FirstError(no_record);
+  EXPECT_TRUE(secondary_.core->seal().sealed());
+  EXPECT_EQ(secondary_.control.role(), "secondary");
+  ASSERT_TRUE(primary_.control.Put(Store::kReplicated, cluster_key, **cluster_record).ok());
   secondary_.control.Sync();
 
   // A promotion the plugin refuses (nothing changed there) leaves a sealed DR secondary, and the

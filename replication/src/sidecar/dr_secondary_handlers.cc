@@ -307,6 +307,15 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
   if (ctx.core->seal().sealed()) {
     return ErrorResponse(500, "unsealing with the keys of this DR operation token did not complete; generate a new one");
   }
+  // Unsealed with the cluster's keyring from here: every way out that does not leave this node the
+  // DR primary seals it again, as a DR secondary is.
+  struct ResealUnlessPrimary {
+    Core* core;
+    bool primary = false;
+    ~ResealUnlessPrimary() {
+      if (!primary) core->seal().Seal();
+    }
+  } reseal{ctx.core};
   Result<std::optional<DrClusterRecord>> cluster = ctx.registry.LoadCluster();
   if (!cluster.ok()) return Fail(cluster.status());
   if (!cluster->has_value()) {
@@ -327,13 +336,14 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
     // secondary is, and keep the operation token for the retry.
     Result<PluginRole> after = ReadPluginRole(*ctx.core);
     if (after.ok() && after->role == "secondary") {
-      ctx.core->seal().Seal();
       return Fail(promoted.WithContext("the plugin refused the promotion (this node is still a sealed DR secondary; "
                                        "the DR operation token stays valid: fix the cause and promote again)"));
     }
     if (!after.ok()) {
       return Fail(promoted.WithContext("the promotion failed, and the plugin's role could not be read afterwards (" +
-                                       after.status().message() + "); check sys/replication/dr/status before retrying"));
+                                       after.status().message() + "); check sys/replication/dr/status before retrying "
+                                       "(this sidecar is sealed again: if the node did become the primary, unseal it "
+                                       "with the cluster's unseal keys)"));
     }
     // A secondary before the call, primary now: the plugin became the primary but did not
     // finish (its DB reopen or its server failed). The bookkeeping below still runs, so that the
@@ -341,6 +351,7 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
     if (after->role != "primary") return Fail(promoted.WithContext("the plugin refused the promotion"));
     config.epoch = after->epoch;
   }
+  reseal.primary = true;
   ctx.core->SetDrSecondary(false);
   ctx.attempt.Cancel();
   // The new primary starts with no secondaries: the others need new activation tokens.
