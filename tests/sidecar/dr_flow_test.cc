@@ -576,7 +576,7 @@ TEST_F(DrFlowTest, ConcurrentUnwrapsSucceedExactlyOnce) {
   EXPECT_EQ(primary_.control.allowed_secondaries(), std::vector<std::string>{"secondary"});
 }
 
-TEST_F(DrFlowTest, RevokeSecondaryDisconnectsAndFreesTheId) {
+TEST_F(DrFlowTest, RevokeSecondaryDisconnectsAndRetiresTheId) {
   EnablePrimary();
   ActivateSecondary();
   EXPECT_EQ(primary_.control.allowed_secondaries(), std::vector<std::string>{"secondary"});
@@ -587,8 +587,17 @@ TEST_F(DrFlowTest, RevokeSecondaryDisconnectsAndFreesTheId) {
   EXPECT_EQ(r.status, 204) << r.body.dump();
   EXPECT_TRUE(primary_.control.allowed_secondaries().empty());
   EXPECT_EQ(primary_.control.revoked_secondaries(), std::vector<std::string>{"secondary"});
-  // The id needs (and may get) a new token.
-  EXPECT_FALSE(SecondaryToken(primary_, "secondary").empty());
+  // The id is retired: the revoked machine's certificate names it and stays valid, so a new token
+  // under that id would let it back in. A rebuilt secondary joins under another id.
+  Reply reuse = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "secondary"}}, primary_.root_token);
+  EXPECT_EQ(reuse.status, 400);
+  EXPECT_TRUE(Contains(FirstError(reuse), "was revoked")) << FirstError(reuse);
+  EXPECT_TRUE(Contains(FirstError(reuse), "Give the new secondary another id")) << FirstError(reuse);
+  Reply again = primary_.Call("POST", kDr + "primary/revoke-secondary", {{"id", "secondary"}}, primary_.root_token);
+  EXPECT_EQ(again.status, 400);
+  EXPECT_TRUE(Contains(FirstError(again), "already revoked")) << FirstError(again);
+  EXPECT_TRUE(primary_.control.allowed_secondaries().empty());
+  EXPECT_FALSE(SecondaryToken(primary_, "secondary-rebuilt").empty());
 }
 
 TEST_F(DrFlowTest, DemoteOldPrimaryThenFollowTheNewOne) {

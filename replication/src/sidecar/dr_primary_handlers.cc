@@ -129,6 +129,11 @@ ApiResponse HandleSecondaryToken(DrContext& ctx, ApiRequest& req) {
   const int64_t now = ctx.core->Now();
   Result<std::optional<SecondaryRecord>> existing = ctx.registry.Get(*id);
   if (!existing.ok()) return Fail(existing.status());
+  if (existing->has_value() && (*existing)->state == "revoked") {
+    return ErrorResponse(400, "the secondary id \"" + *id + "\" was revoked: the certificate issued under it stays valid, "
+                              "so this primary never admits that id again (the revoked machine could otherwise "
+                              "connect with it). Give the new secondary another id");
+  }
   if (existing->has_value() && ((*existing)->state == "active" || (*existing)->token_expires > now)) {
     return ErrorResponse(400, "a secondary with id \"" + *id + "\" already exists (" + (*existing)->state +
                                   "); choose another id, or revoke it first with "
@@ -279,7 +284,15 @@ ApiResponse HandleRevokeSecondary(DrContext& ctx, ApiRequest& req) {
   Result<std::optional<SecondaryRecord>> rec = ctx.registry.Get(*id);
   if (!rec.ok()) return Fail(rec.status());
   if (!rec->has_value()) return ErrorResponse(400, "no secondary with id \"" + *id + "\" is known to this primary");
-  if (Status st = ctx.registry.Delete(*id); !st.ok()) return Fail(st);
+  if ((*rec)->state == "revoked") return ErrorResponse(400, "the secondary \"" + *id + "\" is already revoked");
+  // Kept as "revoked", not deleted: a new token for the same id would let the revoked machine,
+  // whose certificate names that id, back in.
+  SecondaryRecord revoked = **rec;
+  revoked.state = "revoked";
+  revoked.accessor_hash.clear();
+  revoked.jti_hash.clear();
+  revoked.token_expires = 0;
+  if (Status st = ctx.registry.Put(revoked); !st.ok()) return Fail(st);
   if (Status st = PushAllowed(ctx); !st.ok()) return Fail(st);
   if (Status st = ctx.core->control()->RevokeSecondary(*id); !st.ok()) return Fail(st);
   spdlog::info("dr: secondary \"{}\" revoked", *id);

@@ -64,7 +64,9 @@ Result<SecondaryRecord> SecondaryRecord::FromJson(const nlohmann::json& j) {
     r.accessor_hash = j.at("accessor_hash").get<std::string>();
     r.jti_hash = j.at("jti_hash").get<std::string>();
     r.activated_at = j.at("activated_at").get<int64_t>();
-    if (r.state != "pending" && r.state != "active") return Status::Corruption("secondary record: unknown state");
+    if (r.state != "pending" && r.state != "active" && r.state != "revoked") {
+      return Status::Corruption("secondary record: unknown state");
+    }
     if (!ValidateSecondaryId(r.id).ok()) return Status::Corruption("secondary record: invalid id");
     return r;
   } catch (const nlohmann::json::exception&) {

@@ -49,7 +49,9 @@ struct DrClusterRecord {
 
 struct SecondaryRecord {
   std::string id;
-  std::string state;  // "pending" (token issued, not yet unwrapped) or "active"
+  // "pending" (token issued, not yet unwrapped), "active", or "revoked": kept so the id is never
+  // admitted again (the certificate issued under it stays valid until it expires).
+  std::string state;
   int64_t created = 0;
   int64_t token_expires = 0;
   std::string accessor_hash;  // pending only
