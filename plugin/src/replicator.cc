@@ -192,7 +192,13 @@ class ReplicatorImpl : public Replicator {
       }
       ROCKSDR_RETURN_IF_ERROR(impl->ClearWriteFence());
     } else {
-      if (impl->cluster_id() == config.cluster_id) c.epoch = std::max(config.epoch, NodeEpoch());
+      // Re-enabled after Disable in the same cluster: a new epoch. While disabled the DB took
+      // changes that leave no WAL record (an ingestion, DeleteFile, a dropped column family without
+      // its marker); secondaries resuming from their cursors at the same epoch would miss them, so
+      // the newer epoch makes them bootstrap.
+      if (impl->cluster_id() == config.cluster_id) {
+        c.epoch = std::max(config.epoch, impl->role() == Role::kDisabled ? NodeEpoch() + 1 : NodeEpoch());
+      }
       ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kPrimary, c.epoch, c.cluster_id, authorization));
     }
     return StartServer(c, std::move(*listener));

@@ -145,6 +145,29 @@ TEST_F(RebootstrapTest, IngestionRebootstrapsBothSecondariesAndKeepsTheirLocalKe
   EXPECT_EQ(DiffDumps(dump, DumpClosedDb(dir_.Sub("s2"))), "");
 }
 
+// While disabled, a DB takes changes that leave no WAL record (an ingestion: no marker is written
+// outside the primary role). Re-enabled in the same cluster, the primary starts a new epoch, so a
+// secondary resuming from its cursor is bootstrapped instead of silently missing them.
+TEST_F(RebootstrapTest, ReenabledAfterDisableTheSecondaryIsBootstrappedAndGetsWhatChangedMeanwhile) {
+  auto p = OpenNode("p");
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  auto s = OpenNode("s");
+  ASSERT_TRUE(s->BecomeSecondary(Bundle("s", p->port())).ok());
+  for (int i = 0; i < 100; ++i) Put(p.get(), "users", "a" + std::to_string(i), "1");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s.get(), Latest(p.get())); }));
+  ASSERT_TRUE(p->Disable().ok());
+  ASSERT_NO_FATAL_FAILURE(Ingest(p.get(), "while-disabled", 50));
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  EXPECT_EQ(p->db()->epoch(), 2u);
+  ASSERT_TRUE(s->UpdatePrimary(Bundle("s", p->port(), 2)).ok());
+  Put(p.get(), "users", "after", "1");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s.get(), Latest(p.get())) && s->GetStatus().epoch == 2; }));
+  EXPECT_EQ(s->GetStatus().bootstrap.bootstraps, 2u);
+  ASSERT_TRUE(s->Close().ok());
+  ASSERT_TRUE(p->Close().ok());
+  EXPECT_EQ(DiffNodes("p", "s"), "");
+}
+
 TEST_F(RebootstrapTest, AutoRebootstrapOffStopsAtAWalGapUntilTheOperatorRequestsIt) {
   PluginOptions ppo;
   ppo.wal_ttl_seconds = 1;
