@@ -352,9 +352,47 @@ class ReplicatorImpl : public Replicator {
     if (impl->role() != Role::kPrimary) {
       return Status::FailedPrecondition("Demote needs a DR primary; this node is " + std::string(RoleName(impl->role())));
     }
+    // A planned failover must not lose the tail: writes are refused first (the fence is
+    // persisted, so a crash from here on restarts a fenced primary, never one taking writes), then
+    // the secondaries streaming now get a bounded time (peer_timeout_ms) to acknowledge everything
+    // written, then the listener stops.
+    ROCKSDR_RETURN_IF_ERROR(impl->SetWriteFence(
+        "demoting: this DR primary is being demoted and refuses writes (it becomes a DR secondary)"));
+    DrainSecondaries(impl->base()->GetLatestSequenceNumber(),
+                     std::chrono::milliseconds(db_->spec().plugin_options.peer_timeout_ms));
     StopTransport();
     ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kSecondary, NodeEpoch(), impl->cluster_id()));
     return Status::OK();  // UpdatePrimary attaches it to the new primary
+  }
+
+  // Waits (at most `limit`) until every secondary streaming now has acknowledged `latest`, and
+  // logs which did not. REQUIRES: role_mu_ held, writes fenced.
+  void DrainSecondaries(uint64_t latest, std::chrono::milliseconds limit) {
+    const auto start = std::chrono::steady_clock::now();
+    std::string behind;
+    for (;;) {
+      behind.clear();
+      {
+        std::lock_guard<std::mutex> t(transport_mu_);
+        if (!server_) return;
+        for (const auto& l : server_->GetStatus()) {
+          if (l.state == replication::LinkState::kStreaming && l.acked_sequence < latest) {
+            behind += (behind.empty() ? "" : ", ") + l.secondary_id + " at " + std::to_string(l.acked_sequence);
+          }
+        }
+      }
+      if (behind.empty() || std::chrono::steady_clock::now() - start >= limit) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    if (behind.empty()) {
+      spdlog::info("rocksdr: demote: every streaming secondary acknowledged sequence {} ({} ms)", latest, ms);
+    } else {
+      spdlog::warn("rocksdr: demote: after {} ms, not every secondary had acknowledged sequence {} ({}); what they "
+                   "lack stays on this node only",
+                   ms, latest, behind);
+    }
   }
 
   Status Disable() override {

@@ -235,6 +235,28 @@ TEST_F(ReplicatorTest, ASecondaryHoldingATailThePrimaryLostIsBootstrapped) {
   EXPECT_EQ(DiffNodes("p", "s"), "");
 }
 
+// A planned failover: Demote refuses writes first, then lets the streaming secondaries
+// acknowledge everything written before it stops the listener, so the secondary about to be
+// promoted holds every write the demoted primary accepted.
+TEST_F(ReplicatorTest, DemoteLetsStreamingSecondariesCatchUpFirst) {
+  auto p = OpenNode("p");
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  auto s = OpenNode("s");
+  ASSERT_TRUE(s->BecomeSecondary(Bundle("s", p->port())).ok());
+  Put(p.get(), "users", "first", "1");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s.get(), Latest(p.get())); }));
+  rocksdb::WriteBatch big;
+  for (int i = 0; i < 2000; ++i) ASSERT_TRUE(big.Put(p->ColumnFamily("users"), "k" + std::to_string(i), std::string(100, 'v')).ok());
+  for (int round = 0; round < 40; ++round) ASSERT_TRUE(p->db()->Write(rocksdb::WriteOptions(), &big).ok());
+  const uint64_t written = Latest(p.get());
+  ASSERT_TRUE(p->Demote().ok());
+  EXPECT_GE(s->GetStatus().last_sequence_applied.value_or(0), written) << "the secondary was cut off behind";
+  EXPECT_TRUE(p->db()->Put(rocksdb::WriteOptions(), "x", "y").IsNotSupported());
+  ASSERT_TRUE(s->Close().ok());
+  ASSERT_TRUE(p->Close().ok());
+  EXPECT_EQ(DiffNodes("p", "s"), "");
+}
+
 TEST_F(ReplicatorTest, PromotionRaisesEpochAndOldPrimaryIsRefused) {
   auto p = OpenNode("p");
   ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
