@@ -28,6 +28,7 @@
 #include "rocksdr/sidecar/core.h"
 #include "rocksdr/sidecar/dr_activation.h"
 #include "rocksdr/sidecar/dr_handlers.h"
+#include "rocksdr/sidecar/dr_op_token_store.h"
 #include "rocksdr/sidecar/dr_secondary_registry.h"
 #include "rocksdr/sidecar/handlers.h"
 #include "rocksdr/sidecar/http_client.h"
@@ -607,9 +608,16 @@ TEST_F(DrFlowTest, DemoteOldPrimaryThenFollowTheNewOne) {
   const std::string op = OperationToken(secondary_, primary_.keys_hex, 3);
   ASSERT_EQ(secondary_.Call("POST", kDr + "secondary/promote", {{"dr_operation_token", op}}).status, 200);
 
+  // Leftovers of an earlier promotion of this node whose sidecar died before cleaning up: an
+  // operation token entry and the bundle of the primary it followed before. Demote removes them.
+  ASSERT_TRUE(primary_.control.Put(Store::kLocal, std::string(kOpTokenKeyPrefix) + "leftover", "x").ok());
+  ASSERT_TRUE(primary_.control.Put(Store::kLocal, "sidecar/dr/bundle", "{}").ok());
+
   // The old primary demotes: a secondary with no primary, same cluster.
   Reply d = primary_.Call("POST", kDr + "primary/demote", json::object(), primary_.root_token);
   ASSERT_EQ(d.status, 200) << d.body.dump();
+  EXPECT_FALSE(primary_.control.Get(Store::kLocal, std::string(kOpTokenKeyPrefix) + "leftover")->has_value());
+  EXPECT_FALSE(primary_.control.Get(Store::kLocal, "sidecar/dr/bundle")->has_value());
   EXPECT_TRUE(Contains(d.body["warnings"][0].get<std::string>(), "demoted"));
   EXPECT_EQ(primary_.control.role(), "secondary");
   EXPECT_TRUE(primary_.core->IsDrSecondary());

@@ -307,8 +307,16 @@ ApiResponse HandlePrimaryDemote(DrContext& ctx, ApiRequest& req) {
   if (Status st = ctx.core->control()->Demote(); !st.ok()) return Fail(st.WithContext("demote"));
   ctx.core->SetDrSecondary(true);
   ctx.attempt.Cancel();
+  std::vector<std::string> warnings = {std::string(kWarnDemoted)};
+  // What this node kept from an earlier time as a secondary is stale now; a promotion removes
+  // it, but not when the sidecar died between the plugin's promotion and that clean-up: a DR
+  // operation token used for that promotion (single use) and the bundle of the primary it followed
+  // before (the re-arm loop would re-attach it there).
+  Status st = ctx.optokens.RevokeAll();
+  if (st.ok()) st = ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey));
+  if (!st.ok()) warnings.push_back("demoted, but removing stale DR operation tokens failed: " + st.message());
   spdlog::info("dr: demoted to DR secondary (no primary; follow a new one with secondary/update-primary)");
-  return Envelope(req, nullptr, {std::string(kWarnDemoted)});
+  return Envelope(req, nullptr, std::move(warnings));
 }
 
 ApiResponse HandlePrimaryDisable(DrContext& ctx, ApiRequest& req) {
