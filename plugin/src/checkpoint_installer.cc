@@ -161,6 +161,8 @@ Status CheckpointInstaller::BeginIncremental(uint64_t sequence, size_t file_coun
     return Status::IOError("creating staging directory '" + staging_ + "': " +
                            (ec ? ec.message() : std::string("already exists")));
   }
+  // The primary's data (and the cluster's sealed keyring) arrive here: owner only.
+  fs::permissions(staging_, fs::perms::owner_all, fs::perm_options::replace, ec);
   active_ = true;
   incremental_ = true;
   expected_files_ = file_count;
@@ -240,6 +242,8 @@ Status CheckpointInstaller::Begin(uint64_t sequence, const std::vector<Checkpoin
     return Status::IOError("creating staging directory '" + staging_ + "': " +
                            (ec ? ec.message() : std::string("already exists")));
   }
+  // The primary's data (and the cluster's sealed keyring) arrive here: owner only.
+  fs::permissions(staging_, fs::perms::owner_all, fs::perm_options::replace, ec);
   active_ = true;
   sequence_ = sequence;
   files_ = std::move(list);
@@ -267,7 +271,7 @@ Status CheckpointInstaller::WriteChunk(const std::string& name, uint64_t offset,
       return Fail(Status::InvalidArgument("chunk of '" + name + "' before file '" + open_name_ + "' was finished"));
     }
     const std::string path = staging_ + "/" + name;
-    open_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    open_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (open_fd_ < 0) return Fail(Errno("creating '" + path + "'"));
     open_name_ = name;
   }
@@ -301,7 +305,7 @@ Status CheckpointInstaller::FinishFile(const std::string& name, uint32_t crc32c)
   if (open_name_ != name) {  // empty file: no chunk opened it
     if (open_fd_ >= 0) return Fail(Status::InvalidArgument("file '" + open_name_ + "' is still open"));
     const std::string path = staging_ + "/" + name;
-    open_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    open_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (open_fd_ < 0) return Fail(Errno("creating '" + path + "'"));
     open_name_ = name;
   }

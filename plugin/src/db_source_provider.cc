@@ -57,6 +57,8 @@ Result<std::unique_ptr<replication::CheckpointReader>> DbSourceProvider::CreateC
   std::error_code ec;
   std::filesystem::create_directories(root_, ec);
   if (ec) return Status::IOError("creating the checkpoint directory '" + root_ + "': " + ec.message());
+  // Checkpoints are hard links to the DB's files: owner only, as the state directory should be.
+  std::filesystem::permissions(root_, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
   const uint64_t n = checkpoints_.fetch_add(1) + 1;
   const std::string dir = root_ + "/checkpoint-" + std::to_string(::getpid()) + "-" + std::to_string(n);
   (void)RemoveCheckpoint(dir);  // a leftover of an earlier process with the same pid

@@ -154,6 +154,9 @@ TEST_F(CheckpointTest, InstallReplacesTheOldDbAndPositionsTheCursor) {
   EXPECT_FALSE(fs::exists(target + ".staging"));
   EXPECT_FALSE(fs::exists(target + ".ready"));
   EXPECT_FALSE(fs::exists(target + ".old"));
+  // The installed copy is the owner's only (the received files are 0600; RocksDB's own later files
+  // are 0644, so it is the directory, 0700, that keeps others out).
+  EXPECT_EQ(fs::status(target).permissions() & fs::perms::all, fs::perms::owner_all);
 
   TestDb sec(target, {"a"});
   EXPECT_EQ(sec.Dump("a"), primary_.Dump("a"));
