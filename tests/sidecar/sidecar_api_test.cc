@@ -311,6 +311,13 @@ TEST(ReplicationStatusMapping, PrimaryAndSecondary) {
   EXPECT_EQ(d["secondaries"][0]["cluster_address"], "10.0.0.2:5555");
   EXPECT_EQ(d["secondaries"][0]["connection_status"], "connected");
   EXPECT_EQ(d["secondaries"][0]["lag_sequences"], 7);
+  EXPECT_FALSE(d.contains("fenced_reason"));
+  nlohmann::json fenced = p;
+  fenced["state"] = "fenced";
+  fenced["fenced_reason"] = "fenced: a newer epoch 4 exists";
+  nlohmann::json fd = DrStatusFromPlugin(fenced);
+  EXPECT_EQ(fd["state"], "fenced");
+  EXPECT_EQ(fd["fenced_reason"], "fenced: a newer epoch 4 exists");
   EXPECT_EQ(d["primary_cluster_addr"], "10.0.0.1:8201");
 
   nlohmann::json s = {{"role", "secondary"},

@@ -53,6 +53,11 @@ Rows ReplicationRows(const nlohmann::json& dr, bool sealed) {
   }
   if (dr["mode"] != "primary") return rows;
   rows.emplace_back("DR Replication Mode", "primary");
+  // A superseded primary refuses writes: that must not look like a healthy primary.
+  if (Text(dr, "state") == "fenced") {
+    rows.emplace_back("DR State", "fenced, refusing writes: " + Text(dr, "fenced_reason") +
+                                      " (demote it: rocksdr write -f sys/replication/dr/primary/demote)");
+  }
   const std::string mode = dr.contains("ack_mode") && dr["ack_mode"].is_string() ? dr["ack_mode"].get<std::string>()
                                                                                : "async";
   rows.emplace_back("Sync Ack Mode", mode == "async" ? mode : mode + " (" + Text(dr, "ack_count") + " secondaries)");

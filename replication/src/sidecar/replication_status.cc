@@ -31,6 +31,7 @@ nlohmann::json DrStatusFromPlugin(const nlohmann::json& ps) {
   if (ps.contains("wal")) out["wal"] = ps["wal"];
   if (role == "primary") {
     out["state"] = Get(ps, "state", "running");
+    if (out["state"] == "fenced") out["fenced_reason"] = Get(ps, "fenced_reason", "");
     out["last_wal"] = Get(ps, "last_sequence", 0);
     out["last_dr_wal"] = Get(ps, "last_sequence", 0);
     out["merkle_root"] = "";
