@@ -628,8 +628,19 @@ TEST_F(DrFlowTest, DemoteOldPrimaryThenFollowTheNewOne) {
   const std::string token = SecondaryToken(secondary_, "old-primary", primary_.root_token);
   Reply bad = primary_.Call("POST", kDr + "secondary/update-primary", {{"dr_operation_token", "nope"}, {"token", token}});
   EXPECT_EQ(bad.status, 400);
+  // The kept bundle is written before the plugin switches, and put back when the plugin refuses.
+  primary_.control.FailNextUpdatePrimary(Status::Unavailable("the plugin refused"));
+  const std::string token_refused = SecondaryToken(secondary_, "old-primary-2", primary_.root_token);
+  Reply refused = primary_.Call("POST", kDr + "secondary/update-primary",
+                                {{"dr_operation_token", op2}, {"token", token_refused}});
+  EXPECT_EQ(refused.status / 100, 5) << refused.body.dump();
+  EXPECT_FALSE(primary_.control.Get(Store::kLocal, "sidecar/dr/bundle")->has_value()) << "not put back";
+  // (Its activation token was used up on the new primary: retire that id there.)
+  ASSERT_EQ(secondary_.Call("POST", kDr + "primary/revoke-secondary", {{"id", "old-primary-2"}}, primary_.root_token).status,
+            204);
   Reply up = primary_.Call("POST", kDr + "secondary/update-primary", {{"dr_operation_token", op2}, {"token", token}});
   ASSERT_EQ(up.status, 200) << up.body.dump();
+  EXPECT_TRUE(primary_.control.Get(Store::kLocal, "sidecar/dr/bundle")->has_value());
   std::optional<ActivationBundle> b = primary_.control.last_bundle();
   ASSERT_TRUE(b.has_value());
   EXPECT_EQ(b->primary_api_addr, secondary_.addr);

@@ -43,7 +43,20 @@ rocksdr::Status FakeReplicatedControl::EnableSecondary(const ActivationBundle& b
   return rocksdr::Status::OK();
 }
 
+void FakeReplicatedControl::FailNextUpdatePrimary(rocksdr::Status st) {
+  std::lock_guard<std::mutex> l(mu2_);
+  fail_next_update_ = std::move(st);
+}
+
 rocksdr::Status FakeReplicatedControl::UpdatePrimary(const std::optional<ActivationBundle>& bundle) {
+  {
+    std::lock_guard<std::mutex> l(mu2_);
+    if (fail_next_update_.has_value()) {
+      rocksdr::Status st = std::move(*fail_next_update_);
+      fail_next_update_.reset();
+      return st;
+    }
+  }
   rocksdr::Status st = MemoryPluginControl::UpdatePrimary(bundle);
   if (st.ok()) {
     std::lock_guard<std::mutex> l(mu2_);

@@ -34,6 +34,8 @@ class FakeReplicatedControl : public MemoryPluginControl {
   // listen address is taken: "promotion refused, nothing changed"), or with `after_promoting`
   // promotes and then fails (a storage failure after the plugin's epoch marker).
   void FailNextPromote(rocksdr::Status st, bool after_promoting = false);
+  // The next UpdatePrimary fails with `st` and changes nothing.
+  void FailNextUpdatePrimary(rocksdr::Status st);
   std::optional<ActivationBundle> last_bundle();
   // The config passed to the last EnablePrimary / Promote.
   std::optional<PrimaryConfig> last_primary_config();
@@ -50,6 +52,7 @@ class FakeReplicatedControl : public MemoryPluginControl {
   std::optional<ActivationBundle> last_bundle_;
   std::optional<PrimaryConfig> last_primary_config_;
   std::optional<rocksdr::Status> fail_next_promote_;
+  std::optional<rocksdr::Status> fail_next_update_;
   bool fail_after_promoting_ = false;
   std::atomic<bool> connected_{false};
 };

@@ -114,6 +114,13 @@ Status StoreBundle(DrContext& ctx, const ActivationBundle& bundle) {
   return st;
 }
 
+// Puts back the kept bundle as it was before a role change that failed (nullopt: there was none).
+void RestoreBundle(DrContext& ctx, const std::optional<std::string>& before) {
+  Status st = before ? ctx.core->control()->Put(Store::kLocal, std::string(kDrBundleLocalKey), *before)
+                     : ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey));
+  if (!st.ok()) spdlog::error("dr: could not restore the kept activation bundle: {}", st.message());
+}
+
 }  // namespace
 
 ApiResponse HandleSecondaryEnable(DrContext& ctx, ApiRequest& req) {
@@ -142,7 +149,14 @@ ApiResponse HandleSecondaryEnable(DrContext& ctx, ApiRequest& req) {
   }
   std::lock_guard<std::mutex> lock(ctx.mu);
   if (auto refused = check_disabled()) return *refused;  // a concurrent enable won
+  // The bundle is kept BEFORE the plugin switches: a sidecar that dies right after the switch
+  // must find it, or the re-arm loop cannot re-attach the secondary after the application's next
+  // restart (re-attaching it by hand would take a DR operation token).
+  Result<std::optional<std::string>> before = ctx.core->control()->Get(Store::kLocal, std::string(kDrBundleLocalKey));
+  if (!before.ok()) return Fail(before.status());
+  if (Status st = StoreBundle(ctx, *bundle); !st.ok()) return Fail(st.WithContext("keeping the activation bundle"));
   if (Status st = ctx.core->control()->EnableSecondary(*bundle); !st.ok()) {
+    RestoreBundle(ctx, *before);
     return Fail(st.WithContext("the plugin refused to become a DR secondary"));
   }
   // From here on the replicated store is the primary's: this node's own keyring and tokens are
@@ -150,12 +164,14 @@ ApiResponse HandleSecondaryEnable(DrContext& ctx, ApiRequest& req) {
   ctx.core->SetDrSecondary(true);
   ctx.core->seal().Seal();
   ctx.attempt.Cancel();
-  Status st = StoreBundle(ctx, *bundle);
-  if (st.ok()) st = ctx.optokens.RevokeAll();
-  if (!st.ok()) spdlog::error("dr: secondary enabled, but saving its local state failed: {}", st.message());
+  std::vector<std::string> warnings = {std::string(kWarnSecondaryEnabled)};
+  if (Status st = ctx.optokens.RevokeAll(); !st.ok()) {
+    spdlog::error("dr: secondary enabled, but revoking this node's old DR operation tokens failed: {}", st.message());
+    warnings.push_back("enabled, but revoking this node's old DR operation tokens failed: " + st.message());
+  }
   spdlog::info("dr: enabled as DR secondary \"{}\" of cluster {} (primary API {})", bundle->secondary_id,
                bundle->cluster_id, bundle->primary_api_addr);
-  return Envelope(req, nullptr, {std::string(kWarnSecondaryEnabled)});
+  return Envelope(req, nullptr, std::move(warnings));
 }
 
 ApiResponse HandleAttemptStatus(DrContext& ctx, ApiRequest& /*req*/) {
@@ -407,8 +423,14 @@ ApiResponse HandleUpdatePrimary(DrContext& ctx, ApiRequest& req) {
                                   "; update-primary only follows a primary of the same cluster (use "
                                   "secondary/disable, then secondary/enable, which wipes this node)");
   }
-  if (Status st = ctx.core->control()->UpdatePrimary(*bundle); !st.ok()) return Fail(st);
-  if (Status st = StoreBundle(ctx, *bundle); !st.ok()) return Fail(st);
+  // Kept before the plugin switches (see secondary/enable), put back if it refuses.
+  Result<std::optional<std::string>> before = ctx.core->control()->Get(Store::kLocal, std::string(kDrBundleLocalKey));
+  if (!before.ok()) return Fail(before.status());
+  if (Status st = StoreBundle(ctx, *bundle); !st.ok()) return Fail(st.WithContext("keeping the activation bundle"));
+  if (Status st = ctx.core->control()->UpdatePrimary(*bundle); !st.ok()) {
+    RestoreBundle(ctx, *before);
+    return Fail(st);
+  }
   spdlog::info("dr: secondary now follows the primary at {}", bundle->primary_api_addr);
   return Envelope(req, nullptr, {std::string(kWarnSecondaryEnabled)});
 }
