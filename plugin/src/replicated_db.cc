@@ -619,21 +619,23 @@ Status ReplicatedDBImpl::SetRole(Role role, uint64_t epoch, const std::string& c
 
 Status ReplicatedDBImpl::SetWriteFence(const std::string& reason) {
   const std::string r = reason.empty() ? std::string("fenced: application writes are refused") : reason;
+  std::lock_guard<std::mutex> persist(fence_persist_mu_);  // memory and disk change together
   {
-    // Exclusively: a write that passed CheckWrite before the fence finishes before this returns,
-    // so once the caller says "fenced" no write is accepted any more (it may wait for an
-    // ingestion in progress, which holds the fence shared).
-    std::unique_lock<FenceMutex> fence(fence_mu_);
     std::lock_guard<std::mutex> lock(identity_mu_);
     fence_reason_ = r;
-    fenced_.store(true);
+    fenced_.store(true);  // new writes are refused from here on
   }
+  // Then the writes that passed CheckWrite before the flag drain (they hold the fence shared):
+  // once this returns, and the caller says "fenced", no write is accepted any more. Taking the
+  // lock only after setting the flag means a stream of new writes cannot starve it.
+  { std::unique_lock<FenceMutex> drain(fence_mu_); }
   return state_store_.SaveFence(r);
 }
 
 Status ReplicatedDBImpl::ClearWriteFence() {
   // The fence ends on disk first: a crash in between leaves it held, never a node that took
   // writes while its disk still says fenced.
+  std::lock_guard<std::mutex> persist(fence_persist_mu_);
   ROCKSDR_RETURN_IF_ERROR(state_store_.SaveFence(std::nullopt));
   std::lock_guard<std::mutex> lock(identity_mu_);
   fence_reason_.clear();

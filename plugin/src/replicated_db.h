@@ -107,8 +107,8 @@ class ReplicatedDBImpl : public ReplicatedDB {
   // family changes and ingestions are refused with NotSupported(reason); reads are served.
   // Set by the replication runtime when it learns of a newer epoch; cleared by a role change
   // (SetRole) or ClearWriteFence (operator re-enable). Persisted (kLocalKeyFence, synced): a
-  // fenced primary that restarts is fenced again at open. Takes the fence exclusively: writes in
-  // flight finish first, and none is accepted after it returns. The in-memory fence is set first, so
+  // fenced primary that restarts is fenced again at open. Sets the flag, then waits for the writes
+  // in flight (takes the fence exclusively once): none is accepted after it returns. The in-memory fence is set first, so
   // writes are refused even when persisting fails (the error says so).
   Status SetWriteFence(const std::string& reason);
   Status ClearWriteFence();
@@ -264,6 +264,7 @@ class ReplicatedDBImpl : public ReplicatedDB {
 
   std::atomic<bool> fenced_{false};
   std::string fence_reason_;  // GUARDED_BY(identity_mu_)
+  std::mutex fence_persist_mu_;  // serializes SetWriteFence / ClearWriteFence (memory + kLocalKeyFence)
 
   std::atomic<Role> role_;
   std::atomic<uint64_t> epoch_;

@@ -354,12 +354,15 @@ class ReplicatorImpl : public Replicator {
     }
     // A planned failover must not lose the tail: writes are refused first (the fence is
     // persisted, so a crash from here on restarts a fenced primary, never one taking writes), then
-    // the secondaries streaming now get a bounded time (peer_timeout_ms) to acknowledge everything
+    // the secondaries streaming now get a bounded time (peer_timeout_ms, at most 30 s) to acknowledge everything
     // written, then the listener stops.
     ROCKSDR_RETURN_IF_ERROR(impl->SetWriteFence(
         "demoting: this DR primary is being demoted and refuses writes (it becomes a DR secondary)"));
+    // Bounded well inside the sidecar's control-call timeout (2 min), which would otherwise give up
+    // on a demotion still draining.
     DrainSecondaries(impl->base()->GetLatestSequenceNumber(),
-                     std::chrono::milliseconds(db_->spec().plugin_options.peer_timeout_ms));
+                     std::min<std::chrono::milliseconds>(
+                         std::chrono::milliseconds(db_->spec().plugin_options.peer_timeout_ms), std::chrono::seconds(30)));
     StopTransport();
     ROCKSDR_RETURN_IF_ERROR(impl->SetRole(Role::kSecondary, NodeEpoch(), impl->cluster_id()));
     return Status::OK();  // UpdatePrimary attaches it to the new primary

@@ -522,7 +522,7 @@ bool ShipperSession::WaitForWindow() {
   return !stop_;
 }
 
-bool ShipperSession::PumpSend(std::string frame, uint64_t last_sequence, bool batches_frame) {
+bool ShipperSession::PumpSend(std::string frame, uint64_t last_sequence, FrameKind kind) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (stop_) return false;
@@ -533,13 +533,19 @@ bool ShipperSession::PumpSend(std::string frame, uint64_t last_sequence, bool ba
     }
   }
   const size_t n = frame.size();
-  asio::post(stream().get_executor(), [s = self(), f = std::move(frame), n, last_sequence,
-                                       batches_frame]() mutable {
+  asio::post(stream().get_executor(), [s = self(), f = std::move(frame), n, last_sequence, kind]() mutable {
     s->SendFrame(std::move(f));
+    if (kind == FrameKind::kBootstrapEnd) {
+      // On the strand, in wire order: every frame written before this one is accounted now, so an
+      // ACK covering these bytes was sent after the secondary installed the checkpoint.
+      std::lock_guard<std::mutex> l(s->mu_);
+      s->ack_sequences_from_bytes_ = s->enqueued_bytes_;
+      s->trust_on_ack_ = true;
+    }
     s->UpdateStatus([&](SecondaryLinkStatus& st) {
       st.bytes_sent += n;
       if (last_sequence != 0) st.sent_sequence = std::max(st.sent_sequence, last_sequence);
-      if (batches_frame) ++st.batches_frames_sent;
+      if (kind == FrameKind::kBatches) ++st.batches_frames_sent;
     });
   });
   return true;
@@ -599,6 +605,8 @@ void ShipperSession::PumpMain(Hello hello) {
   {
     std::lock_guard<std::mutex> l(mu_);
     sent_sequence_ = hello.has_cursor ? hello.last_applied_sequence : 0;
+    // Decided before WELCOME goes: the secondary's ACKs during the bootstrap confirm nothing.
+    if (!bootstrap_reason.empty()) ack_sequences_from_bytes_ = std::numeric_limits<uint64_t>::max();
   }
   const bool streaming = bootstrap_reason.empty();
   if (streaming) provider_->PositionTrusted(hello.secondary_id);
@@ -628,6 +636,7 @@ bool ShipperSession::RunBootstrap(const std::string& reason) {
   }
   UpdateStatus([&](SecondaryLinkStatus& st) {
     st.state = LinkState::kBootstrapping;
+    st.acked_sequence = 0;  // its position confirms nothing until the checkpoint is installed
     st.bootstrap_reason = reason;
     st.bootstrap_bytes_sent = 0;
     st.bootstrap_bytes_total = 0;
@@ -728,13 +737,7 @@ bool ShipperSession::RunBootstrap(const std::string& reason) {
   AppendMessageFrame(BootstrapEnd{}, &frame);
   next_sequence_ = reader->sequence() + 1;
   carry_.clear();
-  if (!WaitForWindow() || !PumpSend(std::move(frame), reader->sequence())) return false;
-  {
-    // An ACK that covers BOOTSTRAP_END is sent after the install: its position is the checkpoint's.
-    std::lock_guard<std::mutex> l(mu_);
-    ack_sequences_from_bytes_ = enqueued_bytes_;
-    trust_on_ack_ = true;
-  }
+  if (!WaitForWindow() || !PumpSend(std::move(frame), reader->sequence(), FrameKind::kBootstrapEnd)) return false;
   spdlog::info("replication: {}: checkpoint at sequence {} sent ({} files, {} bytes)", name(),
                reader->sequence(), files.size(), total);
   reader.reset();  // deletes the checkpoint
@@ -865,7 +868,7 @@ void ShipperSession::StreamLoop() {
       std::string frame;
       AppendBatchesFrame(batches, &frame);
       next_sequence_ = expect;
-      if (!PumpSend(std::move(frame), batches.back().last_sequence(), /*batches_frame=*/true)) return;
+      if (!PumpSend(std::move(frame), batches.back().last_sequence(), FrameKind::kBatches)) return;
       last_batches_sent_ = Clock::now();
       // A link that stays busy with heavy frames (a writer far faster than one frame per
       // interval) is paced at up to coalesce_delay: per-frame work (TLS record, syscalls, ACK,

@@ -106,7 +106,8 @@ class ShipperSession : public FramedSession {
   // Pump thread.
   void PumpMain(Hello hello);
   // Sends a frame from the pump once the window allows; false if the session is stopping.
-  bool PumpSend(std::string frame, uint64_t last_sequence, bool batches_frame = false);
+  enum class FrameKind { kOther, kBatches, kBootstrapEnd };
+  bool PumpSend(std::string frame, uint64_t last_sequence, FrameKind kind = FrameKind::kOther);
   bool WaitForWindow();
   bool Stopping();
   // Streams a checkpoint and opens the source after it. false: session is over.
@@ -151,10 +152,12 @@ class ShipperSession : public FramedSession {
   // once the secondary has received this many bytes: during a bootstrap it ACKs file chunks with
   // the position it had before, which may belong to another history (a primary that lost its
   // unsynced WAL tail, an older epoch) and must not confirm this primary's writes. UINT64_MAX
-  // from the start of a bootstrap until BOOTSTRAP_END is queued; then the bytes through it.
+  // from the decision to bootstrap until BOOTSTRAP_END is written on the strand; then the bytes
+  // accounted at that moment (at least the bytes through it in wire order: a heartbeat written
+  // before it is accounted before it).
   uint64_t ack_sequences_from_bytes_ = 0;
-  // GUARDED_BY(mu_) when set (pump), read and cleared by HandleAck (strand): the next counting ACK
-  // confirms a bootstrap's install, so the secondary's position is the provider's to trust.
+  // GUARDED_BY(mu_); set on the strand with BOOTSTRAP_END, read and cleared by HandleAck: the
+  // next counting ACK confirms a bootstrap's install, so the secondary's position is trusted.
   bool trust_on_ack_ = false;
   struct InFlight {
     uint64_t last_sequence;

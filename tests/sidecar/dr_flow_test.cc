@@ -79,6 +79,8 @@ class DrFlowTest : public ::testing::Test {
     std::string token = SecondaryToken(primary_, "secondary");
     Reply r = secondary_.Call("POST", kDr + "secondary/enable", {{"token", token}}, secondary_.root_token);
     ASSERT_EQ(r.status, 200) << r.body.dump();
+    // Kept before the plugin switched (a sidecar dying right after must find it).
+    EXPECT_TRUE(secondary_.control.kept_bundle_at_last_switch().has_value());
   }
 
   // Runs generate-operation-token on `node` with `keys` (hex); returns the decoded token.
@@ -599,6 +601,14 @@ TEST_F(DrFlowTest, RevokeSecondaryDisconnectsAndRetiresTheId) {
   EXPECT_TRUE(Contains(FirstError(again), "already revoked")) << FirstError(again);
   EXPECT_TRUE(primary_.control.allowed_secondaries().empty());
   EXPECT_FALSE(SecondaryToken(primary_, "secondary-rebuilt").empty());
+  // An unused token's id is freed by the revoke (no certificate was issued under it).
+  EXPECT_FALSE(SecondaryToken(primary_, "never-used").empty());
+  Reply dup = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "never-used"}}, primary_.root_token);
+  EXPECT_EQ(dup.status, 400);
+  EXPECT_TRUE(Contains(FirstError(dup), "revoke its unused token first")) << FirstError(dup);
+  ASSERT_EQ(primary_.Call("POST", kDr + "primary/revoke-secondary", {{"id", "never-used"}}, primary_.root_token).status,
+            204);
+  EXPECT_FALSE(SecondaryToken(primary_, "never-used").empty());
 }
 
 TEST_F(DrFlowTest, DemoteOldPrimaryThenFollowTheNewOne) {
@@ -629,18 +639,23 @@ TEST_F(DrFlowTest, DemoteOldPrimaryThenFollowTheNewOne) {
   Reply bad = primary_.Call("POST", kDr + "secondary/update-primary", {{"dr_operation_token", "nope"}, {"token", token}});
   EXPECT_EQ(bad.status, 400);
   // The kept bundle is written before the plugin switches, and put back when the plugin refuses.
+  ASSERT_TRUE(primary_.control.Put(Store::kLocal, "sidecar/dr/bundle", R"({"previous":true})").ok());
   primary_.control.FailNextUpdatePrimary(Status::Unavailable("the plugin refused"));
   const std::string token_refused = SecondaryToken(secondary_, "old-primary-2", primary_.root_token);
   Reply refused = primary_.Call("POST", kDr + "secondary/update-primary",
                                 {{"dr_operation_token", op2}, {"token", token_refused}});
   EXPECT_EQ(refused.status / 100, 5) << refused.body.dump();
-  EXPECT_FALSE(primary_.control.Get(Store::kLocal, "sidecar/dr/bundle")->has_value()) << "not put back";
+  EXPECT_EQ(primary_.control.Get(Store::kLocal, "sidecar/dr/bundle")->value_or(""), R"({"previous":true})")
+      << "not put back";
+  ASSERT_TRUE(primary_.control.Delete(Store::kLocal, "sidecar/dr/bundle").ok());
   // (Its activation token was used up on the new primary: retire that id there.)
   ASSERT_EQ(secondary_.Call("POST", kDr + "primary/revoke-secondary", {{"id", "old-primary-2"}}, primary_.root_token).status,
             204);
   Reply up = primary_.Call("POST", kDr + "secondary/update-primary", {{"dr_operation_token", op2}, {"token", token}});
   ASSERT_EQ(up.status, 200) << up.body.dump();
   EXPECT_TRUE(primary_.control.Get(Store::kLocal, "sidecar/dr/bundle")->has_value());
+  EXPECT_TRUE(primary_.control.kept_bundle_at_last_switch().has_value())
+      << "the bundle must be kept before the plugin switches (a sidecar dying right after would lose it)";
   std::optional<ActivationBundle> b = primary_.control.last_bundle();
   ASSERT_TRUE(b.has_value());
   EXPECT_EQ(b->primary_api_addr, secondary_.addr);

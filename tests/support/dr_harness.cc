@@ -33,6 +33,7 @@ std::optional<ActivationBundle> FakeReplicatedControl::last_bundle() {
 }
 
 rocksdr::Status FakeReplicatedControl::EnableSecondary(const ActivationBundle& bundle) {
+  RecordKeptBundle();
   rocksdr::Status st = MemoryPluginControl::EnableSecondary(bundle);
   if (!st.ok()) return st;
   {
@@ -43,12 +44,24 @@ rocksdr::Status FakeReplicatedControl::EnableSecondary(const ActivationBundle& b
   return rocksdr::Status::OK();
 }
 
+void FakeReplicatedControl::RecordKeptBundle() {
+  Result<std::optional<std::string>> kept = Get(Store::kLocal, "sidecar/dr/bundle");
+  std::lock_guard<std::mutex> l(mu2_);
+  kept_bundle_at_switch_ = kept.ok() ? *kept : std::nullopt;
+}
+
+std::optional<std::string> FakeReplicatedControl::kept_bundle_at_last_switch() {
+  std::lock_guard<std::mutex> l(mu2_);
+  return kept_bundle_at_switch_;
+}
+
 void FakeReplicatedControl::FailNextUpdatePrimary(rocksdr::Status st) {
   std::lock_guard<std::mutex> l(mu2_);
   fail_next_update_ = std::move(st);
 }
 
 rocksdr::Status FakeReplicatedControl::UpdatePrimary(const std::optional<ActivationBundle>& bundle) {
+  RecordKeptBundle();
   {
     std::lock_guard<std::mutex> l(mu2_);
     if (fail_next_update_.has_value()) {

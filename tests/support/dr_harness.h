@@ -36,6 +36,9 @@ class FakeReplicatedControl : public MemoryPluginControl {
   void FailNextPromote(rocksdr::Status st, bool after_promoting = false);
   // The next UpdatePrimary fails with `st` and changes nothing.
   void FailNextUpdatePrimary(rocksdr::Status st);
+  // The sidecar's kept bundle (local "sidecar/dr/bundle") when the last EnableSecondary /
+  // UpdatePrimary was called: it must already be there, should the sidecar die right after.
+  std::optional<std::string> kept_bundle_at_last_switch();
   std::optional<ActivationBundle> last_bundle();
   // The config passed to the last EnablePrimary / Promote.
   std::optional<PrimaryConfig> last_primary_config();
@@ -53,6 +56,8 @@ class FakeReplicatedControl : public MemoryPluginControl {
   std::optional<PrimaryConfig> last_primary_config_;
   std::optional<rocksdr::Status> fail_next_promote_;
   std::optional<rocksdr::Status> fail_next_update_;
+  std::optional<std::string> kept_bundle_at_switch_;
+  void RecordKeptBundle();
   bool fail_after_promoting_ = false;
   std::atomic<bool> connected_{false};
 };

@@ -135,9 +135,11 @@ ApiResponse HandleSecondaryToken(DrContext& ctx, ApiRequest& req) {
                               "connect with it). Give the new secondary another id");
   }
   if (existing->has_value() && ((*existing)->state == "active" || (*existing)->token_expires > now)) {
-    return ErrorResponse(400, "a secondary with id \"" + *id + "\" already exists (" + (*existing)->state +
-                                  "); choose another id, or revoke it first with "
-                                  "sys/replication/dr/primary/revoke-secondary");
+    return ErrorResponse(400, "a secondary with id \"" + *id + "\" already exists (" + (*existing)->state + "); " +
+                                  ((*existing)->state == "pending"
+                                       ? "revoke its unused token first (sys/replication/dr/primary/revoke-secondary: "
+                                         "the id stays usable), or choose another id"
+                                       : "choose another id (revoking an active secondary retires its id)"));
   }
   Result<std::string> accessor = crypto::RandomUuid();
   if (!accessor.ok()) return Fail(accessor.status());
@@ -285,14 +287,19 @@ ApiResponse HandleRevokeSecondary(DrContext& ctx, ApiRequest& req) {
   if (!rec.ok()) return Fail(rec.status());
   if (!rec->has_value()) return ErrorResponse(400, "no secondary with id \"" + *id + "\" is known to this primary");
   if ((*rec)->state == "revoked") return ErrorResponse(400, "the secondary \"" + *id + "\" is already revoked");
-  // Kept as "revoked", not deleted: a new token for the same id would let the revoked machine,
-  // whose certificate names that id, back in.
-  SecondaryRecord revoked = **rec;
-  revoked.state = "revoked";
-  revoked.accessor_hash.clear();
-  revoked.jti_hash.clear();
-  revoked.token_expires = 0;
-  if (Status st = ctx.registry.Put(revoked); !st.ok()) return Fail(st);
+  if ((*rec)->state == "pending") {
+    // No certificate was issued under it yet: the id is free again.
+    if (Status st = ctx.registry.Delete(*id); !st.ok()) return Fail(st);
+  } else {
+    // Kept as "revoked", not deleted: a new token for the same id would let the revoked machine,
+    // whose certificate names that id, back in.
+    SecondaryRecord revoked = **rec;
+    revoked.state = "revoked";
+    revoked.accessor_hash.clear();
+    revoked.jti_hash.clear();
+    revoked.token_expires = 0;
+    if (Status st = ctx.registry.Put(revoked); !st.ok()) return Fail(st);
+  }
   if (Status st = PushAllowed(ctx); !st.ok()) return Fail(st);
   if (Status st = ctx.core->control()->RevokeSecondary(*id); !st.ok()) return Fail(st);
   spdlog::info("dr: secondary \"{}\" revoked", *id);

@@ -156,7 +156,12 @@ ApiResponse HandleSecondaryEnable(DrContext& ctx, ApiRequest& req) {
   if (!before.ok()) return Fail(before.status());
   if (Status st = StoreBundle(ctx, *bundle); !st.ok()) return Fail(st.WithContext("keeping the activation bundle"));
   if (Status st = ctx.core->control()->EnableSecondary(*bundle); !st.ok()) {
-    RestoreBundle(ctx, *before);
+    // Put the old bundle back only if the plugin did not switch (a failure after its role change,
+    // or a control-call timeout, leaves a secondary of this cluster that needs this bundle).
+    Result<PluginRole> after = ReadPluginRole(*ctx.core);
+    if (!(after.ok() && after->role == "secondary" && after->cluster_id == bundle->cluster_id)) {
+      RestoreBundle(ctx, *before);
+    }
     return Fail(st.WithContext("the plugin refused to become a DR secondary"));
   }
   // From here on the replicated store is the primary's: this node's own keyring and tokens are
