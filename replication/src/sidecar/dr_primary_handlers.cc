@@ -321,7 +321,7 @@ ApiResponse HandlePrimaryDemote(DrContext& ctx, ApiRequest& req) {
   // before (the re-arm loop would re-attach it there).
   Status st = ctx.optokens.RevokeAll();
   if (st.ok()) st = ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey));
-  if (!st.ok()) warnings.push_back("demoted, but removing stale DR operation tokens failed: " + st.message());
+  if (!st.ok()) warnings.push_back("demoted, but removing its stale DR operation tokens and kept bundle failed: " + st.message());
   spdlog::info("dr: demoted to DR secondary (no primary; follow a new one with secondary/update-primary)");
   return Envelope(req, nullptr, std::move(warnings));
 }
