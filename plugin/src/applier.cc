@@ -344,7 +344,7 @@ Status Applier::Apply(const std::vector<replication::WalBatch>& batches) {
       group.clear();  // only LogData of count-0 batches: nothing to persist
       return Status::OK();
     }
-    Status s = WriteGroup(&group, records, group_cursor, std::nullopt);
+    Status s = WriteGroup(&group, records, group_cursor, nullptr);
     records = 0;
     return s;
   };
@@ -364,7 +364,7 @@ Status Applier::Apply(const std::vector<replication::WalBatch>& batches) {
       continue;
     }
     ROCKSDR_RETURN_IF_ERROR(flush());
-    std::optional<uint64_t> new_epoch;
+    const Marker* new_epoch = nullptr;
     for (const Marker& m : sc.markers) {
       switch (m.kind) {
         case MarkerKind::kCfCreate:
@@ -379,7 +379,7 @@ Status Applier::Apply(const std::vector<replication::WalBatch>& batches) {
                                     " files) at sequence " + std::to_string(b.sequence) +
                                     "; applied up to sequence " + std::to_string(*cursor_));
         case MarkerKind::kEpoch:
-          new_epoch = m.id;
+          new_epoch = &m;
           break;
       }
     }
@@ -390,8 +390,7 @@ Status Applier::Apply(const std::vector<replication::WalBatch>& batches) {
   return flush();
 }
 
-Status Applier::WriteGroup(std::string* rep, uint32_t records, uint64_t new_cursor,
-                           std::optional<uint64_t> new_epoch) {
+Status Applier::WriteGroup(std::string* rep, uint32_t records, uint64_t new_cursor, const Marker* epoch) {
   if (rep->empty()) rep->assign(kHeaderBytes, '\0');
   std::memset(rep->data(), 0, 8);  // the secondary assigns its own sequence numbers
   EncodeFixed32(rep->data() + 8, records);
@@ -399,8 +398,10 @@ Status Applier::WriteGroup(std::string* rep, uint32_t records, uint64_t new_curs
   rep->clear();
   rocksdb::Status s = wb.Put(local_cf_, rocksdb::Slice(kLocalKeyCursor.data(), kLocalKeyCursor.size()),
                              Fixed64(new_cursor));
-  if (s.ok() && new_epoch) {
-    s = wb.Put(local_cf_, rocksdb::Slice(kLocalKeyEpoch.data(), kLocalKeyEpoch.size()), Fixed64(*new_epoch));
+  if (s.ok() && epoch != nullptr) {
+    s = wb.Put(local_cf_, rocksdb::Slice(kLocalKeyEpoch.data(), kLocalKeyEpoch.size()), Fixed64(epoch->id));
+    const rocksdb::Slice history(kLocalKeyHistory.data(), kLocalKeyHistory.size());
+    if (s.ok()) s = epoch->history.empty() ? wb.Delete(local_cf_, history) : wb.Put(local_cf_, history, epoch->history);
   }
   if (s.ok()) {
     rocksdb::WriteOptions wo;
@@ -414,7 +415,7 @@ Status Applier::WriteGroup(std::string* rep, uint32_t records, uint64_t new_curs
   cursor_ = new_cursor;
   applied_plus_one_.store(new_cursor + 1, std::memory_order_release);
   if (options_.sync) durable_plus_one_.store(new_cursor + 1, std::memory_order_release);
-  if (new_epoch) epoch_ = new_epoch;
+  if (epoch != nullptr) epoch_ = epoch->id;
   return Status::OK();
 }
 

@@ -53,6 +53,8 @@
 
 namespace rocksdr::plugin {
 
+struct Marker;  // marker.h
+
 struct ApplierOptions {
   // Sync the WAL with every group write (then durable == applied). If false, durability advances
   // with SyncWal() only.
@@ -128,7 +130,9 @@ class Applier {
     return x == 0 ? std::nullopt : std::optional<uint64_t>(x - 1);
   }
   Status Validate(const std::vector<replication::WalBatch>& batches, std::vector<Scanned>* scanned);
-  Status WriteGroup(std::string* rep, uint32_t records, uint64_t new_cursor, std::optional<uint64_t> new_epoch);
+  // `epoch` (may be null): an epoch marker applied with this group; its epoch and history id are
+  // recorded in the same write (a marker without a history id deletes the stored one).
+  Status WriteGroup(std::string* rep, uint32_t records, uint64_t new_cursor, const Marker* epoch);
   Status ExecuteCfCreate(uint64_t id, const std::string& name);
   Status ExecuteCfDrop(uint64_t id, const std::string& name);
   Status MarkNeedsBootstrap(std::string reason);

@@ -372,12 +372,18 @@ Result<uint64_t> CheckpointInstaller::Finalize(const std::map<std::string, std::
     rocksdb::WriteBatch wb;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), local));
     rocksdb::Status rs;
-    for (it->SeekToFirst(); it->Valid() && rs.ok(); it->Next()) rs = wb.Delete(local, it->key());
+    // The checkpoint's history id stays: it names the history of the data just received.
+    const rocksdb::Slice history(kLocalKeyHistory.data(), kLocalKeyHistory.size());
+    for (it->SeekToFirst(); it->Valid() && rs.ok(); it->Next()) {
+      if (it->key() != history) rs = wb.Delete(local, it->key());
+    }
     if (rs.ok()) rs = it->status();
     it.reset();
     if (rs.ok()) rs = wb.Put(local, rocksdb::Slice(kLocalKeyCursor.data(), kLocalKeyCursor.size()), Fixed64(seq));
     for (const auto& [k, v] : carried_local_keys) {
-      if (rs.ok() && options_.local_keys.count(k) == 0 && k != kLocalKeyCursor) rs = wb.Put(local, k, v);
+      if (rs.ok() && options_.local_keys.count(k) == 0 && k != kLocalKeyCursor && k != kLocalKeyHistory) {
+        rs = wb.Put(local, k, v);
+      }
     }
     for (const auto& [k, v] : options_.local_keys) {
       if (rs.ok()) rs = wb.Put(local, k, v);

@@ -21,7 +21,8 @@
 //
 // Finalize opens the staged DB with the caller's options, checks that it contains at least the
 // announced sequence, takes its exact last sequence as the cursor, deletes every key of the
-// primary's kLocalCf (node-local state is never inherited: role, epoch, credentials, ...), and
+// primary's kLocalCf but its history id (node-local state is never inherited: role, epoch,
+// credentials, ...; the history id names the data's history, not the node), and
 // writes the cursor plus the caller's `local_keys` (and the keys carried over from the replaced
 // DB, see Commit) in one synced WriteBatch.
 //

@@ -172,6 +172,14 @@ std::optional<uint64_t> DbSink::Cursor() {
   return v == 0 ? std::nullopt : std::optional<uint64_t>(v - 1);
 }
 
+std::string DbSink::History() {
+  // On the client's I/O thread, which is also the only one that closes and reopens the DB for a
+  // bootstrap install.
+  if (!db_->is_open()) return std::string();
+  Result<std::string> h = db_->impl()->state_store()->ReadHistory();
+  return h.ok() ? *h : std::string();
+}
+
 uint64_t DbSink::DurableSequence() { return durable_.load(); }
 
 Status DbSink::Apply(const std::vector<replication::WalBatch>& batches) {

@@ -85,6 +85,7 @@ class DbSink : public replication::BatchSink {
 
   // --- replication::BatchSink
   std::optional<uint64_t> Cursor() override;
+  std::string History() override;
   Status Apply(const std::vector<replication::WalBatch>& batches) override;
   uint64_t DurableSequence() override;
   bool SetDurableListener(std::function<void()> listener) override;

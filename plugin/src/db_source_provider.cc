@@ -72,6 +72,11 @@ Result<std::unique_ptr<replication::CheckpointReader>> DbSourceProvider::CreateC
 
 uint64_t DbSourceProvider::LatestSequence() { return db_->base()->GetLatestSequenceNumber(); }
 
+std::string DbSourceProvider::History() {
+  Result<std::string> h = db_->state_store()->ReadHistory();
+  return h.ok() ? *h : std::string();  // unreadable: unknown, the epoch alone decides
+}
+
 std::optional<std::string> DbSourceProvider::UntrustedPositionReason(const std::string& secondary_id,
                                                                      uint64_t cursor) {
   const uint64_t opened = db_->open_sequence();

@@ -30,6 +30,7 @@ class DbSourceProvider : public replication::SourceProvider {
   Result<std::unique_ptr<replication::CheckpointReader>> CreateCheckpoint() override;
   uint64_t LatestSequence() override;
   std::optional<std::string> UntrustedPositionReason(const std::string& secondary_id, uint64_t cursor) override;
+  std::string History() override;
   void PositionTrusted(const std::string& secondary_id) override;
 
   // Checkpoints made so far (tests, metrics).

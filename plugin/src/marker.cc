@@ -4,7 +4,8 @@
 //   kind    := "cf-create" | "cf-drop" | "ingest" | "epoch"
 //   number  := decimal digits, no sign, no leading zeros (except "0"), fits uint64
 //   text    := percent-encoded bytes: '%', ':' and bytes outside 0x21..0x7e are written "%XX"
-//              (upper-case hex); for ingest it is a decimal file count instead
+//              (upper-case hex); for ingest it is a decimal file count instead; for epoch it
+//              may be followed by ":" and the history id (percent-encoded too)
 #include "marker.h"
 
 #include <charconv>
@@ -16,6 +17,7 @@ namespace rocksdr::plugin {
 namespace {
 
 constexpr size_t kMaxMarkerBytes = 64 * 1024;
+constexpr size_t kMaxHistoryIdBytes = 64;
 
 std::string_view KindName(MarkerKind kind) {
   switch (kind) {
@@ -104,6 +106,10 @@ std::string EncodeMarker(const Marker& m) {
   } else {
     out.append(PercentEncode(m.name));
   }
+  if (m.kind == MarkerKind::kEpoch && !m.history.empty()) {
+    out.push_back(':');
+    out.append(PercentEncode(m.history));
+  }
   return out;
 }
 
@@ -122,7 +128,7 @@ Result<Marker> DecodeMarker(std::string_view blob) {
   if (c2 == std::string_view::npos) return Status::Corruption("rocksdr marker: missing third field");
   const std::string_view kind = rest.substr(0, c1);
   const std::string_view number = rest.substr(c1 + 1, c2 - c1 - 1);
-  const std::string_view text = rest.substr(c2 + 1);
+  std::string_view text = rest.substr(c2 + 1);
 
   Marker m;
   if (kind == "cf-create") {
@@ -145,6 +151,23 @@ Result<Marker> DecodeMarker(std::string_view blob) {
     if (!count.ok()) return count.status();
     m.count = *count;
     return m;
+  }
+  if (m.kind == MarkerKind::kEpoch) {
+    if (const size_t c3 = text.find(':'); c3 != std::string_view::npos) {
+      auto history = PercentDecode(text.substr(c3 + 1), "history id");
+      if (!history.ok()) return history.status();
+      if (history->empty() || history->size() > kMaxHistoryIdBytes) {
+        return Status::Corruption("rocksdr marker: the history id must be 1.." + std::to_string(kMaxHistoryIdBytes) +
+                                  " bytes");
+      }
+      for (char ch : *history) {
+        if (NeedsEscape(static_cast<unsigned char>(ch))) {
+          return Status::Corruption("rocksdr marker: the history id is not printable ASCII");
+        }
+      }
+      m.history = std::move(*history);
+      text = text.substr(0, c3);
+    }
   }
   auto name = PercentDecode(text, m.kind == MarkerKind::kEpoch ? "cluster id" : "column family name");
   if (!name.ok()) return name.status();

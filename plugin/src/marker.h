@@ -11,7 +11,11 @@
 //   cf-create:<cf id>:<cf name>   a column family was created with this id (ids follow creation order)
 //   cf-drop:<cf id>:<cf name>     a column family was dropped
 //   ingest:<cf id>:<file count>   files were ingested (not in the WAL): secondaries re-bootstrap
-//   epoch:<epoch>:<cluster id>    a new history starts (promotion); the first record of that history
+//   epoch:<epoch>:<cluster id>[:<history id>]
+//                                 a new history starts (promotion); the first record of that history.
+//                                 The history id (printable ASCII, at most 64 bytes) names it apart
+//                                 from another site's promotion to the same epoch; markers written
+//                                 before history ids existed have none
 //
 // Who may include: plugin/src only. Pure functions; any thread.
 #pragma once
@@ -31,6 +35,7 @@ struct Marker {
   uint64_t id = 0;        // cf id (cf-create, cf-drop, ingest) or epoch (epoch)
   std::string name;       // cf name (cf-create, cf-drop) or cluster id (epoch)
   uint64_t count = 0;     // file count (ingest)
+  std::string history;    // the new history's id (epoch; "" = none)
 };
 
 // The LogData blob for `m`, starting with kMarkerPrefix.

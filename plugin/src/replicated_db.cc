@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "batch_scan.h"
+#include "rocksdr/crypto/random.h"
 #include "coding.h"
 #include "reserved_cf.h"
 #include "wal_window.h"
@@ -423,7 +424,7 @@ rocksdb::Status ReplicatedDBImpl::CreateOne(const rocksdb::ColumnFamilyOptions& 
   rocksdb::Status s = db_->CreateColumnFamily(o, name, &h);
   if (!s.ok()) return s;
   if (role_.load() == Role::kPrimary) {
-    s = WriteMarker(Marker{MarkerKind::kCfCreate, h->GetID(), name, 0});
+    s = WriteMarker(Marker{MarkerKind::kCfCreate, h->GetID(), name, 0, {}});
     if (!s.ok()) {
       // Without its marker secondaries could not follow: undo the creation.
       rocksdb::Status undo = db_->DropColumnFamily(h);
@@ -481,7 +482,7 @@ rocksdb::Status ReplicatedDBImpl::DropOne(rocksdb::ColumnFamilyHandle* cf) {
   rocksdb::Status s = db_->DropColumnFamily(cf);
   if (!s.ok()) return s;
   if (role_.load() == Role::kPrimary) {
-    s = WriteMarker(Marker{MarkerKind::kCfDrop, id, name, 0});
+    s = WriteMarker(Marker{MarkerKind::kCfDrop, id, name, 0, {}});
     if (!s.ok()) {
       return rocksdb::Status::IOError("column family '" + name +
                                       "' was dropped but the drop could not be recorded for replication (" +
@@ -556,7 +557,7 @@ rocksdb::Status ReplicatedDBImpl::IngestExternalFiles(const std::vector<rocksdb:
       std::lock_guard<std::mutex> ddl(ddl_mu_);
       for (const auto& a : args) {
         auto* cf = a.column_family != nullptr ? a.column_family : db_->DefaultColumnFamily();
-        rocksdb::Status s = WriteMarker(Marker{MarkerKind::kIngest, cf->GetID(), "", a.external_files.size()});
+        rocksdb::Status s = WriteMarker(Marker{MarkerKind::kIngest, cf->GetID(), "", a.external_files.size(), {}});
         if (!s.ok()) return s;
       }
     }
@@ -600,7 +601,13 @@ Status ReplicatedDBImpl::SetRole(Role role, uint64_t epoch, const std::string& c
   const bool new_history = role == Role::kPrimary &&
                            (role_.load() != Role::kPrimary || epoch != old_epoch || cluster_id != old_cluster);
   if (new_history) {
-    rocksdb::Status s = batch.PutLogData(EncodeMarker(Marker{MarkerKind::kEpoch, epoch, cluster_id, 0}));
+    // The history's id tells it apart from another site's promotion to the same epoch.
+    Result<std::string> history = crypto::RandomUuid();
+    if (!history.ok()) return history.status().WithContext("choosing the new history's id");
+    Marker marker{MarkerKind::kEpoch, epoch, cluster_id, 0, {}};
+    marker.history = *history;
+    rocksdb::Status s = batch.PutLogData(EncodeMarker(marker));
+    if (s.ok()) s = batch.Put(local_cf_, rocksdb::Slice(kLocalKeyHistory.data(), kLocalKeyHistory.size()), *history);
     if (!s.ok()) return Status::Internal("building the epoch marker: " + s.ToString());
   }
   if (also) ROCKSDR_RETURN_IF_ERROR(also(&batch));

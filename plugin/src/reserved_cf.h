@@ -25,6 +25,11 @@ inline constexpr std::string_view kLocalKeyClusterId = "cluster_id"; // text (UU
 // fence is set, deleted with every role change and by an operator re-enable, so a fenced primary
 // that restarts stays fenced (invariant 4) instead of taking writes at its old epoch.
 inline constexpr std::string_view kLocalKeyFence = "fence";
+// The id of the history this node's data belongs to (text, a UUID): written with the epoch marker
+// by the primary that starts a history (SetRole), by the applier when it applies such a marker,
+// and kept from the checkpoint by a bootstrap install. Sent in HELLO, so two sites promoted to the
+// same epoch do not take each other's positions for their own (PROTOCOL.md "Handshake" 5).
+inline constexpr std::string_view kLocalKeyHistory = "history";
 
 // Key prefixes of kLocalCf owned by this node's sidecar ("sidecar/": activation credentials,
 // DR operation-token state) and control socket ("control/": allowed secondaries, the followed

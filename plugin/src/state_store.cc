@@ -89,6 +89,19 @@ Status StateStore::Save(Role role, uint64_t epoch, const std::string& cluster_id
   return FromRocks(s, "persisting rocksdr role/epoch/cluster id");
 }
 
+Result<std::string> StateStore::ReadHistory() const {
+  Result<std::optional<std::string>> raw = Get(kLocalKeyHistory);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return std::string();
+  const std::string& v = **raw;
+  if (v.empty() || v.size() > 64) return std::string();
+  for (char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x21 || c > 0x7e || c == ':' || c == '%') return std::string();
+  }
+  return v;
+}
+
 Status StateStore::SaveFence(const std::optional<std::string>& reason) {
   rocksdb::WriteBatch batch;
   const rocksdb::Slice key(kLocalKeyFence.data(), kLocalKeyFence.size());

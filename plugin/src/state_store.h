@@ -7,6 +7,7 @@
 //   kLocalKeyClusterId  text, at most 64 bytes of [0-9A-Za-z-] (a UUID)
 //   kLocalKeyCursor     fixed64 LE, written by the applier (read here)
 //   kLocalKeyFence      text: why a superseded primary refuses writes (present while it does)
+//   kLocalKeyHistory    text: the id of the history the data belongs to (reserved_cf.h)
 //
 // Save writes all three identity keys in one synced WriteBatch (plus whatever the caller adds
 // to the batch, e.g. an epoch marker), so a crash leaves either the old or the new identity.
@@ -50,6 +51,10 @@ class StateStore {
 
   // Records (reason set) or ends (nullopt) the write fence, synced.
   Status SaveFence(const std::optional<std::string>& reason);
+
+  // The id of the history this node's data belongs to; "" if none is stored (data written
+  // before history ids existed) or if the stored value is not a printable id of at most 64 bytes.
+  Result<std::string> ReadHistory() const;
 
   // The applier's cursor (last primary sequence applied), nullopt if none is stored.
   Result<std::optional<uint64_t>> ReadCursor() const;

@@ -72,6 +72,13 @@ Status CheckWelcome(const Hello& hello, const Welcome& welcome, ErrorCode* code)
   return Status::OK();
 }
 
+std::optional<std::string> ForeignHistoryReason(const Hello& hello, std::string_view primary_history) {
+  if (hello.history.empty() || primary_history.empty() || hello.history == primary_history) return std::nullopt;
+  return "the secondary's position belongs to another history of epoch " + std::to_string(hello.epoch) +
+         " (history " + hello.history + ", this primary's is " + std::string(primary_history) +
+         "): two sites were promoted to the same epoch, and the secondary holds writes of the other one";
+}
+
 void DecideResume(const Hello& hello, const PrimaryPosition& primary, Welcome* welcome) {
   welcome->epoch = primary.epoch;
   welcome->primary_latest_sequence = primary.latest_sequence;
@@ -84,6 +91,8 @@ void DecideResume(const Hello& hello, const PrimaryPosition& primary, Welcome* w
   } else if (hello.epoch != primary.epoch) {
     welcome->bootstrap_reason = "the secondary's position belongs to epoch " + std::to_string(hello.epoch) +
                                 "'s history; this primary is at epoch " + std::to_string(primary.epoch);
+  } else if (auto other = ForeignHistoryReason(hello, primary.history)) {
+    welcome->bootstrap_reason = *other;
   } else if (cursor > primary.latest_sequence) {
     welcome->bootstrap_reason = "the secondary's position " + std::to_string(cursor) +
                                 " is ahead of the primary's latest sequence " +

@@ -17,7 +17,8 @@ std::string Hex32(uint32_t v) {
 
 // hello := min_version:fixed16 max_version:fixed16 cluster_id:string epoch:fixed64
 //          secondary_id:string has_cursor:uint8 last_applied_sequence:fixed64
-//          max_frame_payload:fixed32 window_bytes:fixed64 [extensions of later versions]
+//          max_frame_payload:fixed32 window_bytes:fixed64
+//          [history:string, if max_version >= 4] [extensions of later versions]
 void EncodeTo(const Hello& m, std::string* payload) {
   wire::PutFixed16(payload, m.min_version);
   wire::PutFixed16(payload, m.max_version);
@@ -28,6 +29,7 @@ void EncodeTo(const Hello& m, std::string* payload) {
   wire::PutFixed64(payload, m.last_applied_sequence);
   wire::PutFixed32(payload, m.max_frame_payload);
   wire::PutFixed64(payload, m.window_bytes);
+  if (m.max_version >= kHelloHistoryVersion) wire::PutLengthPrefixed(payload, m.history);
 }
 
 std::string Encode(const Hello& m) {
@@ -47,6 +49,14 @@ Status Validate(const Hello& m, const ProtocolLimits& limits) {
     return Status::InvalidArgument("HELLO: field last_applied_sequence: must be 0 when has_cursor is false");
   }
   ROCKSDR_RETURN_IF_ERROR(CheckSequence("HELLO", "last_applied_sequence", m.last_applied_sequence));
+  if (m.max_version < kHelloHistoryVersion && !m.history.empty()) {
+    return Status::InvalidArgument("HELLO: field history: version " + std::to_string(m.max_version) +
+                                   " has no history (it starts at version " +
+                                   std::to_string(kHelloHistoryVersion) + ")");
+  }
+  if (!m.history.empty()) {
+    ROCKSDR_RETURN_IF_ERROR(CheckId("HELLO", "history", m.history, kMaxHistoryIdLength));
+  }
   if (m.max_frame_payload < kMinFramePayloadLimit || m.max_frame_payload > kMaxFramePayloadCeiling) {
     return Status::InvalidArgument("HELLO: field max_frame_payload: " + std::to_string(m.max_frame_payload) +
                                    " is outside [" + std::to_string(kMinFramePayloadLimit) + ", " +
@@ -70,6 +80,8 @@ Status Decode(std::string_view payload, Hello* m, const ProtocolLimits& limits) 
   r.Fixed64(&m->last_applied_sequence, "last_applied_sequence");
   r.Fixed32(&m->max_frame_payload, "max_frame_payload");
   r.Fixed64(&m->window_bytes, "window_bytes");
+  m->history.clear();
+  if (r.ok() && m->max_version >= kHelloHistoryVersion) r.String(&m->history, kMaxHistoryIdLength, "history");
   // A peer that speaks a later version may append fields this build does not know; the version-1
   // fields are a prefix of every later HELLO so that negotiation always works.
   ROCKSDR_RETURN_IF_ERROR(r.Finish(/*allow_trailing=*/r.ok() && m->max_version > kProtocolVersion));

@@ -8,6 +8,7 @@
 
 #include "rocksdr/replication/crc32c.h"
 #include "rocksdr/replication/handshake.h"
+#include "message_reader.h"
 #include "rocksdr/replication/sink_retry.h"
 
 namespace rocksdr::replication {
@@ -108,6 +109,11 @@ void ReceiverSession::OnHandshake(const boost::system::error_code& ec) {
   const std::optional<uint64_t> cursor = sink_->Cursor();
   hello_.has_cursor = cursor.has_value();
   hello_.last_applied_sequence = cursor.value_or(0);
+  if (cursor && hello_.max_version >= kHelloHistoryVersion) {
+    std::string history = sink_->History();
+    // A malformed id is sent as unknown rather than making the HELLO invalid.
+    if (CheckId("HELLO", "history", history, kMaxHistoryIdLength).ok()) hello_.history = std::move(history);
+  }
   hello_.max_frame_payload = options_.limits.max_frame_payload;
   hello_.window_bytes = options_.window_bytes;
   std::string frame;

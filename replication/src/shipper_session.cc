@@ -565,6 +565,8 @@ void ShipperSession::PumpMain(Hello hello) {
     bootstrap_reason = "the secondary's epoch " + std::to_string(hello.epoch) +
                        " is older than the primary's epoch " + std::to_string(options_.epoch) +
                        ": its position may belong to a superseded history";
+  } else if (auto other = ForeignHistoryReason(hello, provider_->History())) {
+    bootstrap_reason = *other;
   } else if (hello.last_applied_sequence > provider_->LatestSequence()) {
     bootstrap_reason = "the secondary's cursor " + std::to_string(hello.last_applied_sequence) +
                        " is ahead of the primary's latest sequence " +

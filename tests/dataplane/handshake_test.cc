@@ -99,7 +99,7 @@ TEST(Handshake, CheckWelcomeRules) {
 }
 
 TEST(Handshake, DecideResume) {
-  PrimaryPosition p{.epoch = 4, .latest_sequence = 1000, .oldest_available_sequence = 500};
+  PrimaryPosition p{.epoch = 4, .latest_sequence = 1000, .oldest_available_sequence = 500, .history = ""};
   Welcome w;
 
   DecideResume(MakeHello(4, true, 700), p, &w);
@@ -134,10 +134,30 @@ TEST(Handshake, DecideResume) {
   EXPECT_EQ(w.mode, ResumeMode::kBootstrap);
   EXPECT_NE(w.bootstrap_reason.find("diverged"), std::string::npos);
 
-  PrimaryPosition no_wal{.epoch = 4, .latest_sequence = 1000, .oldest_available_sequence = 0};
+  PrimaryPosition no_wal{.epoch = 4, .latest_sequence = 1000, .oldest_available_sequence = 0, .history = ""};
   DecideResume(MakeHello(4, true, 900), no_wal, &w);
   EXPECT_EQ(w.mode, ResumeMode::kBootstrap);
   EXPECT_NE(w.bootstrap_reason.find("holds no batch"), std::string::npos);
+
+  // Two sites promoted to epoch 4: the same epoch, another history. Unknown ids (older data) on
+  // either side leave the decision to the epoch.
+  PrimaryPosition named = p;
+  named.history = "history-of-b";
+  Hello other = MakeHello(4, true, 700);
+  other.history = "history-of-c";
+  DecideResume(other, named, &w);
+  EXPECT_EQ(w.mode, ResumeMode::kBootstrap);
+  EXPECT_NE(w.bootstrap_reason.find("another history of epoch 4"), std::string::npos) << w.bootstrap_reason;
+  EXPECT_NE(w.bootstrap_reason.find("history-of-c"), std::string::npos) << w.bootstrap_reason;
+  other.history = "history-of-b";
+  DecideResume(other, named, &w);
+  EXPECT_EQ(w.mode, ResumeMode::kStream);
+  other.history = "";
+  DecideResume(other, named, &w);
+  EXPECT_EQ(w.mode, ResumeMode::kStream);
+  other.history = "history-of-c";
+  DecideResume(other, p, &w);
+  EXPECT_EQ(w.mode, ResumeMode::kStream);
 
   // Every decision is a valid WELCOME.
   w.cluster_id = "cluster-a";

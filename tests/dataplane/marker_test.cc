@@ -24,6 +24,9 @@ TEST(Marker, EncodesTheDocumentedText) {
   EXPECT_EQ(EncodeMarker(Make(MarkerKind::kCfDrop, 3, "old")), "rocksdr:cf-drop:3:old");
   EXPECT_EQ(EncodeMarker(Make(MarkerKind::kIngest, 2, "", 5)), "rocksdr:ingest:2:5");
   EXPECT_EQ(EncodeMarker(Make(MarkerKind::kEpoch, 4, "c1d2")), "rocksdr:epoch:4:c1d2");
+  Marker named = Make(MarkerKind::kEpoch, 4, "c1d2");
+  named.history = "9b1e";
+  EXPECT_EQ(EncodeMarker(named), "rocksdr:epoch:4:c1d2:9b1e");
   // ':' and '%' and spaces in names are escaped so that the fields stay separable.
   EXPECT_EQ(EncodeMarker(Make(MarkerKind::kCfCreate, 1, "a:b%c d")), "rocksdr:cf-create:1:a%3Ab%25c%20d");
 }
@@ -46,6 +49,22 @@ TEST(Marker, RoundTripsEveryKindAndAwkwardNames) {
     EXPECT_EQ(d->id, m.id);
     EXPECT_EQ(d->name, m.name);
     EXPECT_EQ(d->count, m.count);
+    EXPECT_EQ(d->history, "");
+  }
+}
+
+TEST(Marker, EpochMarkersCarryTheirHistoryId) {
+  Marker m = Make(MarkerKind::kEpoch, 6, "cluster:a");
+  m.history = "0f5c1f7e-4c2a-4a8e-9d57-3b1d2f6a9c11";
+  auto d = DecodeMarker(EncodeMarker(m));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->id, 6u);
+  EXPECT_EQ(d->name, "cluster:a");
+  EXPECT_EQ(d->history, m.history);
+  // Empty, too long, or not printable: refused.
+  for (const std::string& bad : {std::string("rocksdr:epoch:6:c:"), "rocksdr:epoch:6:c:" + std::string(65, 'a'),
+                                 std::string("rocksdr:epoch:6:c:a%20b"), std::string("rocksdr:epoch:6:c:a:b")}) {
+    EXPECT_EQ(DecodeMarker(bad).status().code(), Code::kCorruption) << bad;
   }
 }
 

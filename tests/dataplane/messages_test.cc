@@ -99,8 +99,11 @@ TEST(Messages, HelloLayoutByteByByte) {
   std::string expected = std::string("\x01\x00", 2) + max_version + "\x01" "c" +
                          "\x08\x07\x06\x05\x04\x03\x02\x01" + "\x02" "s2" + "\x01" +
                          std::string("\x10\0\0\0\0\0\0\0", 8) + std::string("\0\0\x10\0", 4) +
-                         std::string("\0\0\0\x04\0\0\0\0", 8);
+                         std::string("\0\0\0\x04\0\0\0\0", 8) +
+                         std::string("\0", 1);  // history (version 4): empty
   EXPECT_EQ(Encode(h), expected);
+  h.history = "h1";
+  EXPECT_EQ(Encode(h), expected.substr(0, expected.size() - 1) + "\x02" "h1");
 }
 
 TEST(Messages, HelloEmptyAndMaximalValues) {
@@ -183,6 +186,29 @@ TEST(Messages, HelloFromANewerVersionMayCarryExtensions) {
   EXPECT_EQ(out.max_version, kProtocolVersion + 1);
   h.max_version = kProtocolVersion;
   EXPECT_EQ(Decode(Encode(h) + "x", &out).code(), Code::kCorruption);
+}
+
+TEST(Messages, HelloCarriesItsHistoryFromVersion4) {
+  Hello h = SampleHello();
+  h.history = "0f5c1f7e-4c2a-4a8e-9d57-3b1d2f6a9c11";
+  Hello out;
+  ASSERT_TRUE(Decode(Encode(h), &out).ok());
+  EXPECT_EQ(out.history, h.history);
+  // A version-3 secondary sends no history, and a history from it is refused.
+  h.max_version = 3;
+  h.history.clear();
+  ASSERT_TRUE(Decode(Encode(h), &out).ok());
+  EXPECT_EQ(out.history, "");
+  h.history = "x";
+  EXPECT_EQ(Validate(h).code(), Code::kInvalidArgument);
+  // Bounded and printable.
+  h.max_version = kProtocolVersion;
+  h.history = std::string(kMaxHistoryIdLength + 1, 'a');
+  EXPECT_NE(Decode(Encode(h), &out).code(), Code::kOk);
+  h.history = "has space";
+  Status s = Decode(Encode(h), &out);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("history"), std::string::npos) << s.ToString();
 }
 
 TEST(Messages, WelcomeStreamAndBootstrapRoundTrip) {

@@ -8,7 +8,9 @@
 //  - promotion: a secondary promoted gets epoch + 1 and accepts writes; the other secondary
 //    follows it; pointed at the old primary (older epoch) it is refused and the old primary
 //    fences itself (writes refused, status says why), and stays fenced across a restart;
-//  - a secondary holding a WAL tail the primary lost in a crash is bootstrapped, not streamed.
+//  - a secondary holding a WAL tail the primary lost in a crash is bootstrapped, not streamed;
+//  - two sites promoted to the same epoch: a secondary of one, pointed at the other, is
+//    bootstrapped (the history ids differ), not streamed onto a history it does not hold.
 #include <gtest/gtest.h>
 #include <rocksdb/write_batch.h>
 
@@ -233,6 +235,66 @@ TEST_F(ReplicatorTest, ASecondaryHoldingATailThePrimaryLostIsBootstrapped) {
   EXPECT_EQ(ds["users"].count("tail0"), 0u);
   EXPECT_EQ(ds["users"]["new79"], "after-the-crash");
   EXPECT_EQ(DiffNodes("p", "s"), "");
+}
+
+// Two secondaries of a lost primary are both promoted (epoch 2 each). A secondary that followed
+// one of them and is then pointed at the other holds the same epoch and a position the other
+// could stream from; only the history id tells that its data is another history. (The second
+// primary is restarted, so the lost-tail check does not catch it: its DB was opened after the
+// positions in question.)
+TEST_F(ReplicatorTest, TwoSitesPromotedToTheSameEpochKeepTheirHistoriesApart) {
+  auto p = OpenNode("p");
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  auto b = OpenNode("b");
+  auto c = OpenNode("c");
+  ASSERT_TRUE(b->BecomeSecondary(Bundle("b", p->port())).ok());
+  ASSERT_TRUE(c->BecomeSecondary(Bundle("c", p->port())).ok());
+  for (int i = 0; i < 100; ++i) Put(p.get(), "users", "shared" + std::to_string(i), "p");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(b.get(), Latest(p.get())) && CaughtUp(c.get(), Latest(p.get())); }));
+  ASSERT_TRUE(p->Close().ok());
+  p.reset();
+
+  ASSERT_TRUE(b->Promote(Primary(1)).ok());
+  ASSERT_TRUE(c->Promote(Primary(1)).ok());
+  ASSERT_EQ(b->db()->epoch(), 2u);
+  ASSERT_EQ(c->db()->epoch(), 2u);
+
+  // s follows c, and receives writes that only c's history has.
+  auto s = OpenNode("s");
+  ASSERT_TRUE(s->BecomeSecondary(Bundle("s", c->port(), 2)).ok());
+  for (int i = 0; i < 30; ++i) Put(c.get(), "users", "c-only" + std::to_string(i), "c");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s.get(), Latest(c.get())); }));
+  ASSERT_EQ(s->GetStatus().epoch, 2u);
+  const uint64_t held = *s->GetStatus().last_sequence_applied;
+
+  // b takes other writes, then restarts.
+  for (int i = 0; i < 300; ++i) Put(b.get(), "users", "b-only" + std::to_string(i), "b");
+  ASSERT_TRUE(b->Close().ok());
+  b.reset();
+  b = OpenNode("b");
+  ASSERT_TRUE(b->BecomePrimary(Primary(2)).ok());
+  ASSERT_EQ(b->db()->epoch(), 2u);
+  ASSERT_GT(Latest(b.get()), held) << "s is not ahead of b: only the history tells";
+
+  ASSERT_TRUE(s->UpdatePrimary(Bundle("s", b->port(), 2)).ok());
+  Put(b.get(), "users", "last", "b");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s.get(), Latest(b.get())); }));
+  auto sst = s->GetStatus();
+  EXPECT_NE(sst.bootstrap.reason.find("another history of epoch 2"), std::string::npos) << sst.bootstrap.reason;
+  // Reconnecting again streams: s now holds b's history.
+  const uint64_t bootstraps = sst.bootstrap.bootstraps;
+  ASSERT_TRUE(s->UpdatePrimary(Bundle("s", b->port(), 2)).ok());
+  Put(b.get(), "users", "after-reconnect", "b");
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(s.get(), Latest(b.get())); }));
+  EXPECT_EQ(s->GetStatus().bootstrap.bootstraps, bootstraps);
+
+  ASSERT_TRUE(s->Close().ok());
+  ASSERT_TRUE(c->Close().ok());
+  ASSERT_TRUE(b->Close().ok());
+  auto ds = DumpClosedDb(dir_.Sub("s"));
+  EXPECT_EQ(ds["users"].count("c-only0"), 0u);
+  EXPECT_EQ(ds["users"]["b-only0"], "b");
+  EXPECT_EQ(DiffNodes("b", "s"), "");
 }
 
 // A planned failover: Demote refuses writes first, then lets the streaming secondaries

@@ -214,8 +214,8 @@ TEST_F(WalTailerTest, LocalRecordsAreStrippedAndCountKept) {
   std::vector<WalBatch> out;
   ASSERT_TRUE(Drain(tailer.get(), &out).ok());
   ASSERT_EQ(out.size(), 2u);
-  // The epoch batch: role/epoch/cluster id Puts into kLocalCf stripped, the marker kept.
-  EXPECT_EQ(out[0].count, 3u);
+  // The epoch batch: history/role/epoch/cluster id Puts into kLocalCf stripped, the marker kept.
+  EXPECT_EQ(out[0].count, 4u);
   rocksdb::WriteBatch epoch_rep(out[0].rep);
   EXPECT_EQ(epoch_rep.Count(), 0u);
   EXPECT_EQ(Markers(out[0]).size(), 1u);
@@ -590,7 +590,7 @@ TEST_F(WalTailerTest, FollowsConcurrentWritersWithoutGaps) {
   uint64_t sequences = 0;
   for (const auto& b : out) sequences += b.count;
   const uint64_t expected =
-      3 /* epoch batch */ + 2 * kCfs /* markers */ + kThreads * (kPerThread + (kPerThread + 2) / 3);
+      4 /* epoch batch: history, role, epoch, cluster id */ + 2 * kCfs /* markers */ + kThreads * (kPerThread + (kPerThread + 2) / 3);
   size_t markers = 0;
   for (const auto& b : out) {
     if (Markers(b).empty()) continue;

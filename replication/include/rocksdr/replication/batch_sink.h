@@ -44,6 +44,11 @@ class BatchSink {
 
   virtual std::optional<uint64_t> Cursor() = 0;
 
+  // The id of the history Cursor() belongs to (Hello::history, PROTOCOL.md "Handshake" 5): set by
+  // the primary that started it, carried by its epoch marker and its checkpoints. "" = unknown.
+  // Read at every handshake, on the client's I/O thread, right after Cursor().
+  virtual std::string History() { return std::string(); }
+
   // Applies the batches in order (see the contracts above). Errors are reported in the
   // client's status and stop the stream: the client disconnects. A local storage failure
   // (kIOError / kUnavailable, sink_retry.h) is retried after a backoff (1 s doubling to 30 s by

@@ -104,6 +104,10 @@ class SourceProvider {
   // The primary's latest sequence number.
   virtual uint64_t LatestSequence() = 0;
 
+  // The id of this primary's history (BatchSink::History); "" = unknown. A secondary of the same
+  // epoch naming another history is bootstrapped (ForeignHistoryReason).
+  virtual std::string History() { return std::string(); }
+
   // A lost tail (invariant 1 after a crash): batches are shipped as soon as they are written,
   // before the primary's WAL is synced, so a primary whose machine crashed may recover less than
   // it shipped, then write other batches at the same sequences. A secondary holding that tail has

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,14 +47,22 @@ struct PrimaryPosition {
   uint64_t epoch = 0;
   uint64_t latest_sequence = 0;          // DB::GetLatestSequenceNumber()
   uint64_t oldest_available_sequence = 0;  // the first sequence its WAL can still return; 0 if none
+  std::string history;                   // the id of its history (Hello::history); "" = unknown
 };
 
 // STREAM or BOOTSTRAP for a secondary whose HELLO passed CheckHello. Bootstrap (with a reason the
 // secondary shows in its status) when it has no cursor; its cursor belongs to another epoch's
-// history (sequence numbers of different primaries are not comparable); its cursor is ahead of the
+// history (sequence numbers of different primaries are not comparable), or to another history of
+// the same epoch (both sides know their history ids and they differ: two sites were promoted to
+// that epoch); its cursor is ahead of the
 // primary (diverged); or the WAL no longer holds cursor + 1. Otherwise stream from cursor + 1.
 // The tailer may still find a gap later (wal-tailing-pitfalls.md): that is a bootstrap too.
 // Fills every field of *welcome except version and cluster_id.
 void DecideResume(const Hello& hello, const PrimaryPosition& primary, Welcome* welcome);
+
+// Why a HELLO whose epoch equals the primary's still belongs to another history: both sides name
+// their history (version >= 4, ids known) and the ids differ. nullopt when they match or either is
+// unknown (data written before history ids existed: only the epoch can tell).
+std::optional<std::string> ForeignHistoryReason(const Hello& hello, std::string_view primary_history);
 
 }  // namespace rocksdr::replication

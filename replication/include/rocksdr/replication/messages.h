@@ -36,8 +36,9 @@ namespace rocksdr::replication {
 
 // The protocol version this build speaks best, and the oldest it still speaks.
 // Version 2 adds RECEIVED; version 3 adds WELCOME.flags, by which the primary says whether it
-// wants RECEIVED at all (see PROTOCOL.md, "Versions"). Every other message is unchanged.
-inline constexpr uint16_t kProtocolVersion = 3;
+// wants RECEIVED at all; version 4 adds HELLO.history, the id of the history the secondary's
+// position belongs to (see PROTOCOL.md, "Versions"). Every other message is unchanged.
+inline constexpr uint16_t kProtocolVersion = 4;
 inline constexpr uint16_t kMinProtocolVersion = 1;
 
 // RocksDB's largest sequence number (kMaxSequenceNumber = 2^56 - 1).
@@ -59,7 +60,15 @@ struct Hello {
   uint64_t last_applied_sequence = 0; // the primary sequence applied last; 0 if !has_cursor
   uint32_t max_frame_payload = kDefaultMaxFramePayload;  // largest payload this secondary accepts
   uint64_t window_bytes = kDefaultWindowBytes;           // most unacknowledged bytes it accepts
+  // Version >= 4 (sent when max_version >= kHelloHistoryVersion): the id of the history its
+  // position belongs to, written by the primary that started that history (each promotion
+  // starts one); "" = unknown. Two sites promoted to the same epoch have different ids.
+  std::string history;
 };
+
+// The first protocol version whose HELLO carries `history`, and its longest value.
+inline constexpr uint16_t kHelloHistoryVersion = 4;
+inline constexpr size_t kMaxHistoryIdLength = 64;
 
 enum class ResumeMode : uint8_t { kStream = 1, kBootstrap = 2 };
 
