@@ -307,6 +307,7 @@ TEST_F(ApplierTest, EpochMarkersAreRecordedAndOlderEpochsRefused) {
   e.kind = MarkerKind::kEpoch;
   e.id = 3;
   e.name = "cluster-1";
+  e.history = "history-3";
   primary_.WriteMarker(e);
   WriteSome(primary_, 0, 2);
   e.id = 2;
@@ -315,6 +316,10 @@ TEST_F(ApplierTest, EpochMarkersAreRecordedAndOlderEpochsRefused) {
   auto a = FreshSecondary(secondary_);
   ASSERT_TRUE(a->Apply({b[0], b[1]}).ok());
   EXPECT_EQ(a->epoch(), std::optional<uint64_t>(3));
+  // The marker's history id is recorded with the epoch (sent in the next HELLO).
+  std::string history;
+  ASSERT_TRUE(secondary_.db()->Get(rocksdb::ReadOptions(), secondary_.local(), std::string(kLocalKeyHistory), &history).ok());
+  EXPECT_EQ(history, "history-3");
   a.reset();
   a = OpenApplier(secondary_);  // persisted
   EXPECT_EQ(a->epoch(), std::optional<uint64_t>(3));
