@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <unistd.h>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -88,21 +89,22 @@ class PrimaryServer::Impl : public ShipperHost {
     } else {
       boost::system::error_code ignored;
       const auto remote = socket.remote_endpoint(ignored);
-      const std::string peer = remote.address().to_string() + ":" + std::to_string(remote.port());
+      const std::string host = remote.address().to_string();
+      const std::string peer = host + ":" + std::to_string(remote.port());
       std::shared_ptr<ShipperSession> session;
       {
         std::lock_guard<std::mutex> l(mu_);
         Reap();
         if (stopped_) return;
-        if (sessions_.size() >= options_.max_connections) {
-          spdlog::warn("replication: refusing connection from {}: {} connections already open",
-                       peer, sessions_.size());
+        if (std::string refusal = AdmissionRefusal(host); !refusal.empty()) {
+          LogRefusal(peer, refusal);
           socket.close(ignored);
         } else {
           socket.set_option(tcp::no_delay(true), ignored);
           session = ShipperSession::Create(FramedSession::Stream(std::move(socket), *ssl_),
                                            options_, provider_, this, peer);
           sessions_.push_back(session);
+          peer_hosts_.push_back(host);
         }
       }
       if (session) session->Start();
@@ -112,14 +114,62 @@ class PrimaryServer::Impl : public ShipperHost {
 
   // REQUIRES: mu_ held. Joins and forgets sessions that are over.
   void Reap() {
-    for (auto it = sessions_.begin(); it != sessions_.end();) {
-      if ((*it)->finished()) {
-        (*it)->Join();
-        it = sessions_.erase(it);
+    for (size_t i = 0; i < sessions_.size();) {
+      if (sessions_[i]->finished()) {
+        sessions_[i]->Join();
+        sessions_.erase(sessions_.begin() + static_cast<std::ptrdiff_t>(i));
+        peer_hosts_.erase(peer_hosts_.begin() + static_cast<std::ptrdiff_t>(i));
       } else {
-        ++it;
+        ++i;
       }
     }
+  }
+
+  // REQUIRES: mu_ held, Reap() just ran. Why a new connection from `host` is refused ("" = it is
+  // admitted): places for secondaries that completed the TLS handshake, and apart from them a
+  // bounded number of connections still in it, in all and per address.
+  std::string AdmissionRefusal(const std::string& host) const {
+    size_t established = 0, pending = 0, pending_here = 0;
+    for (size_t i = 0; i < sessions_.size(); ++i) {
+      if (sessions_[i]->tls_established()) {
+        ++established;
+      } else {
+        ++pending;
+        if (peer_hosts_[i] == host) ++pending_here;
+      }
+    }
+    if (established >= options_.max_connections) {
+      return std::to_string(established) + " secondaries connected (max_connections " +
+             std::to_string(options_.max_connections) + ")";
+    }
+    if (pending_here >= options_.max_pending_per_address) {
+      return std::to_string(pending_here) + " connections from this address are still in their TLS handshake "
+             "(max_pending_per_address " + std::to_string(options_.max_pending_per_address) + ")";
+    }
+    if (pending >= options_.max_pending_handshakes) {
+      return std::to_string(pending) + " connections are still in their TLS handshake (max_pending_handshakes " +
+             std::to_string(options_.max_pending_handshakes) + ")";
+    }
+    return std::string();
+  }
+
+  // REQUIRES: mu_ held. One line per refusal, but at most one per 10 s in a flood: a scan or an
+  // attack must not fill the log.
+  void LogRefusal(const std::string& peer, const std::string& why) {
+    const auto now = std::chrono::steady_clock::now();
+    if (refusals_unlogged_ > 0 && now - last_refusal_log_ < std::chrono::seconds(10)) {
+      ++refusals_unlogged_;
+      return;
+    }
+    if (refusals_unlogged_ > 1) {
+      spdlog::warn("replication: refusing connection from {}: {} ({} more refused in the last {} s)", peer, why,
+                   refusals_unlogged_ - 1,
+                   std::chrono::duration_cast<std::chrono::seconds>(now - last_refusal_log_).count());
+    } else {
+      spdlog::warn("replication: refusing connection from {}: {}", peer, why);
+    }
+    last_refusal_log_ = now;
+    refusals_unlogged_ = 1;
   }
 
   // REQUIRES: mu_ held.
@@ -275,6 +325,7 @@ class PrimaryServer::Impl : public ShipperHost {
     }
     std::lock_guard<std::mutex> l(mu_);
     sessions_.clear();
+    peer_hosts_.clear();
     live_.clear();
     for (auto& [id, st] : status_) {
       if (st.state != LinkState::kDisconnected) {
@@ -300,6 +351,9 @@ class PrimaryServer::Impl : public ShipperHost {
   mutable std::mutex mu_;
   bool stopped_ = false;
   std::vector<std::shared_ptr<ShipperSession>> sessions_;
+  std::vector<std::string> peer_hosts_;  // the IP address of sessions_[i]
+  std::chrono::steady_clock::time_point last_refusal_log_;
+  uint64_t refusals_unlogged_ = 0;  // refusals since last_refusal_log_, the logged one included
   std::map<std::string, std::weak_ptr<ShipperSession>> live_;
   std::map<std::string, SecondaryLinkStatus> status_;
   std::set<std::string> revoked_;
@@ -314,6 +368,10 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(
   ROCKSDR_RETURN_IF_ERROR(ValidateProtocolLimits(options.limits));
   if (options.max_unacked_bytes < 64 * 1024) {
     return Status::InvalidArgument("max_unacked_bytes must be at least 64 KiB");
+  }
+  if (options.max_connections == 0 || options.max_pending_handshakes == 0 || options.max_pending_per_address == 0) {
+    return Status::InvalidArgument("max_connections, max_pending_handshakes and max_pending_per_address must be at "
+                                   "least 1 (0 would refuse every secondary)");
   }
   if (options.heartbeat_interval.count() <= 0 ||
       options.dead_timeout <= options.heartbeat_interval) {

@@ -136,6 +136,7 @@ void ShipperSession::OnHandshake(const boost::system::error_code& ec) {
     CloseNow("TLS handshake failed: " + why);
     return;
   }
+  tls_established_.store(true);
   phase_ = Phase::kAwaitHello;
   StartReading();
 }

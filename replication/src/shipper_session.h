@@ -79,6 +79,9 @@ class ShipperSession : public FramedSession {
   bool finished() const { return closed_.load() && !pump_running_.load(); }
   // "" until HELLO was accepted.
   std::string secondary_id() const;
+  // The peer completed the TLS handshake (its certificate is from the cluster's CA). Until then
+  // the connection counts as pending (PrimaryServerOptions::max_pending_handshakes). Any thread.
+  bool tls_established() const { return tls_established_.load(); }
 
  private:
   enum class Phase { kTls, kAwaitHello, kDeciding, kBootstrapping, kStreaming, kClosed };
@@ -120,6 +123,7 @@ class ShipperSession : public FramedSession {
   std::shared_ptr<SourceProvider> provider_;
   ShipperHost* host_;
   const std::string peer_address_;
+  std::atomic<bool> tls_established_{false};
   PeerVerifier verifier_;
 
   // Strand only.

@@ -10,10 +10,17 @@
 //    fences itself (writes refused, status says why), and stays fenced across a restart;
 //  - a secondary holding a WAL tail the primary lost in a crash is bootstrapped, not streamed;
 //  - two sites promoted to the same epoch: a secondary of one, pointed at the other, is
-//    bootstrapped (the history ids differ), not streamed onto a history it does not hold.
+//    bootstrapped (the history ids differ), not streamed onto a history it does not hold;
+//  - a flood of connections that never finish the TLS handshake does not keep secondaries out.
 #include <gtest/gtest.h>
 #include <rocksdb/write_batch.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -425,6 +432,81 @@ TEST_F(ReplicatorTest, SecondaryRestartedWhilePrimaryIsLostCanBePromoted) {
   EXPECT_EQ(d["users"]["k199"], "v199");
   EXPECT_EQ(d["users"]["after-promotion"], "yes");
   EXPECT_EQ(d["users"].size(), 201u);
+}
+
+// A plain TCP connection to 127.0.0.1:port from `source` (another loopback address) that sends
+// nothing; -1 if it cannot be made.
+int ConnectFrom(const char* source, uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &src.sin_addr);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True if the server closed `fd` (EOF or reset), without blocking.
+bool ClosedByPeer(int fd) {
+  char b;
+  const ssize_t n = ::recv(fd, &b, 1, MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+// Connections that never start TLS, from one address, kept open (reopened as the server closes
+// them) for the whole test: more than max_connections of them. A secondary connecting from
+// another address still gets in and streams; the flood's address holds at most
+// max_pending_per_address (4) open connections.
+TEST_F(ReplicatorTest, AHandshakeFloodDoesNotKeepSecondariesOut) {
+  auto p = OpenNode("p");
+  ASSERT_TRUE(p->BecomePrimary(Primary()).ok());
+  const uint16_t port = p->port();
+  const int probe = ConnectFrom("127.0.0.2", port);
+  ASSERT_GE(probe, 0) << "binding 127.0.0.2 (loopback) failed";
+  ::close(probe);
+  std::atomic<bool> stop{false};
+  std::atomic<int> open_now{0};
+  std::thread flood([&] {
+    std::vector<int> fds(100, -1);
+    while (!stop.load()) {
+      int open = 0;
+      for (int& fd : fds) {
+        if (fd >= 0 && ClosedByPeer(fd)) {
+          ::close(fd);
+          fd = -1;
+        }
+        if (fd < 0) fd = ConnectFrom("127.0.0.2", port);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      for (int fd : fds) open += fd >= 0 && !ClosedByPeer(fd) ? 1 : 0;
+      open_now.store(open);
+    }
+    for (int fd : fds) {
+      if (fd >= 0) ::close(fd);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+  auto s = OpenNode("s");
+  ASSERT_TRUE(s->BecomeSecondary(Bundle("s", port)).ok());
+  for (int i = 0; i < 20; ++i) Put(p.get(), "users", "k" + std::to_string(i), "v");
+  const bool caught_up = WaitFor([&] { return CaughtUp(s.get(), Latest(p.get())); });
+  const int flood_open = open_now.load();
+  stop.store(true);
+  flood.join();
+  ASSERT_TRUE(caught_up) << s->GetStatus().primary_link.last_error;
+  EXPECT_LE(flood_open, 4) << "connections of the flooding address the server kept open";
+  ASSERT_TRUE(s->Close().ok());
+  ASSERT_TRUE(p->Close().ok());
+  EXPECT_EQ(DiffNodes("p", "s"), "");
 }
 
 TEST_F(ReplicatorTest, BadInputsAreRefusedWithReasons) {

@@ -97,8 +97,15 @@ struct PrimaryServerOptions {
   size_t bootstrap_chunk_bytes = 1 << 20;
   // Network threads. Default: 1.
   int io_threads = 1;
-  // Most concurrent connections; more are refused at accept. Default: 64.
+  // Most concurrent connections whose peer completed the TLS handshake; more are refused at
+  // accept. Default: 64.
   size_t max_connections = 64;
+  // Connections still in their TLS handshake (no certificate checked yet) are bounded apart, so
+  // that unauthenticated connections — a scan, a flood — cannot take the places of secondaries:
+  // at most this many in all, and at most max_pending_per_address from one IP address; more are
+  // refused at accept. Each is closed after handshake_timeout anyway. Defaults: 32 and 4.
+  size_t max_pending_handshakes = 32;
+  size_t max_pending_per_address = 4;
   // If true, a client certificate's subject CN must equal the HELLO's secondary id, so an id
   // (and Revoke) is bound to the certificate issued for it. Default: true.
   bool require_certificate_names_secondary = true;
