@@ -15,17 +15,13 @@
 #include <gtest/gtest.h>
 #include <rocksdb/write_batch.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <filesystem>
 #include <random>
 #include <thread>
 
 #include "../../plugin/src/replicated_db.h"
+#include "support/idle_connection.h"
 #include "support/replicator_cluster_test.h"
 #include "support/replicator_test_util.h"
 
@@ -36,6 +32,8 @@ using testing::DiffDumps;
 using testing::DumpClosedDb;
 using testing::EncodeU64;
 using testing::WaitFor;
+using testing::ClosedByPeer;
+using testing::ConnectFrom;
 
 constexpr char kCluster[] = "cluster-a";
 
@@ -432,33 +430,6 @@ TEST_F(ReplicatorTest, SecondaryRestartedWhilePrimaryIsLostCanBePromoted) {
   EXPECT_EQ(d["users"]["k199"], "v199");
   EXPECT_EQ(d["users"]["after-promotion"], "yes");
   EXPECT_EQ(d["users"].size(), 201u);
-}
-
-// A plain TCP connection to 127.0.0.1:port from `source` (another loopback address) that sends
-// nothing; -1 if it cannot be made.
-int ConnectFrom(const char* source, uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in src{};
-  src.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source, &src.sin_addr);
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  dst.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// True if the server closed `fd` (EOF or reset), without blocking.
-bool ClosedByPeer(int fd) {
-  char b;
-  const ssize_t n = ::recv(fd, &b, 1, MSG_DONTWAIT);
-  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 // Connections that never start TLS, from one address, kept open (reopened as the server closes

@@ -26,6 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(cfg->read_timeout.count() >= 100 && cfg->read_timeout.count() <= 3'600'000);
   Check(cfg->write_timeout.count() >= 100 && cfg->write_timeout.count() <= 3'600'000);
   Check(cfg->max_connections >= 1 && cfg->max_connections <= 100000);
+  Check(cfg->max_connections_per_address >= 1 && cfg->max_connections_per_address <= 100000);
   Check(cfg->threads >= 1 && cfg->threads <= 64);
   Check(cfg->in_memory || !cfg->control_socket.empty());
   Check(cfg->tls_disable || (!cfg->tls_cert_file.empty() && !cfg->tls_key_file.empty()));

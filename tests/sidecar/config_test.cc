@@ -36,6 +36,7 @@ limits:
   read_timeout: 10s
   write_timeout: 1m
   max_connections: 32
+  max_connections_per_address: 5
   threads: 4
 )",
                                                "s.yaml");
@@ -51,6 +52,7 @@ limits:
   EXPECT_EQ(c->read_timeout.count(), 10000);
   EXPECT_EQ(c->write_timeout.count(), 60000);
   EXPECT_EQ(c->max_connections, 32u);
+  EXPECT_EQ(c->max_connections_per_address, 5u);
   EXPECT_EQ(c->threads, 4);
 
   Result<SidecarConfig> d = ParseSidecarConfig("listener: {tls_disable: true}\nplugin: {in_memory: true}\n", "d.yaml");

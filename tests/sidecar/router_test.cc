@@ -1,9 +1,13 @@
 // Router and HTTP server: route table checks in Vault's order, envelopes, limits, over real HTTP.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "rocksdr/sidecar/api.h"
+#include "support/idle_connection.h"
 #include "rocksdr/sidecar/http_client.h"
 #include "rocksdr/sidecar/http_server.h"
 #include "rocksdr/sidecar/json_depth.h"
@@ -274,6 +278,55 @@ TEST_F(ServerTest, OverHttp) {
   EXPECT_EQ(nlohmann::json::parse(Http("GET", "/v1/kv/a%2Fb?x=1").body)["sub"], "a/b");
   HttpResult huge_header = Http("GET", "/v1/kv/a", "", {{"X-Big", std::string(20000, 'a')}});
   EXPECT_EQ(huge_header.status, 431);
+}
+
+// One address cannot take every place: idle connections from 127.0.0.2 beyond
+// max_connections_per_address are closed at accept, while a client at 127.0.0.1 is still served;
+// the places come back when those connections close.
+TEST_F(RouterTest, ConnectionsAreLimitedPerAddress) {
+  HttpServerOptions o;
+  o.listen_address = "127.0.0.1:0";
+  o.max_connections_per_address = 3;
+  auto started = HttpServer::Start(o, &router_);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  std::unique_ptr<HttpServer> server = std::move(started).value();
+  std::vector<int> fds;
+  for (int i = 0; i < 5; ++i) {
+    fds.push_back(testing::ConnectFrom("127.0.0.2", server->port()));
+    ASSERT_GE(fds.back(), 0) << "connecting from 127.0.0.2 (loopback) failed";
+  }
+  auto closed = [&] {
+    size_t n = 0;
+    for (int fd : fds) n += testing::ClosedByPeer(fd) ? 1 : 0;
+    return n;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (closed() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(closed(), 2u) << "the two connections over the per-address limit are closed";
+  auto other = HttpRequest("http://" + server->bound_address(), "GET", "/v1/nothing/here", "", {});
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(other->status, 404) << "another address is served";
+  for (int fd : fds) ::close(fd);
+  fds.clear();
+  // The places are free again once the server saw those connections end.
+  bool admitted = false;
+  while (!admitted && std::chrono::steady_clock::now() < deadline) {
+    const int fd = testing::ConnectFrom("127.0.0.2", server->port());
+    ASSERT_GE(fd, 0);
+    const std::string req = "GET /v1/nothing/here HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    char buf[16] = {};
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const ssize_t n = ::recv(fd, buf, sizeof buf - 1, MSG_WAITALL);
+    admitted = n > 0 && std::string(buf, static_cast<size_t>(n)).rfind("HTTP/1.1 404", 0) == 0;
+    ::close(fd);
+    if (!admitted) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(admitted);
+  server->Stop();
 }
 
 TEST(HttpClient, Errors) {

@@ -170,7 +170,7 @@ Result<SidecarConfig> ParseSidecarConfig(std::string_view yaml, const std::strin
           }
           return p.Map(v, "limits",
                        {"max_request_bytes", "max_header_bytes", "read_timeout", "write_timeout", "max_connections",
-                        "threads"},
+                        "max_connections_per_address", "threads"},
                        [&](const std::string& k, const YAML::Node& f) -> Status {
                          if (k == "max_request_bytes") {
                            CFG_ASSIGN(c.max_request_bytes, p.Int(f, "limits.max_request_bytes", 1024, 64 << 20));
@@ -182,6 +182,9 @@ Result<SidecarConfig> ParseSidecarConfig(std::string_view yaml, const std::strin
                            CFG_ASSIGN(c.write_timeout, p.Duration(f, "limits.write_timeout"));
                          } else if (k == "max_connections") {
                            CFG_ASSIGN(c.max_connections, p.Int(f, "limits.max_connections", 1, 100000));
+                         } else if (k == "max_connections_per_address") {
+                           CFG_ASSIGN(c.max_connections_per_address,
+                                      p.Int(f, "limits.max_connections_per_address", 1, 100000));
                          } else {
                            CFG_ASSIGN(c.threads, p.Int(f, "limits.threads", 1, 64));
                          }

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <cctype>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -102,6 +104,51 @@ struct Shared {
   HttpServerOptions options;
   const Router* router = nullptr;
   std::atomic<size_t> active{0};
+  std::mutex per_address_mu;
+  std::map<std::string, size_t> per_address;  // GUARDED_BY(per_address_mu): open connections by IP
+  // Refusals at accept, logged at most once per 10 s (a flood must not fill the log).
+  std::chrono::steady_clock::time_point last_refusal_log;  // GUARDED_BY(per_address_mu)
+  uint64_t refusals_unlogged = 0;                         // GUARDED_BY(per_address_mu)
+
+  // Takes a place for a connection from `address`; "" if admitted (Release it later), else why not.
+  std::string Admit(const std::string& address) {
+    std::lock_guard<std::mutex> l(per_address_mu);
+    if (active.load() >= options.max_connections) {
+      return std::to_string(active.load()) + " connections open (limits.max_connections " +
+             std::to_string(options.max_connections) + ")";
+    }
+    size_t& n = per_address[address];
+    if (n >= options.max_connections_per_address) {
+      return std::to_string(n) + " connections open from this address (limits.max_connections_per_address " +
+             std::to_string(options.max_connections_per_address) + ")";
+    }
+    ++n;
+    active.fetch_add(1);
+    return std::string();
+  }
+  void Release(const std::string& address) {
+    std::lock_guard<std::mutex> l(per_address_mu);
+    auto it = per_address.find(address);
+    if (it != per_address.end() && --it->second == 0) per_address.erase(it);
+    active.fetch_sub(1);
+  }
+  void LogRefusal(const std::string& address, const std::string& why) {
+    std::lock_guard<std::mutex> l(per_address_mu);
+    const auto now = std::chrono::steady_clock::now();
+    if (refusals_unlogged > 0 && now - last_refusal_log < std::chrono::seconds(10)) {
+      ++refusals_unlogged;
+      return;
+    }
+    if (refusals_unlogged > 1) {
+      spdlog::warn("http: connection from {} refused: {} ({} more refused in the last {} s)", address, why,
+                   refusals_unlogged - 1,
+                   std::chrono::duration_cast<std::chrono::seconds>(now - last_refusal_log).count());
+    } else {
+      spdlog::warn("http: connection from {} refused: {}", address, why);
+    }
+    last_refusal_log = now;
+    refusals_unlogged = 1;
+  }
 };
 
 std::string Lower(std::string_view v) {
@@ -212,13 +259,14 @@ ApiResponse Handle(const Shared& shared, const http::request<http::string_body>&
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(std::shared_ptr<Shared> shared, Stream stream) : shared_(std::move(shared)), stream_(std::move(stream)) {
-    shared_->active.fetch_add(1);
+  // `address`: the peer's IP address, whose place Shared::Admit took; released by the destructor.
+  Session(std::shared_ptr<Shared> shared, Stream stream, std::string address)
+      : shared_(std::move(shared)), stream_(std::move(stream)), address_(std::move(address)) {
     boost::system::error_code ec;
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) remote_ = FormatHostPort(ep.address().to_string(), ep.port());
   }
-  ~Session() { shared_->active.fetch_sub(1); }
+  ~Session() { shared_->Release(address_); }
 
   void Run() {
     asio::dispatch(beast::get_lowest_layer(stream_).get_executor(),
@@ -354,6 +402,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   std::shared_ptr<Shared> shared_;
   Stream stream_;
+  const std::string address_;  // the peer's IP address (Shared::per_address)
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> res_;
@@ -376,6 +425,9 @@ class HttpServerImpl : public HttpServer, public std::enable_shared_from_this<Ht
   Status Init() {
     const HttpServerOptions& o = shared_->options;
     if (o.threads < 1 || o.threads > 64) return Status::InvalidArgument("http threads must be in [1, 64]");
+    if (o.max_connections == 0 || o.max_connections_per_address == 0) {
+      return Status::InvalidArgument("http max_connections and max_connections_per_address must be at least 1");
+    }
     Result<HostPort> hp = ParseHostPort(o.listen_address);
     if (!hp.ok()) return hp.status().WithContext("listen address " + o.listen_address);
     if (!o.tls_cert_file.empty() || !o.tls_key_file.empty()) {
@@ -452,17 +504,24 @@ class HttpServerImpl : public HttpServer, public std::enable_shared_from_this<Ht
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
         spdlog::warn("http: accept failed: {}", ec.message());
-      } else if (shared_->active.load() >= shared_->options.max_connections) {
-        spdlog::warn("http: connection refused: {} connections open (limit max_connections)",
-                     shared_->active.load());
-        boost::system::error_code ignored;
-        socket.close(ignored);
-      } else if (ssl_ != nullptr) {
-        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-            shared_, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *ssl_))
-            ->Run();
       } else {
-        std::make_shared<Session<beast::tcp_stream>>(shared_, beast::tcp_stream(std::move(socket)))->Run();
+        boost::system::error_code ep_ec;
+        const tcp::endpoint ep = socket.remote_endpoint(ep_ec);
+        std::string address = ep_ec ? std::string("unknown") : ep.address().to_string();
+        if (std::string refusal = shared_->Admit(address); !refusal.empty()) {
+          shared_->LogRefusal(address, refusal);
+          boost::system::error_code ignored;
+          socket.close(ignored);
+        } else if (ssl_ != nullptr) {
+          std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+              shared_, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *ssl_),
+              std::move(address))
+              ->Run();
+        } else {
+          std::make_shared<Session<beast::tcp_stream>>(shared_, beast::tcp_stream(std::move(socket)),
+                                                       std::move(address))
+              ->Run();
+        }
       }
       DoAccept();
     });

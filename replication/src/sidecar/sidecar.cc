@@ -38,6 +38,7 @@ Result<std::unique_ptr<Sidecar>> Sidecar::Start(const SidecarConfig& config, std
   ho.read_timeout = config.read_timeout;
   ho.write_timeout = config.write_timeout;
   ho.max_connections = config.max_connections;
+  ho.max_connections_per_address = config.max_connections_per_address;
   ho.threads = config.threads;
   if (config.ui) ho.other_handler = [](const std::string& target) { return ServeWebUi(target); };
   Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(ho, s->router_.get());

@@ -22,6 +22,7 @@
 //     read_timeout: 30s           # to receive one request. Default: 30s; 100ms..1h
 //     write_timeout: 30s          # to send one response. Default: 30s; 100ms..1h
 //     max_connections: 256        # concurrent connections. Default: 256; 1..100000
+//     max_connections_per_address: 32  # from one IP address. Default: 32; 1..100000
 //     threads: 2                  # server threads. Default: 2; 1..64
 //
 // Unknown keys, wrong types and bad values stop the start with "file:line:column: reason".
@@ -55,6 +56,7 @@ struct SidecarConfig {
   std::chrono::milliseconds read_timeout{30000};
   std::chrono::milliseconds write_timeout{30000};
   size_t max_connections = 256;
+  size_t max_connections_per_address = 32;
   int threads = 2;
 };
 

@@ -48,6 +48,10 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{30000};
   // Concurrent connections; more are closed at accept. Default: 256.
   size_t max_connections = 256;
+  // Concurrent connections from one IP address; more from it are closed at accept, so that one
+  // client cannot take every place (behind a reverse proxy every client has the proxy's address:
+  // raise it there). Default: 32.
+  size_t max_connections_per_address = 32;
   // Server threads. Default: 2.
   int threads = 2;
   // Requests outside /v1/ (e.g. the web UI under /ui/): return a response, or nullopt for 404.
