@@ -611,6 +611,58 @@ TEST_F(DrFlowTest, RevokeSecondaryDisconnectsAndRetiresTheId) {
   EXPECT_FALSE(SecondaryToken(primary_, "never-used").empty());
 }
 
+// The registry is bounded: at most kMaxSecondaries live secondaries (active, or with an unused
+// token), and records that hold nothing are dropped when a token is issued — pending records
+// whose token expired, and revoked ids whose certificate expired — so revocations do not pile up
+// for ever, while a recently revoked id stays retired.
+TEST_F(DrFlowTest, TheRegistryIsBoundedAndDropsWhatHoldsNothing) {
+  EnablePrimary();
+  SecondaryRegistry registry(&primary_.control);
+  const int64_t now = primary_.now.load();
+  SecondaryRecord r;
+  r.created = now;
+  r.state = "active";
+  r.activated_at = now;
+  for (size_t i = 0; i < kMaxSecondaries; ++i) {
+    r.id = "live-" + std::to_string(i);
+    ASSERT_TRUE(registry.Put(r).ok());
+  }
+  Reply full = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "one-more"}}, primary_.root_token);
+  EXPECT_EQ(full.status, 400);
+  EXPECT_TRUE(Contains(FirstError(full), "already has 1000 secondaries")) << FirstError(full);
+  EXPECT_TRUE(Contains(FirstError(full), "revoke one")) << FirstError(full);
+  ASSERT_TRUE(registry.Delete("live-0").ok());
+
+  SecondaryRecord expired_token;
+  expired_token.id = "expired-token";
+  expired_token.state = "pending";
+  expired_token.created = now - 7200;
+  expired_token.token_expires = now - 3600;
+  expired_token.accessor_hash = "a";
+  expired_token.jti_hash = "j";
+  ASSERT_TRUE(registry.Put(expired_token).ok());
+  SecondaryRecord old_revoked;
+  old_revoked.id = "revoked-long-ago";
+  old_revoked.state = "revoked";
+  old_revoked.created = now - 3 * 365 * 24 * 3600;
+  old_revoked.activated_at = old_revoked.created;
+  ASSERT_TRUE(registry.Put(old_revoked).ok());
+  SecondaryRecord recent_revoked = old_revoked;
+  recent_revoked.id = "revoked-recently";
+  recent_revoked.activated_at = now - 30 * 24 * 3600;
+  ASSERT_TRUE(registry.Put(recent_revoked).ok());
+
+  EXPECT_FALSE(SecondaryToken(primary_, "one-more").empty());
+  EXPECT_FALSE(registry.Get("expired-token")->has_value());
+  EXPECT_FALSE(registry.Get("revoked-long-ago")->has_value());
+  ASSERT_TRUE(registry.Get("revoked-recently")->has_value());
+  EXPECT_EQ((*registry.Get("revoked-recently"))->state, "revoked");
+  Reply reuse = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "revoked-recently"}}, primary_.root_token);
+  EXPECT_TRUE(Contains(FirstError(reuse), "was revoked")) << FirstError(reuse);
+  // The certificate of "revoked-long-ago" has expired: its id can be given again.
+  EXPECT_EQ(registry.List()->size(), kMaxSecondaries + 1);
+}
+
 TEST_F(DrFlowTest, DemoteOldPrimaryThenFollowTheNewOne) {
   EnablePrimary();
   ActivateSecondary();

@@ -127,6 +127,13 @@ ApiResponse HandleSecondaryToken(DrContext& ctx, ApiRequest& req) {
   if (!role.ok()) return Fail(role.status());
   if (role->role != "primary") return Fail(NotPrimary(*role));
   const int64_t now = ctx.core->Now();
+  // Bounded: expired tokens and ids retired long ago are dropped first, then the live ones count.
+  if (Result<size_t> pruned = ctx.registry.Prune(now, crypto::CertificateRequest().validity); !pruned.ok()) {
+    return Fail(pruned.status());
+  } else if (*pruned > 0) {
+    spdlog::info("dr: dropped {} registry record(s) that held nothing (expired tokens, ids whose certificate expired)",
+                 *pruned);
+  }
   Result<std::optional<SecondaryRecord>> existing = ctx.registry.Get(*id);
   if (!existing.ok()) return Fail(existing.status());
   if (existing->has_value() && (*existing)->state == "revoked") {
@@ -140,6 +147,20 @@ ApiResponse HandleSecondaryToken(DrContext& ctx, ApiRequest& req) {
                                        ? "revoke its unused token first (sys/replication/dr/primary/revoke-secondary: "
                                          "the id stays usable), or choose another id"
                                        : "choose another id (revoking an active secondary retires its id)"));
+  }
+  Result<std::vector<SecondaryRecord>> records = ctx.registry.List();
+  if (!records.ok()) return Fail(records.status());
+  size_t live = 0;
+  for (const auto& r : *records) live += IsLive(r, now) ? 1 : 0;
+  if (live >= kMaxSecondaries) {
+    return ErrorResponse(400, "this primary already has " + std::to_string(live) + " secondaries (active, or with an "
+                              "unused token), the most it keeps; revoke one it no longer needs first "
+                              "(sys/replication/dr/primary/revoke-secondary)");
+  }
+  if (records->size() >= kMaxRegistryRecords) {
+    return ErrorResponse(400, "the secondary registry holds " + std::to_string(records->size()) + " records, the most it "
+                              "keeps; most are revoked ids, retired until their certificates expire (one year after "
+                              "activation). Issue tokens again after some expire");
   }
   Result<std::string> accessor = crypto::RandomUuid();
   if (!accessor.ok()) return Fail(accessor.status());

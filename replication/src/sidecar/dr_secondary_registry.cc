@@ -118,10 +118,18 @@ Status SecondaryRegistry::Delete(std::string_view id) {
   return control_->Delete(Store::kReplicated, std::string(kDrSecondaryKeyPrefix) + std::string(id));
 }
 
+bool IsLive(const SecondaryRecord& r, int64_t now) {
+  return r.state == "active" || (r.state == "pending" && r.token_expires > now);
+}
+
 Result<std::vector<SecondaryRecord>> SecondaryRegistry::List() {
   Result<std::vector<std::pair<std::string, std::string>>> all =
-      control_->Scan(Store::kReplicated, std::string(kDrSecondaryKeyPrefix), kMaxSecondaries + 1);
+      control_->Scan(Store::kReplicated, std::string(kDrSecondaryKeyPrefix), kMaxRegistryRecords + 1);
   if (!all.ok()) return all.status().WithContext("listing the secondary registry");
+  if (all->size() > kMaxRegistryRecords) {
+    return Status::ResourceExhausted("the secondary registry holds more than " + std::to_string(kMaxRegistryRecords) +
+                                     " records; it was not written by this sidecar's limits");
+  }
   std::vector<SecondaryRecord> out;
   for (const auto& [k, v] : *all) {
     nlohmann::json j = nlohmann::json::parse(v, nullptr, false);
@@ -130,6 +138,24 @@ Result<std::vector<SecondaryRecord>> SecondaryRegistry::List() {
     out.push_back(std::move(r).value());
   }
   return out;
+}
+
+Result<size_t> SecondaryRegistry::Prune(int64_t now, std::chrono::seconds certificate_validity) {
+  Result<std::vector<SecondaryRecord>> all = List();
+  if (!all.ok()) return all.status();
+  size_t deleted = 0;
+  for (const auto& r : *all) {
+    const bool expired_token = r.state == "pending" && r.token_expires <= now;
+    // A day of margin over the validity: the certificate's notBefore allows for clock skew.
+    const bool expired_certificate =
+        r.state == "revoked" && r.activated_at > 0 &&
+        now > r.activated_at + static_cast<int64_t>(certificate_validity.count()) + 24 * 3600;
+    if (expired_token || expired_certificate) {
+      ROCKSDR_RETURN_IF_ERROR(Delete(r.id));
+      ++deleted;
+    }
+  }
+  return deleted;
 }
 
 Result<std::vector<std::string>> SecondaryRegistry::ActiveIds() {
@@ -144,7 +170,7 @@ Result<std::vector<std::string>> SecondaryRegistry::ActiveIds() {
 
 Status SecondaryRegistry::Clear() {
   Result<std::vector<std::pair<std::string, std::string>>> all =
-      control_->Scan(Store::kReplicated, std::string(kDrSecondaryKeyPrefix), kMaxSecondaries + 1);
+      control_->Scan(Store::kReplicated, std::string(kDrSecondaryKeyPrefix), kMaxRegistryRecords + 1);
   if (!all.ok()) return all.status();
   for (const auto& [k, v] : *all) ROCKSDR_RETURN_IF_ERROR(control_->Delete(Store::kReplicated, k));
   return Status::OK();

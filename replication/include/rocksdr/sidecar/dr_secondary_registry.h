@@ -19,6 +19,8 @@
 // read-modify-write sequences are serialized by the caller.
 #pragma once
 
+#include <chrono>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,7 +37,11 @@ namespace rocksdr::sidecar {
 inline constexpr std::string_view kDrClusterKey = "sidecar/dr/cluster";
 inline constexpr std::string_view kDrSecondaryKeyPrefix = "sidecar/dr/secondaries/";
 inline constexpr size_t kMaxSecondaryIdSize = 64;
+// Live secondaries (active, or pending with a token not yet expired) a primary keeps at most.
 inline constexpr size_t kMaxSecondaries = 1000;
+// Records of any state, revoked ids included, the registry holds at most; List refuses to work on
+// more rather than see part of them.
+inline constexpr size_t kMaxRegistryRecords = 10000;
 
 struct DrClusterRecord {
   std::string cluster_id;
@@ -46,6 +52,10 @@ struct DrClusterRecord {
   nlohmann::json ToJson() const;
   static Result<DrClusterRecord> FromJson(const nlohmann::json& j);
 };
+
+struct SecondaryRecord;
+// Active, or pending with a token that has not expired at `now`: it takes one of kMaxSecondaries.
+bool IsLive(const SecondaryRecord& r, int64_t now);
 
 struct SecondaryRecord {
   std::string id;
@@ -76,8 +86,13 @@ class SecondaryRegistry {
   Result<std::optional<SecondaryRecord>> Get(std::string_view id);
   Status Put(const SecondaryRecord& record);
   Status Delete(std::string_view id);
-  // Every record, ordered by id.
+  // Every record, ordered by id. kResourceExhausted if there are more than kMaxRegistryRecords
+  // (never a truncated list: a missing active id would be refused by the listener).
   Result<std::vector<SecondaryRecord>> List();
+  // Deletes the records that hold nothing any more: pending records whose token expired before
+  // `now`, and revoked ids whose certificate — issued at activation, valid `certificate_validity`
+  // — has expired (the id may then be given again). Returns how many it deleted.
+  Result<size_t> Prune(int64_t now, std::chrono::seconds certificate_validity);
   // Ids of the records in state "active" (what the plugin's listener admits).
   Result<std::vector<std::string>> ActiveIds();
   // Deletes every secondary record.
