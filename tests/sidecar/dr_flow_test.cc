@@ -663,6 +663,57 @@ TEST_F(DrFlowTest, TheRegistryIsBoundedAndDropsWhatHoldsNothing) {
   EXPECT_EQ(registry.List()->size(), kMaxSecondaries + 1);
 }
 
+// The sidecar's bookkeeping after a promotion (the cluster record's primary address, an empty
+// registry, revoked operation tokens, the old bundle dropped) is journaled before the plugin is
+// asked to promote. When it does not finish — a storage failure here; a sidecar killed between
+// the plugin's promotion and its bookkeeping takes the same path on restart — the re-arm loop
+// finishes it, and no token is issued under the stale record meanwhile.
+class DrFlowRearmTest : public DrFlowTest {
+ protected:
+  void SetUp() override {
+    secondary_.dr_options.rearm_interval = std::chrono::milliseconds(50);
+    DrFlowTest::SetUp();
+  }
+};
+
+TEST_F(DrFlowRearmTest, APromotionWhoseBookkeepingDidNotFinishIsFinishedByReArm) {
+  EnablePrimary();
+  ActivateSecondary();
+  SecondaryRegistry registry(&secondary_.control);
+  ASSERT_TRUE(registry.Get("secondary")->has_value()) << "the primary's registry reached the secondary";
+  const std::string op = OperationToken(secondary_, primary_.keys_hex, 3);
+  secondary_.control.FailNextPut(std::string(kDrClusterKey), rocksdr::Status::IOError("disk full"));
+  Reply p = secondary_.Call("POST", kDr + "secondary/promote",
+                            {{"dr_operation_token", op}, {"primary_cluster_addr", "127.0.0.1:9201"}});
+  ASSERT_EQ(p.status, 200) << p.body.dump();
+  EXPECT_EQ(secondary_.control.role(), "primary");
+  ASSERT_TRUE(p.body.contains("warnings")) << p.body.dump();
+  EXPECT_TRUE(Contains(p.body["warnings"].dump(), "re-arm loop finishes it")) << p.body.dump();
+
+  // Finished in the background: the record names the new primary, the registry starts empty.
+  auto finished = [&] {
+    auto journal = secondary_.control.Get(Store::kLocal, "sidecar/dr/promotion");
+    auto cluster = registry.LoadCluster();
+    return journal.ok() && !journal->has_value() && cluster.ok() && cluster->has_value() &&
+           (**cluster).primary_cluster_addr == "127.0.0.1:9201";
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!finished() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(finished());
+  EXPECT_FALSE(registry.Get("secondary")->has_value()) << "the old primary's secondaries need new tokens";
+  // A new secondary's bundle names the new primary's replication address.
+  const std::string token = SecondaryToken(secondary_, "after-promotion", primary_.root_token);
+  ASSERT_FALSE(token.empty());
+  UnwrapOptions uo;
+  uo.now = secondary_.now.load();
+  Result<ActivationBundle> bundle = UnwrapAtPrimary(token, "", uo);
+  ASSERT_TRUE(bundle.ok()) << bundle.status().ToString();
+  ASSERT_FALSE(bundle->primary_replication_addrs.empty());
+  EXPECT_EQ(bundle->primary_replication_addrs.front(), "127.0.0.1:9201");
+}
+
 TEST_F(DrFlowTest, DemoteOldPrimaryThenFollowTheNewOne) {
   EnablePrimary();
   ActivateSecondary();

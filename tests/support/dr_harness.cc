@@ -60,6 +60,23 @@ void FakeReplicatedControl::FailNextUpdatePrimary(rocksdr::Status st) {
   fail_next_update_ = std::move(st);
 }
 
+void FakeReplicatedControl::FailNextPut(const std::string& key, rocksdr::Status st) {
+  std::lock_guard<std::mutex> l(mu2_);
+  fail_next_put_.emplace(key, std::move(st));
+}
+
+rocksdr::Status FakeReplicatedControl::Put(Store store, const std::string& key, std::string_view value) {
+  {
+    std::lock_guard<std::mutex> l(mu2_);
+    if (fail_next_put_.has_value() && fail_next_put_->first == key) {
+      rocksdr::Status st = std::move(fail_next_put_->second);
+      fail_next_put_.reset();
+      return st;
+    }
+  }
+  return MemoryPluginControl::Put(store, key, value);
+}
+
 rocksdr::Status FakeReplicatedControl::UpdatePrimary(const std::optional<ActivationBundle>& bundle) {
   RecordKeptBundle();
   {
@@ -131,7 +148,7 @@ void DrNode::Start(int shares, int threshold, const std::string& tls_cert_file, 
   core = std::make_unique<Core>(&control, co);
   router = std::make_unique<Router>(core.get());
   ASSERT_TRUE(RegisterCoreRoutes(*router, *core).ok());
-  ASSERT_TRUE(RegisterDrRoutes(*router, *core).ok());
+  ASSERT_TRUE(RegisterDrRoutesWithOptions(*router, *core, dr_options).ok());
   HttpServerOptions ho;
   ho.listen_address = "127.0.0.1:0";
   ho.tls_cert_file = tls_cert_file;

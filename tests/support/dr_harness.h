@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rocksdr/sidecar/core.h"
+#include "rocksdr/sidecar/dr_handlers.h"
 #include "rocksdr/sidecar/http_server.h"
 #include "rocksdr/sidecar/memory_plugin_control.h"
 #include "rocksdr/sidecar/router.h"
@@ -36,6 +37,8 @@ class FakeReplicatedControl : public MemoryPluginControl {
   void FailNextPromote(rocksdr::Status st, bool after_promoting = false);
   // The next UpdatePrimary fails with `st` and changes nothing.
   void FailNextUpdatePrimary(rocksdr::Status st);
+  // The next Put of `key` (either store) fails with `st` and writes nothing (a storage failure).
+  void FailNextPut(const std::string& key, rocksdr::Status st);
   // The sidecar's kept bundle (local "sidecar/dr/bundle") when the last EnableSecondary /
   // UpdatePrimary was called: it must already be there, should the sidecar die right after.
   std::optional<std::string> kept_bundle_at_last_switch();
@@ -47,6 +50,7 @@ class FakeReplicatedControl : public MemoryPluginControl {
   rocksdr::Status UpdatePrimary(const std::optional<ActivationBundle>& bundle) override;
   rocksdr::Status EnablePrimary(const PrimaryConfig& config) override;
   rocksdr::Status Promote(const PrimaryConfig& config) override;
+  rocksdr::Status Put(Store store, const std::string& key, std::string_view value) override;
   Result<nlohmann::json> Status() override;
 
  private:
@@ -56,6 +60,7 @@ class FakeReplicatedControl : public MemoryPluginControl {
   std::optional<PrimaryConfig> last_primary_config_;
   std::optional<rocksdr::Status> fail_next_promote_;
   std::optional<rocksdr::Status> fail_next_update_;
+  std::optional<std::pair<std::string, rocksdr::Status>> fail_next_put_;
   std::optional<std::string> kept_bundle_at_switch_;
   void RecordKeptBundle();
   bool fail_after_promoting_ = false;
@@ -69,6 +74,7 @@ struct DrReply {
 
 struct DrNode {
   FakeReplicatedControl control;
+  DrOptions dr_options;  // used by Start
   std::atomic<int64_t> now{1'800'000'000};
   std::unique_ptr<Core> core;
   std::unique_ptr<Router> router;

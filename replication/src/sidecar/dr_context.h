@@ -20,6 +20,22 @@
 namespace rocksdr::sidecar {
 
 inline constexpr std::string_view kDrBundleLocalKey = "sidecar/dr/bundle";
+// A promotion in progress (local store, JSON {"cluster_addr"}): written before the plugin is asked
+// to promote, deleted once the sidecar's bookkeeping after it is done. If the sidecar dies in
+// between, or the bookkeeping fails, the re-arm loop finishes it (FinishPromotion) — otherwise the
+// cluster record would keep the old primary's replication address, which re-arm and new
+// activation tokens use.
+inline constexpr std::string_view kDrPromotionLocalKey = "sidecar/dr/promotion";
+
+struct DrContext;
+
+// The bookkeeping of a node that has just become the DR primary: the cluster record names
+// `cluster_addr` as the primary's replication address and the registry starts empty (the other
+// secondaries need new activation tokens) — unless `registry_done`, recorded in the journal once
+// that step succeeded, so that a retry never clears secondaries activated since; then DR operation
+// tokens are revoked, the kept activation bundle dropped, and the journal (kDrPromotionLocalKey)
+// deleted. REQUIRES: ctx.mu held.
+Status FinishPromotion(DrContext& ctx, const std::string& cluster_addr, bool registry_done);
 
 struct DrContext {
   DrContext(Core* c, DrOptions o)

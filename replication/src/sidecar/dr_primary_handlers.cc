@@ -126,6 +126,12 @@ ApiResponse HandleSecondaryToken(DrContext& ctx, ApiRequest& req) {
   Result<PluginRole> role = ReadPluginRole(*ctx.core);
   if (!role.ok()) return Fail(role.status());
   if (role->role != "primary") return Fail(NotPrimary(*role));
+  // After a promotion, the registry is emptied once; a token issued before that would be lost.
+  if (Result<std::optional<std::string>> journal = ctx.core->control()->Get(Store::kLocal, std::string(kDrPromotionLocalKey));
+      journal.ok() && journal->has_value() && (*journal)->find("registry_done") == std::string::npos) {
+    return ErrorResponse(503, "the DR bookkeeping after this node's promotion is not finished (the sidecar's re-arm "
+                              "loop retries it; sys/replication/dr/status shows why); issue the token once it is");
+  }
   const int64_t now = ctx.core->Now();
   // Bounded: expired tokens and ids retired long ago are dropped first, then the live ones count.
   if (Result<size_t> pruned = ctx.registry.Prune(now, crypto::CertificateRequest().validity); !pruned.ok()) {

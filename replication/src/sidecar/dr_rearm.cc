@@ -109,6 +109,28 @@ PassResult RearmSecondary(DrContext& ctx, const nlohmann::json& ps) {
                   "), resuming after applied sequence " + (applied.is_number() ? applied.dump() : "(none)")};
 }
 
+// A promotion whose bookkeeping did not finish (kDrPromotionLocalKey): finished when the plugin is
+// the primary, forgotten when it is still a secondary (the sidecar died before the plugin
+// switched). Returns what a pass reports.
+PassResult ResumePromotion(DrContext& ctx, const std::string& role) {
+  Result<std::optional<std::string>> raw = ctx.core->control()->Get(Store::kLocal, std::string(kDrPromotionLocalKey));
+  if (!raw.ok() || !raw->has_value()) return {"", ""};
+  if (role != "primary") {
+    Status st = ctx.core->control()->Delete(Store::kLocal, std::string(kDrPromotionLocalKey));
+    if (!st.ok()) return {"dropping the record of a promotion that did not happen: " + st.message(), ""};
+    return {"", "dropped the record of a promotion that did not happen (the node is " + role + ")"};
+  }
+  nlohmann::json j = nlohmann::json::parse(**raw, nullptr, /*allow_exceptions=*/false);
+  const std::string addr = Str(j, "cluster_addr");
+  const bool registry_done = j.is_object() && j.value("registry_done", false) == true;
+  if (Status st = FinishPromotion(ctx, addr, registry_done); !st.ok()) {
+    return {"the DR bookkeeping after this node's promotion is not finished (" + st.message() + "; retrying)", ""};
+  }
+  return {"", "finished the DR bookkeeping after this node's promotion: the cluster record names " +
+                  (addr.empty() ? std::string("the plugin's replication address") : addr) +
+                  " as the primary; secondaries need new activation tokens"};
+}
+
 // One pass: reads the plugin status under the DR mutex and re-arms if needed.
 PassResult Pass(DrContext& ctx) {
   std::lock_guard<std::mutex> lock(ctx.mu);
@@ -118,6 +140,10 @@ PassResult Pass(DrContext& ctx) {
   if (!ps.is_object()) return {"", ""};
   const std::string role = Str(ps, "role");
   ctx.core->SetDrSecondary(role == "secondary");  // the plugin may have been away when the sidecar started
+  if (PassResult resumed = ResumePromotion(ctx, role); !resumed.notice.empty() || !resumed.done.empty()) {
+    if (!resumed.notice.empty()) return resumed;
+    spdlog::info("dr: {}", resumed.done);
+  }
   if (role == "primary") {
     if (!Str(ps, "replication_address").empty()) return {"", ""};
     uint64_t epoch = 0;

@@ -351,12 +351,20 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
   config.ca_cert_pem = rec.ca_cert_pem;
   config.server_cert_pem = server->cert_pem;
   config.server_key_pem = server->key_pem;
+  // The journal first: should this sidecar die once the plugin has promoted, the re-arm loop
+  // finishes the bookkeeping below with this address.
+  if (Status st = ctx.core->control()->Put(Store::kLocal, std::string(kDrPromotionLocalKey),
+                                           nlohmann::json{{"cluster_addr", *cluster_addr}}.dump());
+      !st.ok()) {
+    return Fail(st.WithContext("recording the promotion before it starts (nothing changed)"));
+  }
   Status promoted = ctx.core->control()->Promote(config);
   if (!promoted.ok()) {
     // Still a DR secondary (the plugin refuses before anything changes): seal again, as a DR
     // secondary is, and keep the operation token for the retry.
     Result<PluginRole> after = ReadPluginRole(*ctx.core);
     if (after.ok() && after->role == "secondary") {
+      (void)ctx.core->control()->Delete(Store::kLocal, std::string(kDrPromotionLocalKey));
       return Fail(promoted.WithContext("the plugin refused the promotion (this node is still a sealed DR secondary; "
                                        "the DR operation token stays valid: fix the cause and promote again)"));
     }
@@ -375,13 +383,10 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
   reseal.primary = true;
   ctx.core->SetDrSecondary(false);
   ctx.attempt.Cancel();
-  // The new primary starts with no secondaries: the others need new activation tokens.
-  rec.primary_cluster_addr = *cluster_addr;
-  Status st = ctx.registry.Clear();
-  if (st.ok()) st = ctx.registry.StoreCluster(rec);
-  if (st.ok()) st = ctx.optokens.RevokeAll();
-  if (st.ok()) st = ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey));
-  if (!st.ok()) warnings.push_back("promoted, but cleaning up DR bookkeeping failed: " + st.message());
+  if (Status st = FinishPromotion(ctx, *cluster_addr, /*registry_done=*/false); !st.ok()) {
+    warnings.push_back("promoted, but the DR bookkeeping after it failed (" + st.message() +
+                       "); the sidecar's re-arm loop finishes it, and sys/replication/dr/status shows it until then");
+  }
   if (!promoted.ok()) {
     spdlog::error("dr: promoted to DR primary at epoch {}, not finished: {}", config.epoch, promoted.message());
     return ErrorResponse(500, "this node IS the DR primary now (epoch " + std::to_string(config.epoch) +
@@ -393,6 +398,26 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("dr: promoted to DR primary at epoch {} in {} ms", config.epoch, ms);
   return Envelope(req, nlohmann::json{{"epoch", config.epoch}, {"promote_duration_ms", ms}}, std::move(warnings));
+}
+
+Status FinishPromotion(DrContext& ctx, const std::string& cluster_addr, bool registry_done) {
+  if (!registry_done) {
+    Result<std::optional<DrClusterRecord>> cluster = ctx.registry.LoadCluster();
+    if (!cluster.ok()) return cluster.status().WithContext("reading the DR cluster record");
+    if (!cluster->has_value()) return Status::FailedPrecondition("the DR cluster record is missing");
+    DrClusterRecord rec = **cluster;
+    // The new primary starts with no secondaries: the others need new activation tokens.
+    rec.primary_cluster_addr = cluster_addr;
+    ROCKSDR_RETURN_IF_ERROR(ctx.registry.Clear());
+    ROCKSDR_RETURN_IF_ERROR(ctx.registry.StoreCluster(rec));
+    // Done once: secondaries activated from here on must not be cleared by a retry.
+    ROCKSDR_RETURN_IF_ERROR(ctx.core->control()->Put(
+        Store::kLocal, std::string(kDrPromotionLocalKey),
+        nlohmann::json{{"cluster_addr", cluster_addr}, {"registry_done", true}}.dump()));
+  }
+  ROCKSDR_RETURN_IF_ERROR(ctx.optokens.RevokeAll());
+  ROCKSDR_RETURN_IF_ERROR(ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey)));
+  return ctx.core->control()->Delete(Store::kLocal, std::string(kDrPromotionLocalKey));
 }
 
 ApiResponse HandleUpdatePrimary(DrContext& ctx, ApiRequest& req) {
