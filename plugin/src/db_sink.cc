@@ -6,6 +6,8 @@
 #include <memory>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "reserved_cf.h"
 #include "rocksdr/replication/thread_name.h"
 
@@ -173,11 +175,15 @@ std::optional<uint64_t> DbSink::Cursor() {
 }
 
 std::string DbSink::History() {
-  // On the client's I/O thread, which is also the only one that closes and reopens the DB for a
-  // bootstrap install.
+  std::shared_lock<std::shared_mutex> lock(*db_mu_);  // the owner closes or swaps the DB exclusively
   if (!db_->is_open()) return std::string();
   Result<std::string> h = db_->impl()->state_store()->ReadHistory();
-  return h.ok() ? *h : std::string();
+  if (!h.ok()) {
+    // Unknown: the primary then decides on the epoch alone (PROTOCOL.md "History ids").
+    spdlog::warn("rocksdr: reading this secondary's history id: {}; sending none", h.status().ToString());
+    return std::string();
+  }
+  return *h;
 }
 
 uint64_t DbSink::DurableSequence() { return durable_.load(); }

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "checkpoint_source.h"
 
 namespace rocksdr::plugin {
@@ -74,7 +76,12 @@ uint64_t DbSourceProvider::LatestSequence() { return db_->base()->GetLatestSeque
 
 std::string DbSourceProvider::History() {
   Result<std::string> h = db_->state_store()->ReadHistory();
-  return h.ok() ? *h : std::string();  // unreadable: unknown, the epoch alone decides
+  if (!h.ok()) {
+    // Unknown: the epoch alone decides (PROTOCOL.md "History ids").
+    spdlog::warn("rocksdr: reading this primary's history id: {}; comparing epochs only", h.status().ToString());
+    return std::string();
+  }
+  return *h;
 }
 
 std::optional<std::string> DbSourceProvider::UntrustedPositionReason(const std::string& secondary_id,

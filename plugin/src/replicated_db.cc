@@ -54,6 +54,7 @@ ReplicatedDBImpl::ReplicatedDBImpl(Parts p)
   if (p.state.fence && role_.load() == Role::kPrimary) {
     fence_reason_ = *p.state.fence + " (recorded before this node restarted)";
     fenced_.store(true);
+    fence_settled_.store(true);
   }
 }
 
@@ -618,6 +619,7 @@ Status ReplicatedDBImpl::SetRole(Role role, uint64_t epoch, const std::string& c
     fence_reason_.clear();
   }
   fenced_.store(false);
+  fence_settled_.store(false);
   epoch_.store(epoch);
   role_.store(role);
   NotifyWritten();
@@ -630,23 +632,30 @@ Status ReplicatedDBImpl::SetWriteFence(const std::string& reason) {
   {
     std::lock_guard<std::mutex> lock(identity_mu_);
     fence_reason_ = r;
+    fence_settled_.store(false);
     fenced_.store(true);  // new writes are refused from here on
   }
   // Then the writes that passed CheckWrite before the flag drain (they hold the fence shared):
   // once this returns, and the caller says "fenced", no write is accepted any more. Taking the
   // lock only after setting the flag means a stream of new writes cannot starve it.
   { std::unique_lock<FenceMutex> drain(fence_mu_); }
-  return state_store_.SaveFence(r);
+  Status s = state_store_.SaveFence(r);
+  // Status says "fenced" from here: the last write in flight and the fence's own record (one
+  // sequence number) are behind it, so the latest sequence a fenced status shows stays.
+  fence_settled_.store(true);
+  return s;
 }
 
 Status ReplicatedDBImpl::ClearWriteFence() {
   // The fence ends on disk first: a crash in between leaves it held, never a node that took
   // writes while its disk still says fenced.
   std::lock_guard<std::mutex> persist(fence_persist_mu_);
+  if (!fenced_.load()) return Status::OK();  // memory and disk change together: nothing recorded
   ROCKSDR_RETURN_IF_ERROR(state_store_.SaveFence(std::nullopt));
   std::lock_guard<std::mutex> lock(identity_mu_);
   fence_reason_.clear();
   fenced_.store(false);
+  fence_settled_.store(false);
   return Status::OK();
 }
 
@@ -699,7 +708,7 @@ ReplicationStatus ReplicatedDBImpl::GetReplicationStatus() {
   st.external_ingestions = events_->ingestions();
   st.listener_attached = listener_attached_;
   st.background_error = events_->background_error();
-  if (auto f = write_fence()) st.fenced_reason = *f;
+  if (auto f = write_fence(); f && fence_settled_.load()) st.fenced_reason = *f;
   ack_tracker_.FillStatus(&st.sync);
   if (ring_ != nullptr) {
     const WriteRingStats rs = ring_->Stats();

@@ -263,6 +263,9 @@ class ReplicatedDBImpl : public ReplicatedDB {
   TailerCounters tailer_counters_;
 
   std::atomic<bool> fenced_{false};
+  // The fence is complete (writes in flight drained, its record written): only then does status
+  // report it, so a fenced status's latest sequence does not move any more.
+  std::atomic<bool> fence_settled_{false};
   std::string fence_reason_;  // GUARDED_BY(identity_mu_)
   std::mutex fence_persist_mu_;  // serializes SetWriteFence / ClearWriteFence (memory + kLocalKeyFence)
 

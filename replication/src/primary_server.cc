@@ -97,9 +97,15 @@ class PrimaryServer::Impl : public ShipperHost {
         Reap();
         if (stopped_) return;
         if (std::string refusal = AdmissionRefusal(host); !refusal.empty()) {
-          LogRefusal(peer, refusal);
+          LogLimited("refusing connection from " + peer + ": " + refusal);
           socket.close(ignored);
         } else {
+          if (evictions_unlogged_ > 0) {
+            LogLimited("admitted connection from " + peer + " by closing the oldest one still in its TLS handshake "
+                       "(max_pending_handshakes " + std::to_string(options_.max_pending_handshakes) + " reached; " +
+                       std::to_string(evictions_unlogged_) + " closed so)");
+            evictions_unlogged_ = 0;
+          }
           socket.set_option(tcp::no_delay(true), ignored);
           session = ShipperSession::Create(FramedSession::Stream(std::move(socket), *ssl_),
                                            options_, provider_, this, peer);
@@ -127,14 +133,19 @@ class PrimaryServer::Impl : public ShipperHost {
 
   // REQUIRES: mu_ held, Reap() just ran. Why a new connection from `host` is refused ("" = it is
   // admitted): places for secondaries that completed the TLS handshake, and apart from them a
-  // bounded number of connections still in it, in all and per address.
-  std::string AdmissionRefusal(const std::string& host) const {
+  // bounded number of connections still in it, per address and in all. When all the pending
+  // places are taken, the oldest pending connection is closed for the new one: a flood from many
+  // addresses then only delays a secondary whose handshake is quicker than the flood's pace,
+  // instead of refusing it for as long as the flood lasts.
+  std::string AdmissionRefusal(const std::string& host) {
     size_t established = 0, pending = 0, pending_here = 0;
+    ShipperSession* oldest_pending = nullptr;
     for (size_t i = 0; i < sessions_.size(); ++i) {
       if (sessions_[i]->tls_established()) {
         ++established;
-      } else {
+      } else if (!sessions_[i]->evicted()) {
         ++pending;
+        if (oldest_pending == nullptr) oldest_pending = sessions_[i].get();
         if (peer_hosts_[i] == host) ++pending_here;
       }
     }
@@ -146,27 +157,28 @@ class PrimaryServer::Impl : public ShipperHost {
       return std::to_string(pending_here) + " connections from this address are still in their TLS handshake "
              "(max_pending_per_address " + std::to_string(options_.max_pending_per_address) + ")";
     }
-    if (pending >= options_.max_pending_handshakes) {
-      return std::to_string(pending) + " connections are still in their TLS handshake (max_pending_handshakes " +
-             std::to_string(options_.max_pending_handshakes) + ")";
+    if (pending >= options_.max_pending_handshakes && oldest_pending != nullptr) {
+      oldest_pending->Evict("closed for a newer connection: " + std::to_string(pending) +
+                            " connections are in their TLS handshake (max_pending_handshakes " +
+                            std::to_string(options_.max_pending_handshakes) + ")");
+      ++evictions_unlogged_;
     }
     return std::string();
   }
 
-  // REQUIRES: mu_ held. One line per refusal, but at most one per 10 s in a flood: a scan or an
-  // attack must not fill the log.
-  void LogRefusal(const std::string& peer, const std::string& why) {
+  // REQUIRES: mu_ held. One line per refusal or eviction, but at most one per 10 s in a flood: a
+  // scan or an attack must not fill the log.
+  void LogLimited(const std::string& line) {
     const auto now = std::chrono::steady_clock::now();
     if (refusals_unlogged_ > 0 && now - last_refusal_log_ < std::chrono::seconds(10)) {
       ++refusals_unlogged_;
       return;
     }
     if (refusals_unlogged_ > 1) {
-      spdlog::warn("replication: refusing connection from {}: {} ({} more refused in the last {} s)", peer, why,
-                   refusals_unlogged_ - 1,
+      spdlog::warn("replication: {} ({} more such in the last {} s)", line, refusals_unlogged_ - 1,
                    std::chrono::duration_cast<std::chrono::seconds>(now - last_refusal_log_).count());
     } else {
-      spdlog::warn("replication: refusing connection from {}: {}", peer, why);
+      spdlog::warn("replication: {}", line);
     }
     last_refusal_log_ = now;
     refusals_unlogged_ = 1;
@@ -354,6 +366,7 @@ class PrimaryServer::Impl : public ShipperHost {
   std::vector<std::string> peer_hosts_;  // the IP address of sessions_[i]
   std::chrono::steady_clock::time_point last_refusal_log_;
   uint64_t refusals_unlogged_ = 0;  // refusals since last_refusal_log_, the logged one included
+  uint64_t evictions_unlogged_ = 0;  // pending connections closed for newer ones, not yet logged
   std::map<std::string, std::weak_ptr<ShipperSession>> live_;
   std::map<std::string, SecondaryLinkStatus> status_;
   std::set<std::string> revoked_;

@@ -82,6 +82,13 @@ class ShipperSession : public FramedSession {
   // The peer completed the TLS handshake (its certificate is from the cluster's CA). Until then
   // the connection counts as pending (PrimaryServerOptions::max_pending_handshakes). Any thread.
   bool tls_established() const { return tls_established_.load(); }
+  // Closes a connection still in its TLS handshake to make room for a newer one (the listener's
+  // pool of pending handshakes is full). evicted() is true from the call on. Any thread.
+  void Evict(const std::string& reason) {
+    evicted_.store(true);
+    Drop(reason);
+  }
+  bool evicted() const { return evicted_.load(); }
 
  private:
   enum class Phase { kTls, kAwaitHello, kDeciding, kBootstrapping, kStreaming, kClosed };
@@ -124,6 +131,7 @@ class ShipperSession : public FramedSession {
   ShipperHost* host_;
   const std::string peer_address_;
   std::atomic<bool> tls_established_{false};
+  std::atomic<bool> evicted_{false};
   PeerVerifier verifier_;
 
   // Strand only.

@@ -661,6 +661,23 @@ TEST_F(DrFlowTest, TheRegistryIsBoundedAndDropsWhatHoldsNothing) {
   EXPECT_TRUE(Contains(FirstError(reuse), "was revoked")) << FirstError(reuse);
   // The certificate of "revoked-long-ago" has expired: its id can be given again.
   EXPECT_EQ(registry.List()->size(), kMaxSecondaries + 1);
+
+  // Never read truncated: a registry over its bound is an error, not a partial list (an active id
+  // missing from it would be refused by the listener). Clearing it empties it all.
+  r.state = "revoked";
+  for (size_t i = 0; i < kMaxRegistryRecords - kMaxSecondaries; ++i) {
+    r.id = "retired-" + std::to_string(i);
+    ASSERT_TRUE(registry.Put(r).ok());
+  }
+  Result<std::vector<SecondaryRecord>> over = registry.List();
+  EXPECT_EQ(over.status().code(), Code::kResourceExhausted);
+  EXPECT_TRUE(Contains(over.status().message(), "more than 10000 records")) << over.status().message();
+  Reply refused = primary_.Call("POST", kDr + "primary/secondary-token", {{"id", "another"}}, primary_.root_token);
+  EXPECT_NE(refused.status, 200);
+  EXPECT_TRUE(Contains(FirstError(refused), "more than 10000 records")) << FirstError(refused);
+  ASSERT_TRUE(registry.Clear().ok());
+  ASSERT_TRUE(registry.List().ok());
+  EXPECT_TRUE(registry.List()->empty());
 }
 
 // The sidecar's bookkeeping after a promotion (the cluster record's primary address, an empty
@@ -681,6 +698,15 @@ TEST_F(DrFlowRearmTest, APromotionWhoseBookkeepingDidNotFinishIsFinishedByReArm)
   ActivateSecondary();
   SecondaryRegistry registry(&secondary_.control);
   ASSERT_TRUE(registry.Get("secondary")->has_value()) << "the primary's registry reached the secondary";
+  const std::string cluster_id = (*registry.LoadCluster())->cluster_id;
+  auto journal = [&] { return secondary_.control.Get(Store::kLocal, "sidecar/dr/promotion"); };
+  // While the node is still a secondary, a journal is kept: its promotion may still be running in
+  // the application (a restarted sidecar sees the old role until the plugin switches).
+  const std::string running = json{{"cluster_addr", "127.0.0.1:9201"}, {"cluster_id", cluster_id}, {"epoch", 2}}.dump();
+  ASSERT_TRUE(secondary_.control.Put(Store::kLocal, "sidecar/dr/promotion", running).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // several re-arm passes
+  ASSERT_TRUE(journal().ok());
+  EXPECT_TRUE(journal()->has_value()) << "kept while the node is a secondary";
   const std::string op = OperationToken(secondary_, primary_.keys_hex, 3);
   secondary_.control.FailNextPut(std::string(kDrClusterKey), rocksdr::Status::IOError("disk full"));
   Reply p = secondary_.Call("POST", kDr + "secondary/promote",
@@ -688,13 +714,13 @@ TEST_F(DrFlowRearmTest, APromotionWhoseBookkeepingDidNotFinishIsFinishedByReArm)
   ASSERT_EQ(p.status, 200) << p.body.dump();
   EXPECT_EQ(secondary_.control.role(), "primary");
   ASSERT_TRUE(p.body.contains("warnings")) << p.body.dump();
-  EXPECT_TRUE(Contains(p.body["warnings"].dump(), "re-arm loop finishes it")) << p.body.dump();
+  EXPECT_TRUE(Contains(p.body["warnings"].dump(), "retried by the next secondary-token")) << p.body.dump();
 
   // Finished in the background: the record names the new primary, the registry starts empty.
   auto finished = [&] {
-    auto journal = secondary_.control.Get(Store::kLocal, "sidecar/dr/promotion");
+    auto j = journal();
     auto cluster = registry.LoadCluster();
-    return journal.ok() && !journal->has_value() && cluster.ok() && cluster->has_value() &&
+    return j.ok() && !j->has_value() && cluster.ok() && cluster->has_value() &&
            (**cluster).primary_cluster_addr == "127.0.0.1:9201";
   };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -712,6 +738,19 @@ TEST_F(DrFlowRearmTest, APromotionWhoseBookkeepingDidNotFinishIsFinishedByReArm)
   ASSERT_TRUE(bundle.ok()) << bundle.status().ToString();
   ASSERT_FALSE(bundle->primary_replication_addrs.empty());
   EXPECT_EQ(bundle->primary_replication_addrs.front(), "127.0.0.1:9201");
+
+  // A journal for an epoch this primary never reached is stale: dropped, nothing cleared.
+  ASSERT_TRUE(secondary_.control
+                  .Put(Store::kLocal, "sidecar/dr/promotion",
+                       json{{"cluster_addr", "10.9.9.9:1"}, {"cluster_id", cluster_id}, {"epoch", 99}}.dump())
+                  .ok());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (journal().ok() && journal()->has_value() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(journal()->has_value());
+  EXPECT_EQ((*registry.LoadCluster())->primary_cluster_addr, "127.0.0.1:9201");
+  EXPECT_TRUE(registry.Get("after-promotion")->has_value()) << "a secondary issued since is kept";
 }
 
 TEST_F(DrFlowTest, DemoteOldPrimaryThenFollowTheNewOne) {

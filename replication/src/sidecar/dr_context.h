@@ -20,9 +20,10 @@
 namespace rocksdr::sidecar {
 
 inline constexpr std::string_view kDrBundleLocalKey = "sidecar/dr/bundle";
-// A promotion in progress (local store, JSON {"cluster_addr"}): written before the plugin is asked
-// to promote, deleted once the sidecar's bookkeeping after it is done. If the sidecar dies in
-// between, or the bookkeeping fails, the re-arm loop finishes it (FinishPromotion) — otherwise the
+// A promotion in progress (local store, JSON {"cluster_addr", "cluster_id", "epoch",
+// "registry_done"?}): written before the plugin is asked to promote, deleted once the sidecar's
+// bookkeeping after it is done. If the sidecar dies in between, or the bookkeeping fails, the
+// re-arm loop (or the next secondary-token) finishes it (ResumePromotionJournal) — otherwise the
 // cluster record would keep the old primary's replication address, which re-arm and new
 // activation tokens use.
 inline constexpr std::string_view kDrPromotionLocalKey = "sidecar/dr/promotion";
@@ -36,6 +37,14 @@ struct DrContext;
 // tokens are revoked, the kept activation bundle dropped, and the journal (kDrPromotionLocalKey)
 // deleted. REQUIRES: ctx.mu held.
 Status FinishPromotion(DrContext& ctx, const std::string& cluster_addr, bool registry_done);
+
+// An interrupted promotion's journal, given what the plugin is now (`plugin`): finished when it is
+// the primary of the journal's cluster at the journal's epoch or later; kept while it is still a
+// secondary (the promotion may still be running in the application, or be retried); dropped
+// otherwise (disabled, another cluster, an older epoch). Returns what it did ("" = nothing to do).
+// REQUIRES: ctx.mu held.
+struct PluginRole;
+Result<std::string> ResumePromotionJournal(DrContext& ctx, const PluginRole& plugin);
 
 struct DrContext {
   DrContext(Core* c, DrOptions o)

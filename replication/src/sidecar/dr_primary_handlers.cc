@@ -126,11 +126,14 @@ ApiResponse HandleSecondaryToken(DrContext& ctx, ApiRequest& req) {
   Result<PluginRole> role = ReadPluginRole(*ctx.core);
   if (!role.ok()) return Fail(role.status());
   if (role->role != "primary") return Fail(NotPrimary(*role));
-  // After a promotion, the registry is emptied once; a token issued before that would be lost.
-  if (Result<std::optional<std::string>> journal = ctx.core->control()->Get(Store::kLocal, std::string(kDrPromotionLocalKey));
-      journal.ok() && journal->has_value() && (*journal)->find("registry_done") == std::string::npos) {
-    return ErrorResponse(503, "the DR bookkeeping after this node's promotion is not finished (the sidecar's re-arm "
-                              "loop retries it; sys/replication/dr/status shows why); issue the token once it is");
+  // After a promotion, the registry is emptied once: finish that first, or a token issued before
+  // it would be lost.
+  if (Result<std::string> resumed = ResumePromotionJournal(ctx, *role); !resumed.ok()) {
+    return ErrorResponse(503, "the DR bookkeeping after this node's promotion is not finished (" +
+                                  resumed.status().message() + "); retry once it is (the sidecar's re-arm loop "
+                                  "retries it too)");
+  } else if (!resumed->empty()) {
+    spdlog::info("dr: {}", *resumed);
   }
   const int64_t now = ctx.core->Now();
   // Bounded: expired tokens and ids retired long ago are dropped first, then the live ones count.
@@ -293,6 +296,9 @@ ApiResponse HandleUnwrap(DrContext& ctx, ApiRequest& req) {
   active.accessor_hash.clear();
   active.jti_hash.clear();
   active.activated_at = now;
+  if (Result<crypto::CertificateInfo> info = crypto::InspectCertificate(client->cert_pem); info.ok()) {
+    active.certificate_not_after = static_cast<int64_t>(info->not_after);
+  }
   if (Status st = ctx.registry.Put(active); !st.ok()) return Fail(st);
   if (Status st = PushAllowed(ctx); !st.ok()) {
     (void)ctx.registry.Put(rec);  // the token stays usable if the plugin could not be told

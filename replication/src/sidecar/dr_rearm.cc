@@ -109,26 +109,19 @@ PassResult RearmSecondary(DrContext& ctx, const nlohmann::json& ps) {
                   "), resuming after applied sequence " + (applied.is_number() ? applied.dump() : "(none)")};
 }
 
-// A promotion whose bookkeeping did not finish (kDrPromotionLocalKey): finished when the plugin is
-// the primary, forgotten when it is still a secondary (the sidecar died before the plugin
-// switched). Returns what a pass reports.
-PassResult ResumePromotion(DrContext& ctx, const std::string& role) {
-  Result<std::optional<std::string>> raw = ctx.core->control()->Get(Store::kLocal, std::string(kDrPromotionLocalKey));
-  if (!raw.ok() || !raw->has_value()) return {"", ""};
-  if (role != "primary") {
-    Status st = ctx.core->control()->Delete(Store::kLocal, std::string(kDrPromotionLocalKey));
-    if (!st.ok()) return {"dropping the record of a promotion that did not happen: " + st.message(), ""};
-    return {"", "dropped the record of a promotion that did not happen (the node is " + role + ")"};
+// A promotion whose bookkeeping did not finish (kDrPromotionLocalKey; ResumePromotionJournal).
+PassResult ResumePromotion(DrContext& ctx, const nlohmann::json& ps) {
+  PluginRole plugin;
+  plugin.role = Str(ps, "role");
+  plugin.cluster_id = Str(ps, "cluster_id");
+  if (ps.contains("epoch") && ps["epoch"].is_number_unsigned()) plugin.epoch = ps["epoch"].get<uint64_t>();
+  Result<std::string> done = ResumePromotionJournal(ctx, plugin);
+  if (!done.ok()) {
+    return {"the DR bookkeeping after this node's promotion is not finished (" + done.status().message() +
+                "; retrying)",
+            ""};
   }
-  nlohmann::json j = nlohmann::json::parse(**raw, nullptr, /*allow_exceptions=*/false);
-  const std::string addr = Str(j, "cluster_addr");
-  const bool registry_done = j.is_object() && j.value("registry_done", false) == true;
-  if (Status st = FinishPromotion(ctx, addr, registry_done); !st.ok()) {
-    return {"the DR bookkeeping after this node's promotion is not finished (" + st.message() + "; retrying)", ""};
-  }
-  return {"", "finished the DR bookkeeping after this node's promotion: the cluster record names " +
-                  (addr.empty() ? std::string("the plugin's replication address") : addr) +
-                  " as the primary; secondaries need new activation tokens"};
+  return {"", *done};
 }
 
 // One pass: reads the plugin status under the DR mutex and re-arms if needed.
@@ -140,7 +133,7 @@ PassResult Pass(DrContext& ctx) {
   if (!ps.is_object()) return {"", ""};
   const std::string role = Str(ps, "role");
   ctx.core->SetDrSecondary(role == "secondary");  // the plugin may have been away when the sidecar started
-  if (PassResult resumed = ResumePromotion(ctx, role); !resumed.notice.empty() || !resumed.done.empty()) {
+  if (PassResult resumed = ResumePromotion(ctx, ps); !resumed.notice.empty() || !resumed.done.empty()) {
     if (!resumed.notice.empty()) return resumed;
     spdlog::info("dr: {}", resumed.done);
   }

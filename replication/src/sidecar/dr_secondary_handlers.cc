@@ -353,8 +353,9 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
   config.server_key_pem = server->key_pem;
   // The journal first: should this sidecar die once the plugin has promoted, the re-arm loop
   // finishes the bookkeeping below with this address.
-  if (Status st = ctx.core->control()->Put(Store::kLocal, std::string(kDrPromotionLocalKey),
-                                           nlohmann::json{{"cluster_addr", *cluster_addr}}.dump());
+  if (Status st = ctx.core->control()->Put(
+          Store::kLocal, std::string(kDrPromotionLocalKey),
+          nlohmann::json{{"cluster_addr", *cluster_addr}, {"cluster_id", rec.cluster_id}, {"epoch", config.epoch}}.dump());
       !st.ok()) {
     return Fail(st.WithContext("recording the promotion before it starts (nothing changed)"));
   }
@@ -385,7 +386,8 @@ ApiResponse HandlePromote(DrContext& ctx, ApiRequest& req) {
   ctx.attempt.Cancel();
   if (Status st = FinishPromotion(ctx, *cluster_addr, /*registry_done=*/false); !st.ok()) {
     warnings.push_back("promoted, but the DR bookkeeping after it failed (" + st.message() +
-                       "); the sidecar's re-arm loop finishes it, and sys/replication/dr/status shows it until then");
+                       "); it is retried by the next secondary-token and by the sidecar's re-arm loop, and "
+                       "sys/replication/dr/status shows it until then");
   }
   if (!promoted.ok()) {
     spdlog::error("dr: promoted to DR primary at epoch {}, not finished: {}", config.epoch, promoted.message());
@@ -406,18 +408,44 @@ Status FinishPromotion(DrContext& ctx, const std::string& cluster_addr, bool reg
     if (!cluster.ok()) return cluster.status().WithContext("reading the DR cluster record");
     if (!cluster->has_value()) return Status::FailedPrecondition("the DR cluster record is missing");
     DrClusterRecord rec = **cluster;
-    // The new primary starts with no secondaries: the others need new activation tokens.
+    // The new primary starts with no secondaries: the others need new activation tokens. Revoked
+    // ids stay retired: the CA is the same, so their certificates are still valid.
     rec.primary_cluster_addr = cluster_addr;
-    ROCKSDR_RETURN_IF_ERROR(ctx.registry.Clear());
+    ROCKSDR_RETURN_IF_ERROR(ctx.registry.Clear(/*keep_revoked=*/true));
     ROCKSDR_RETURN_IF_ERROR(ctx.registry.StoreCluster(rec));
     // Done once: secondaries activated from here on must not be cleared by a retry.
-    ROCKSDR_RETURN_IF_ERROR(ctx.core->control()->Put(
-        Store::kLocal, std::string(kDrPromotionLocalKey),
-        nlohmann::json{{"cluster_addr", cluster_addr}, {"registry_done", true}}.dump()));
+    Result<std::optional<std::string>> raw = ctx.core->control()->Get(Store::kLocal, std::string(kDrPromotionLocalKey));
+    ROCKSDR_RETURN_IF_ERROR(raw.status());
+    nlohmann::json j = raw->has_value() ? nlohmann::json::parse(**raw, nullptr, false) : nlohmann::json::object();
+    if (!j.is_object()) j = nlohmann::json::object();
+    j["cluster_addr"] = cluster_addr;
+    j["registry_done"] = true;
+    ROCKSDR_RETURN_IF_ERROR(ctx.core->control()->Put(Store::kLocal, std::string(kDrPromotionLocalKey), j.dump()));
   }
   ROCKSDR_RETURN_IF_ERROR(ctx.optokens.RevokeAll());
   ROCKSDR_RETURN_IF_ERROR(ctx.core->control()->Delete(Store::kLocal, std::string(kDrBundleLocalKey)));
   return ctx.core->control()->Delete(Store::kLocal, std::string(kDrPromotionLocalKey));
+}
+
+Result<std::string> ResumePromotionJournal(DrContext& ctx, const PluginRole& plugin) {
+  Result<std::optional<std::string>> raw = ctx.core->control()->Get(Store::kLocal, std::string(kDrPromotionLocalKey));
+  if (!raw.ok()) return raw.status().WithContext("reading the promotion journal");
+  if (!raw->has_value()) return std::string();
+  if (plugin.role == "secondary") return std::string();  // still promoting, or to be retried
+  nlohmann::json j = nlohmann::json::parse(**raw, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) j = nlohmann::json::object();
+  const std::string addr = j.value("cluster_addr", std::string());
+  const std::string cluster_id = j.value("cluster_id", std::string());
+  const uint64_t epoch = j.contains("epoch") && j["epoch"].is_number_unsigned() ? j["epoch"].get<uint64_t>() : 0;
+  if (plugin.role != "primary" || plugin.cluster_id != cluster_id || plugin.epoch < epoch) {
+    ROCKSDR_RETURN_IF_ERROR(ctx.core->control()->Delete(Store::kLocal, std::string(kDrPromotionLocalKey)));
+    return "dropped the record of a promotion to epoch " + std::to_string(epoch) + " that did not happen (the node is " +
+           plugin.role + " at epoch " + std::to_string(plugin.epoch) + ")";
+  }
+  ROCKSDR_RETURN_IF_ERROR(FinishPromotion(ctx, addr, j.value("registry_done", false)));
+  return "finished the DR bookkeeping after this node's promotion to epoch " + std::to_string(epoch) +
+         ": the cluster record names " + (addr.empty() ? std::string("the plugin's replication address") : addr) +
+         " as the primary; secondaries need new activation tokens";
 }
 
 ApiResponse HandleUpdatePrimary(DrContext& ctx, ApiRequest& req) {

@@ -50,7 +50,8 @@ nlohmann::json SecondaryRecord::ToJson() const {
           {"token_expires", token_expires},
           {"accessor_hash", accessor_hash},
           {"jti_hash", jti_hash},
-          {"activated_at", activated_at}};
+          {"activated_at", activated_at},
+          {"certificate_not_after", certificate_not_after}};
 }
 
 Result<SecondaryRecord> SecondaryRecord::FromJson(const nlohmann::json& j) {
@@ -64,6 +65,7 @@ Result<SecondaryRecord> SecondaryRecord::FromJson(const nlohmann::json& j) {
     r.accessor_hash = j.at("accessor_hash").get<std::string>();
     r.jti_hash = j.at("jti_hash").get<std::string>();
     r.activated_at = j.at("activated_at").get<int64_t>();
+    r.certificate_not_after = j.value("certificate_not_after", int64_t{0});  // absent in older records
     if (r.state != "pending" && r.state != "active" && r.state != "revoked") {
       return Status::Corruption("secondary record: unknown state");
     }
@@ -146,10 +148,13 @@ Result<size_t> SecondaryRegistry::Prune(int64_t now, std::chrono::seconds certif
   size_t deleted = 0;
   for (const auto& r : *all) {
     const bool expired_token = r.state == "pending" && r.token_expires <= now;
-    // A day of margin over the validity: the certificate's notBefore allows for clock skew.
-    const bool expired_certificate =
-        r.state == "revoked" && r.activated_at > 0 &&
-        now > r.activated_at + static_cast<int64_t>(certificate_validity.count()) + 24 * 3600;
+    // Without the certificate's notAfter (older records): its activation plus the validity, and a
+    // day of margin (the certificate's notBefore allows for clock skew).
+    const int64_t not_after = r.certificate_not_after > 0
+                                  ? r.certificate_not_after
+                                  : r.activated_at + static_cast<int64_t>(certificate_validity.count()) + 24 * 3600;
+    const bool expired_certificate = r.state == "revoked" && (r.certificate_not_after > 0 || r.activated_at > 0) &&
+                                     now > not_after;
     if (expired_token || expired_certificate) {
       ROCKSDR_RETURN_IF_ERROR(Delete(r.id));
       ++deleted;
@@ -168,12 +173,23 @@ Result<std::vector<std::string>> SecondaryRegistry::ActiveIds() {
   return ids;
 }
 
-Status SecondaryRegistry::Clear() {
-  Result<std::vector<std::pair<std::string, std::string>>> all =
-      control_->Scan(Store::kReplicated, std::string(kDrSecondaryKeyPrefix), kMaxRegistryRecords + 1);
-  if (!all.ok()) return all.status();
-  for (const auto& [k, v] : *all) ROCKSDR_RETURN_IF_ERROR(control_->Delete(Store::kReplicated, k));
-  return Status::OK();
+Status SecondaryRegistry::Clear(bool keep_revoked) {
+  if (keep_revoked) {
+    Result<std::vector<SecondaryRecord>> all = List();
+    if (!all.ok()) return all.status();
+    for (const auto& r : *all) {
+      if (r.state != "revoked") ROCKSDR_RETURN_IF_ERROR(Delete(r.id));
+    }
+    return Status::OK();
+  }
+  // Page by page until none is left (a registry over the bound is cleared too).
+  for (;;) {
+    Result<std::vector<std::pair<std::string, std::string>>> page =
+        control_->Scan(Store::kReplicated, std::string(kDrSecondaryKeyPrefix), kMaxRegistryRecords);
+    if (!page.ok()) return page.status();
+    if (page->empty()) return Status::OK();
+    for (const auto& [k, v] : *page) ROCKSDR_RETURN_IF_ERROR(control_->Delete(Store::kReplicated, k));
+  }
 }
 
 }  // namespace rocksdr::sidecar

@@ -97,13 +97,16 @@ struct PrimaryServerOptions {
   size_t bootstrap_chunk_bytes = 1 << 20;
   // Network threads. Default: 1.
   int io_threads = 1;
-  // Most concurrent connections whose peer completed the TLS handshake; more are refused at
-  // accept. Default: 64.
+  // A new connection is refused at accept while this many connections have completed the TLS
+  // handshake (those still in it may complete it too: at most max_connections +
+  // max_pending_handshakes in all). Default: 64.
   size_t max_connections = 64;
   // Connections still in their TLS handshake (no certificate checked yet) are bounded apart, so
-  // that unauthenticated connections — a scan, a flood — cannot take the places of secondaries:
-  // at most this many in all, and at most max_pending_per_address from one IP address; more are
-  // refused at accept. Each is closed after handshake_timeout anyway. Defaults: 32 and 4.
+  // that unauthenticated connections — a scan, a flood — do not take the places of secondaries:
+  // at most max_pending_per_address from one IP address (more are refused at accept), and at most
+  // max_pending_handshakes in all (a newer one closes the oldest). Each is closed after
+  // handshake_timeout anyway. A flood from many addresses at a pace faster than a secondary's TLS
+  // handshake can still delay it: keep the replication port behind a firewall. Defaults: 32, 4.
   size_t max_pending_handshakes = 32;
   size_t max_pending_per_address = 4;
   // If true, a client certificate's subject CN must equal the HELLO's secondary id, so an id

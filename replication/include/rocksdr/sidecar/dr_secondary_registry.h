@@ -67,6 +67,7 @@ struct SecondaryRecord {
   std::string accessor_hash;  // pending only
   std::string jti_hash;       // pending only
   int64_t activated_at = 0;
+  int64_t certificate_not_after = 0;  // the client certificate issued at activation; 0 = unknown
 
   nlohmann::json ToJson() const;
   static Result<SecondaryRecord> FromJson(const nlohmann::json& j);
@@ -90,13 +91,15 @@ class SecondaryRegistry {
   // (never a truncated list: a missing active id would be refused by the listener).
   Result<std::vector<SecondaryRecord>> List();
   // Deletes the records that hold nothing any more: pending records whose token expired before
-  // `now`, and revoked ids whose certificate — issued at activation, valid `certificate_validity`
-  // — has expired (the id may then be given again). Returns how many it deleted.
+  // `now`, and revoked ids whose certificate has expired (its recorded notAfter; for records
+  // without one, activation + `certificate_validity` + a day), so the id may be given again.
+  // Returns how many it deleted.
   Result<size_t> Prune(int64_t now, std::chrono::seconds certificate_validity);
   // Ids of the records in state "active" (what the plugin's listener admits).
   Result<std::vector<std::string>> ActiveIds();
-  // Deletes every secondary record.
-  Status Clear();
+  // Deletes every secondary record; with keep_revoked, all but the revoked ones (retired ids stay
+  // retired while the CA that issued their certificates is kept, as after a promotion).
+  Status Clear(bool keep_revoked = false);
 
  private:
   PluginControl* control_;
