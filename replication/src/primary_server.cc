@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "log_limiter.h"
 #include "shipper_session.h"
 #include "rocksdr/replication/thread_name.h"
 
@@ -97,11 +98,11 @@ class PrimaryServer::Impl : public ShipperHost {
         Reap();
         if (stopped_) return;
         if (std::string refusal = AdmissionRefusal(host); !refusal.empty()) {
-          LogLimited("refusing connection from " + peer + ": " + refusal);
+          admission_log_.Log("replication: refusing connection from " + peer + ": " + refusal);
           socket.close(ignored);
         } else {
           if (evictions_unlogged_ > 0) {
-            LogLimited("admitted connection from " + peer + " by closing the oldest one still in its TLS handshake "
+            admission_log_.Log("replication: admitted connection from " + peer + " by closing the oldest one still in its TLS handshake "
                        "(max_pending_handshakes " + std::to_string(options_.max_pending_handshakes) + " reached; " +
                        std::to_string(evictions_unlogged_) + " closed so)");
             evictions_unlogged_ = 0;
@@ -164,24 +165,6 @@ class PrimaryServer::Impl : public ShipperHost {
       ++evictions_unlogged_;
     }
     return std::string();
-  }
-
-  // REQUIRES: mu_ held. One line per refusal or eviction, but at most one per 10 s in a flood: a
-  // scan or an attack must not fill the log.
-  void LogLimited(const std::string& line) {
-    const auto now = std::chrono::steady_clock::now();
-    if (refusals_unlogged_ > 0 && now - last_refusal_log_ < std::chrono::seconds(10)) {
-      ++refusals_unlogged_;
-      return;
-    }
-    if (refusals_unlogged_ > 1) {
-      spdlog::warn("replication: {} ({} more such in the last {} s)", line, refusals_unlogged_ - 1,
-                   std::chrono::duration_cast<std::chrono::seconds>(now - last_refusal_log_).count());
-    } else {
-      spdlog::warn("replication: {}", line);
-    }
-    last_refusal_log_ = now;
-    refusals_unlogged_ = 1;
   }
 
   // REQUIRES: mu_ held.
@@ -364,8 +347,7 @@ class PrimaryServer::Impl : public ShipperHost {
   bool stopped_ = false;
   std::vector<std::shared_ptr<ShipperSession>> sessions_;
   std::vector<std::string> peer_hosts_;  // the IP address of sessions_[i]
-  std::chrono::steady_clock::time_point last_refusal_log_;
-  uint64_t refusals_unlogged_ = 0;  // refusals since last_refusal_log_, the logged one included
+  LogLimiter admission_log_;  // GUARDED_BY(mu_): refusals and evictions, one line per 10 s at most
   uint64_t evictions_unlogged_ = 0;  // pending connections closed for newer ones, not yet logged
   std::map<std::string, std::weak_ptr<ShipperSession>> live_;
   std::map<std::string, SecondaryLinkStatus> status_;

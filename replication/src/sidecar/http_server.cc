@@ -23,6 +23,7 @@
 #include "rocksdr/crypto/random.h"
 #include "rocksdr/sidecar/net_address.h"
 #include "rocksdr/replication/thread_name.h"
+#include "log_limiter.h"
 #include "tls_file_error.h"
 
 namespace rocksdr::sidecar {
@@ -107,8 +108,7 @@ struct Shared {
   std::mutex per_address_mu;
   std::map<std::string, size_t> per_address;  // GUARDED_BY(per_address_mu): open connections by IP
   // Refusals at accept, logged at most once per 10 s (a flood must not fill the log).
-  std::chrono::steady_clock::time_point last_refusal_log;  // GUARDED_BY(per_address_mu)
-  uint64_t refusals_unlogged = 0;                         // GUARDED_BY(per_address_mu)
+  replication::LogLimiter refusal_log;  // GUARDED_BY(per_address_mu)
 
   // Takes a place for a connection from `address`; "" if admitted (Release it later), else why not.
   std::string Admit(const std::string& address) {
@@ -134,20 +134,7 @@ struct Shared {
   }
   void LogRefusal(const std::string& address, const std::string& why) {
     std::lock_guard<std::mutex> l(per_address_mu);
-    const auto now = std::chrono::steady_clock::now();
-    if (refusals_unlogged > 0 && now - last_refusal_log < std::chrono::seconds(10)) {
-      ++refusals_unlogged;
-      return;
-    }
-    if (refusals_unlogged > 1) {
-      spdlog::warn("http: connection from {} refused: {} ({} more refused in the last {} s)", address, why,
-                   refusals_unlogged - 1,
-                   std::chrono::duration_cast<std::chrono::seconds>(now - last_refusal_log).count());
-    } else {
-      spdlog::warn("http: connection from {} refused: {}", address, why);
-    }
-    last_refusal_log = now;
-    refusals_unlogged = 1;
+    refusal_log.Log("http: connection from " + address + " refused: " + why);
   }
 };
 
